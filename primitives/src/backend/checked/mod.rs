@@ -1,0 +1,338 @@
+//! The checked world: the wait point, clock, threads and trace that a checker drives.
+//!
+//! A checker (an [`Engine`]: loom or shuttle) explores the interleavings of the visible
+//! operations (the primitives' atomics, thread park and unpark). This module adds what the
+//! engines lack, the same way for both:
+//!
+//! - **virtual time**: a deadline is a point on a virtual clock; in [`TimeMode::Timed`] the
+//!   clock moves only when every live thread is blocked, to the earliest deadline;
+//!   in [`TimeMode::Adversarial`] any pending timeout may also fire at any step;
+//! - **spurious wakeups** of `Condition.wait`, injected when [`WorldConfig::spurious`] is on;
+//! - **deadlock and lost-wakeup detection** with a waits-for report, before the engine's
+//!   own (which names no objects);
+//! - **the trace**: every primitive operation, with thread, object, result, virtual time
+//!   and why the scheduler switched.
+//!
+//! Timeout and spurious decisions are the engine's nondeterministic choices
+//! ([`Engine::choose`]), so they are part of the schedule and replay exactly. An engine
+//! without a choice operator (loom) explores timed mode fully and says, in the execution
+//! report's `limitations`, what it could not explore.
+
+mod report;
+mod world;
+
+pub use report::{
+    BlockedThread, DeadlockReport, ExecutionReport, Failure, ObjectInfo, StepKind, Switch,
+    TraceEvent,
+};
+pub use world::{fmt_time, take_last_report, Aborted, Observer, TimeMode, Violation, WorldConfig};
+
+use super::{
+    Backend, Deadline, Event, JoinHandle, ObjectTag, ParkRequest, ParkResult, RawAtomic, WaitKind,
+};
+use std::any::Any;
+use std::marker::PhantomData;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use world::{join_key, World};
+
+/// A model checker's runtime, as the checked world needs it.
+pub trait Engine: Send + Sync + 'static {
+    /// `"loom"`, `"shuttle"`.
+    const NAME: &'static str;
+    /// At most this many threads, main included (loom: 5).
+    const MAX_THREADS: Option<usize>;
+    /// The engine's atomic word.
+    type Atomic: RawAtomic;
+    /// A number identifying the current engine thread.
+    fn thread_key() -> u64;
+    /// Something that unparks the current engine thread.
+    fn unparker() -> Arc<dyn Fn() + Send + Sync>;
+    /// Park the current engine thread (may return early; callers loop).
+    fn park();
+    /// Start an engine thread.
+    fn spawn(f: Box<dyn FnOnce() + Send>);
+    /// A scheduling point.
+    fn yield_now();
+    /// A recorded nondeterministic choice in `0..n`, or `None` if the engine has none.
+    fn choose(n: usize) -> Option<usize>;
+}
+
+/// The backend of a checked world driven by engine `E`.
+#[derive(Debug)]
+pub struct Checked<E>(PhantomData<E>);
+
+/// Identity of an object in a checked execution.
+#[derive(Debug)]
+pub struct CheckedTag {
+    id: Option<usize>,
+    visible: bool,
+}
+
+impl CheckedTag {
+    /// The object's index in the execution report, if it was created in an execution.
+    pub fn id(&self) -> Option<usize> {
+        self.id
+    }
+}
+
+impl ObjectTag for CheckedTag {
+    fn new(kind: &'static str) -> Self {
+        CheckedTag {
+            id: world::try_current().map(|w| w.new_object(kind)),
+            visible: true,
+        }
+    }
+    fn alias(&self) -> Self {
+        CheckedTag {
+            id: self.id,
+            visible: false,
+        }
+    }
+    fn set_name(&self, name: &str) {
+        if let (Some(id), Some(w)) = (self.id, world::try_current()) {
+            w.set_name(id, name);
+        }
+    }
+}
+
+/// An engine atomic that does nothing once its execution has failed (so that destructors
+/// running during the teardown never call into an engine that has stopped).
+#[derive(Debug)]
+pub struct CheckedAtomic<A>(A);
+
+macro_rules! guarded {
+    ($self:ident, $fallback:expr, $op:expr) => {
+        if world::aborting() {
+            $fallback
+        } else {
+            $op
+        }
+    };
+}
+
+impl<A: RawAtomic> RawAtomic for CheckedAtomic<A> {
+    fn new(v: usize) -> Self {
+        CheckedAtomic(A::new(v))
+    }
+    fn load(&self, order: Ordering) -> usize {
+        guarded!(self, 0, self.0.load(order))
+    }
+    fn store(&self, v: usize, order: Ordering) {
+        guarded!(self, (), self.0.store(v, order))
+    }
+    fn swap(&self, v: usize, order: Ordering) -> usize {
+        guarded!(self, 0, self.0.swap(v, order))
+    }
+    fn compare_exchange(
+        &self,
+        current: usize,
+        new: usize,
+        success: Ordering,
+        failure: Ordering,
+    ) -> Result<usize, usize> {
+        guarded!(
+            self,
+            Err(current.wrapping_add(1)),
+            self.0.compare_exchange(current, new, success, failure)
+        )
+    }
+    fn fetch_add(&self, v: usize, order: Ordering) -> usize {
+        guarded!(self, 0, self.0.fetch_add(v, order))
+    }
+    fn fetch_sub(&self, v: usize, order: Ordering) -> usize {
+        guarded!(self, 0, self.0.fetch_sub(v, order))
+    }
+}
+
+/// Join handle of a checked thread: joining is a wait (traced, deadlock-checked).
+#[derive(Debug)]
+pub struct CheckedJoinHandle<T> {
+    thread: usize,
+    result: Arc<Mutex<Option<T>>>,
+}
+
+impl<T: Send + 'static> JoinHandle<T> for CheckedJoinHandle<T> {
+    fn join(self) -> T {
+        let w = world::current();
+        while !w.is_finished(self.thread) {
+            let thread = self.thread;
+            let valid = !w.is_finished(thread);
+            w.park(join_key(thread), None, "join", WaitKind::Join, None, valid);
+        }
+        let value = self.result.lock().unwrap_or_else(|e| e.into_inner()).take();
+        value.expect("lockproof: joined thread left no result")
+    }
+}
+
+fn ops<E: Engine>() -> world::EngineOps {
+    world::EngineOps {
+        name: E::NAME,
+        thread_key: E::thread_key,
+        park: E::park,
+        choose: E::choose,
+        max_threads: E::MAX_THREADS,
+    }
+}
+
+fn panic_message(p: &(dyn Any + Send)) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(non-string panic payload)".to_owned()
+    }
+}
+
+/// Run `body` as one execution of a checked world, on the engine's main thread.
+///
+/// Call it inside the engine's model closure (`loom::model(|| execute::<LoomEngine>(…))`).
+/// Like a Python program at exit, it waits for every thread the body started. The report
+/// of the execution is returned, and kept for [`take_last_report`]. If the execution fails
+/// (a deadlock, a violation, a panic, the step budget), the report is stored first and the
+/// call unwinds, so that the engine records the failing schedule.
+pub fn execute<E: Engine>(
+    config: WorldConfig,
+    observer: Option<Box<dyn Observer>>,
+    body: impl FnOnce(),
+) -> ExecutionReport {
+    let world = Arc::new(World::new(config, observer, ops::<E>()));
+    world.install();
+    let main = world.new_thread("main").expect("main thread");
+    world.bind(main, E::unparker());
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        body();
+        // Python waits for every non-daemon thread before it exits.
+        let w = world::current();
+        for t in 1..w.thread_count() {
+            while !w.is_finished(t) {
+                let valid = !w.is_finished(t);
+                w.park(join_key(t), None, "join", WaitKind::Join, None, valid);
+            }
+        }
+        w.finish_thread();
+    }));
+    if let Err(p) = &outcome {
+        if !p.is::<Aborted>() {
+            world.record_panic(main, panic_message(p.as_ref()));
+        }
+    }
+    let report = world.finish();
+    World::store_report(report.clone());
+    World::uninstall();
+    if report.failure.is_some() {
+        resume_unwind(Box::new(Aborted));
+    }
+    report
+}
+
+/// Fail the current execution with a violation of `property` (a model's own assertion).
+pub fn violate(property: &str, message: &str) -> ! {
+    world::current().violate(property, message)
+}
+
+/// The current virtual time, in nanoseconds.
+pub fn virtual_now() -> u64 {
+    world::current().now()
+}
+
+impl<E: Engine> Backend for Checked<E> {
+    type Atomic = CheckedAtomic<E::Atomic>;
+    type Tag = CheckedTag;
+    type JoinHandle<T: Send + 'static> = CheckedJoinHandle<T>;
+
+    const NAME: &'static str = E::NAME;
+
+    fn current_thread() -> u64 {
+        world::current().current_thread() as u64 + 1
+    }
+
+    fn now() -> Deadline {
+        Deadline(world::current().now())
+    }
+
+    fn park(req: ParkRequest<'_, Self>, validate: impl FnOnce() -> bool) -> ParkResult {
+        let w = world::current();
+        let valid = validate();
+        w.park(req.key, req.tag.id, req.op, req.kind, req.deadline, valid)
+    }
+
+    fn unpark_one(key: usize) -> bool {
+        world::current().unpark(key, 1) == 1
+    }
+
+    fn unpark_all(key: usize) -> usize {
+        world::current().unpark(key, usize::MAX)
+    }
+
+    fn sleep(duration: Duration) {
+        let w = world::current();
+        let deadline = Deadline::after(Deadline(w.now()), duration);
+        if duration.is_zero() {
+            E::yield_now();
+            return;
+        }
+        w.park(0, None, "sleep", WaitKind::Sleep, deadline, true);
+    }
+
+    fn spawn<F, T>(name: &str, f: F) -> Self::JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let w = world::current();
+        let thread = match w.new_thread(name) {
+            Ok(t) => t,
+            Err(limit) => {
+                w.violate("engine-limit", &limit);
+            }
+        };
+        let result = Arc::new(Mutex::new(None));
+        let slot = result.clone();
+        let world_for_thread = w.clone();
+        E::spawn(Box::new(move || {
+            let w = world_for_thread;
+            w.bind(thread, E::unparker());
+            match catch_unwind(AssertUnwindSafe(f)) {
+                Ok(v) => {
+                    *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(v);
+                    w.finish_thread();
+                }
+                Err(p) => {
+                    if !p.is::<Aborted>() {
+                        w.record_panic(thread, panic_message(p.as_ref()));
+                    }
+                    resume_unwind(p);
+                }
+            }
+        }));
+        CheckedJoinHandle { thread, result }
+    }
+
+    fn yield_now() {
+        E::yield_now()
+    }
+
+    fn choose(n: usize) -> usize {
+        assert!(n > 0, "choose(0)");
+        match E::choose(n) {
+            Some(c) => c,
+            None => world::current().violate(
+                "engine-limit",
+                &format!(
+                    "{} has no choice operator; this scenario needs one",
+                    E::NAME
+                ),
+            ),
+        }
+    }
+
+    fn record(tag: &CheckedTag, event: impl FnOnce() -> Event) {
+        if let (true, Some(id)) = (tag.visible, tag.id) {
+            world::current().record(id, event());
+        }
+    }
+}

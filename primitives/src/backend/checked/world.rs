@@ -1,0 +1,891 @@
+//! The checked world of one execution: thread registry, wait queues, virtual clock,
+//! fault injection, trace.
+//!
+//! All of it is bookkeeping the engine does not see (a std mutex that is never contended,
+//! because an engine runs one thread at a time and this module never calls into the engine
+//! while holding it). Every piece of bookkeeping happens in the same engine step as a visible
+//! operation on the same primitive (the atomic in `validate`, an unpark), so the engine's
+//! ordering of visible operations decides the bookkeeping's order too.
+
+use super::report::{
+    BlockedThread, DeadlockReport, ExecutionReport, Failure, ObjectInfo, StepKind, Switch,
+    TraceEvent,
+};
+use crate::backend::{Deadline, Event, ParkResult, WaitKind};
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// How virtual time moves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TimeMode {
+    /// Time moves only when every live thread is blocked, to the earliest deadline: the
+    /// tutorial's sleep and timeout demos become deterministic.
+    Timed,
+    /// As `Timed`, and besides, any pending timeout may fire at any step: code that works
+    /// only because a timeout fires late enough is caught.
+    Adversarial,
+}
+
+/// The settings of a checked world.
+#[derive(Clone, Debug)]
+pub struct WorldConfig {
+    /// How time moves.
+    pub time: TimeMode,
+    /// Whether `Condition.wait` may wake spuriously.
+    pub spurious: bool,
+    /// At most this many spurious wakeups per execution (keeps executions finite).
+    pub max_spurious: u32,
+    /// At most this many traced steps per execution.
+    pub max_steps: u64,
+}
+
+impl Default for WorldConfig {
+    fn default() -> Self {
+        WorldConfig {
+            time: TimeMode::Timed,
+            spurious: false,
+            max_spurious: 1,
+            max_steps: 20_000,
+        }
+    }
+}
+
+/// Something that watches every step of an execution (the harness's monitors).
+pub trait Observer: Send {
+    /// Called after each traced step; an `Err` fails the execution as a violation of the
+    /// named property.
+    fn on_event(&mut self, event: &TraceEvent, objects: &[ObjectInfo]) -> Result<(), Violation>;
+    /// Called once when the execution ends without another failure.
+    fn on_finish(&mut self, _report: &ExecutionReport) -> Result<(), Violation> {
+        Ok(())
+    }
+}
+
+/// A property found false.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    /// The property's name.
+    pub property: String,
+    /// What was seen.
+    pub message: String,
+}
+
+/// The panic payload that unwinds every thread of a failed execution. It is raised with
+/// `resume_unwind`, so no panic hook prints it.
+#[derive(Debug)]
+pub struct Aborted;
+
+/// The engine operations the world needs, as plain function pointers.
+#[derive(Clone, Copy)]
+pub(crate) struct EngineOps {
+    pub name: &'static str,
+    pub thread_key: fn() -> u64,
+    pub park: fn(),
+    pub choose: fn(usize) -> Option<usize>,
+    pub max_threads: Option<usize>,
+}
+
+/// How to wake a thread that sleeps in the engine.
+pub(crate) type Unparker = Arc<dyn Fn() + Send + Sync>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Wake {
+    Unparked,
+    TimedOut,
+    Spurious,
+    Abort,
+}
+
+#[derive(Clone, Debug)]
+struct Blocked {
+    key: usize,
+    object: Option<usize>,
+    op: &'static str,
+    kind: WaitKind,
+    deadline: Option<u64>,
+}
+
+#[derive(Clone, Debug)]
+enum Status {
+    Running,
+    Blocked(Blocked),
+    Finished,
+}
+
+struct ThreadSlot {
+    name: String,
+    status: Status,
+    wake: Option<Wake>,
+    unpark: Option<Unparker>,
+}
+
+/// Key of the queue a joiner waits in. Primitive keys are addresses, far below these.
+pub(crate) fn join_key(thread: usize) -> usize {
+    usize::MAX - thread
+}
+const SLEEP_KEY: usize = 0;
+
+struct State {
+    now: u64,
+    threads: Vec<ThreadSlot>,
+    keys: HashMap<u64, usize>,
+    queues: HashMap<usize, VecDeque<usize>>,
+    objects: Vec<ObjectInfo>,
+    kind_counts: HashMap<&'static str, usize>,
+    holders: HashMap<usize, Vec<usize>>,
+    trace: Vec<TraceEvent>,
+    last_thread: Option<usize>,
+    failure: Option<Failure>,
+    steps: u64,
+    spurious_used: u32,
+    timeouts_fired: u32,
+    limitations: Vec<String>,
+    observer: Option<Box<dyn Observer>>,
+}
+
+/// One execution's world.
+pub struct World {
+    state: Mutex<State>,
+    config: WorldConfig,
+    ops: EngineOps,
+}
+
+impl std::fmt::Debug for World {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("World")
+            .field("engine", &self.ops.name)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+thread_local! {
+    // Engines run every model thread of an execution on the OS thread that started it, so
+    // an OS-thread local is the execution's global.
+    static CURRENT: RefCell<Option<Arc<World>>> = const { RefCell::new(None) };
+    static LAST_REPORT: RefCell<Option<ExecutionReport>> = const { RefCell::new(None) };
+}
+
+/// The report of the last execution run (or failed) on this OS thread.
+pub fn take_last_report() -> Option<ExecutionReport> {
+    LAST_REPORT.with(|r| r.borrow_mut().take())
+}
+
+pub(crate) fn current() -> Arc<World> {
+    try_current().unwrap_or_else(|| {
+        panic!(
+            "lockproof: a checked primitive was used outside a checked execution; \
+             run the model through lockproof::backend::checked::execute (the harness does)"
+        )
+    })
+}
+
+pub(crate) fn try_current() -> Option<Arc<World>> {
+    CURRENT.with(|c| c.borrow().clone())
+}
+
+/// True while the current execution is being torn down after a failure: primitives then
+/// skip engine operations in destructors (an engine call while unwinding can abort).
+pub(crate) fn aborting() -> bool {
+    CURRENT.with(|c| {
+        c.borrow()
+            .as_ref()
+            .is_some_and(|w| w.lock().failure.is_some())
+    })
+}
+
+fn abort_thread() -> ! {
+    std::panic::resume_unwind(Box::new(Aborted))
+}
+
+impl World {
+    pub(crate) fn new(
+        config: WorldConfig,
+        observer: Option<Box<dyn Observer>>,
+        ops: EngineOps,
+    ) -> Self {
+        World {
+            state: Mutex::new(State {
+                now: 0,
+                threads: Vec::new(),
+                keys: HashMap::new(),
+                queues: HashMap::new(),
+                objects: Vec::new(),
+                kind_counts: HashMap::new(),
+                holders: HashMap::new(),
+                trace: Vec::new(),
+                last_thread: None,
+                failure: None,
+                steps: 0,
+                spurious_used: 0,
+                timeouts_fired: 0,
+                limitations: Vec::new(),
+                observer,
+            }),
+            config,
+            ops,
+        }
+    }
+
+    pub(crate) fn install(self: &Arc<Self>) {
+        CURRENT.with(|c| *c.borrow_mut() = Some(self.clone()));
+    }
+
+    pub(crate) fn uninstall() {
+        CURRENT.with(|c| *c.borrow_mut() = None);
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Never poisoned: no code panics while holding it.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn engine_name(&self) -> &'static str {
+        self.ops.name
+    }
+
+    /// Register a new thread; returns its id. `None` if the engine cannot run another.
+    pub(crate) fn new_thread(&self, name: &str) -> Result<usize, String> {
+        let mut st = self.lock();
+        if let Some(max) = self.ops.max_threads {
+            if st.threads.len() >= max {
+                return Err(format!(
+                    "{} runs at most {} threads including main; this scenario starts more",
+                    self.ops.name, max
+                ));
+            }
+        }
+        let id = st.threads.len();
+        st.threads.push(ThreadSlot {
+            name: name.to_owned(),
+            status: Status::Running,
+            wake: None,
+            unpark: None,
+        });
+        Ok(id)
+    }
+
+    /// Bind the calling engine thread to thread `id`.
+    pub(crate) fn bind(&self, id: usize, unpark: Unparker) {
+        let key = (self.ops.thread_key)();
+        let mut st = self.lock();
+        st.keys.insert(key, id);
+        st.threads[id].unpark = Some(unpark);
+        self.push(
+            &mut st,
+            id,
+            None,
+            "start",
+            String::new(),
+            StepKind::Thread("start"),
+        );
+    }
+
+    fn me(&self, st: &State) -> usize {
+        let key = (self.ops.thread_key)();
+        *st.keys
+            .get(&key)
+            .expect("lockproof: thread not started through Backend::spawn")
+    }
+
+    pub(crate) fn current_thread(&self) -> usize {
+        let st = self.lock();
+        self.me(&st)
+    }
+
+    pub(crate) fn now(&self) -> u64 {
+        self.lock().now
+    }
+
+    pub(crate) fn new_object(&self, kind: &'static str) -> usize {
+        let mut st = self.lock();
+        let n = st.kind_counts.entry(kind).or_insert(0);
+        *n += 1;
+        let name = format!("{}{}", kind.to_ascii_lowercase(), n);
+        st.objects.push(ObjectInfo { kind, name });
+        st.objects.len() - 1
+    }
+
+    pub(crate) fn set_name(&self, object: usize, name: &str) {
+        if let Some(o) = self.lock().objects.get_mut(object) {
+            o.name = name.to_owned();
+        }
+    }
+
+    // ---- steps ------------------------------------------------------------------------
+
+    /// Append a trace step; runs the observer and the step budget. Returns a failure to
+    /// raise, if the step caused one.
+    fn push(
+        &self,
+        st: &mut State,
+        thread: usize,
+        object: Option<usize>,
+        op: &'static str,
+        args: String,
+        kind: StepKind,
+    ) -> Option<Failure> {
+        let switch = match st.last_thread {
+            Some(prev) if prev != thread => Some(match st.threads[prev].status {
+                Status::Running => Switch::Preempted(prev),
+                Status::Blocked(_) => Switch::Blocked(prev),
+                Status::Finished => Switch::Finished(prev),
+            }),
+            _ => None,
+        };
+        st.last_thread = Some(thread);
+        st.steps += 1;
+        let event = TraceEvent {
+            thread,
+            object,
+            op,
+            args,
+            kind,
+            time: st.now,
+            switch,
+        };
+        if let (Some(obj), StepKind::Returned(outcome)) = (object, &event.kind) {
+            track_holders(st, obj, thread, op, outcome);
+        }
+        let verdict = match st.observer.as_mut() {
+            Some(obs) => obs.on_event(&event, &st.objects),
+            None => Ok(()),
+        };
+        st.trace.push(event);
+        if let Err(v) = verdict {
+            return Some(Failure::Violation {
+                property: v.property,
+                message: v.message,
+            });
+        }
+        if st.steps > self.config.max_steps {
+            return Some(Failure::StepBudget {
+                steps: self.config.max_steps,
+            });
+        }
+        None
+    }
+
+    /// Record a traced operation of the current thread.
+    pub(crate) fn record(&self, object: usize, event: Event) {
+        self.inject();
+        let mut st = self.lock();
+        if st.failure.is_some() {
+            drop(st);
+            if !std::thread::panicking() {
+                abort_thread();
+            }
+            return;
+        }
+        let me = self.me(&st);
+        let failure = self.push(
+            &mut st,
+            me,
+            Some(object),
+            event.op,
+            event.args,
+            StepKind::Returned(event.outcome),
+        );
+        if let Some(f) = failure {
+            self.fail(st, f);
+        }
+    }
+
+    /// A violation found by a model's own check.
+    pub(crate) fn violate(&self, property: &str, message: &str) -> ! {
+        let st = self.lock();
+        self.fail(
+            st,
+            Failure::Violation {
+                property: property.to_owned(),
+                message: message.to_owned(),
+            },
+        );
+        abort_thread()
+    }
+
+    // ---- failure ----------------------------------------------------------------------
+
+    /// Record `failure`, wake every thread so it unwinds, and unwind the caller.
+    fn fail(&self, mut st: MutexGuard<'_, State>, failure: Failure) -> ! {
+        if st.failure.is_none() {
+            st.failure = Some(failure);
+        }
+        let mut wake = Vec::new();
+        for (i, t) in st.threads.iter_mut().enumerate() {
+            if matches!(t.status, Status::Blocked(_)) {
+                t.wake = Some(Wake::Abort);
+                wake.push(i);
+            }
+        }
+        let report = self.report_of(&st);
+        LAST_REPORT.with(|r| *r.borrow_mut() = Some(report));
+        let unparkers = unparkers_of(&st, &wake);
+        drop(st);
+        for u in unparkers {
+            u();
+        }
+        abort_thread()
+    }
+
+    /// Record a panic that escaped a thread of the model (not one of ours).
+    pub(crate) fn record_panic(&self, thread: usize, message: String) {
+        let mut st = self.lock();
+        if st.failure.is_none() {
+            st.failure = Some(Failure::Panic { thread, message });
+            let report = self.report_of(&st);
+            LAST_REPORT.with(|r| *r.borrow_mut() = Some(report));
+        }
+    }
+
+    pub(crate) fn has_failed(&self) -> bool {
+        self.lock().failure.is_some()
+    }
+
+    // ---- the wait point ---------------------------------------------------------------
+
+    /// Park the current thread (see `Backend::park`). `valid` is the already evaluated
+    /// result of `validate`, computed by the caller just before in the same engine step.
+    pub(crate) fn park(
+        &self,
+        key: usize,
+        object: Option<usize>,
+        op: &'static str,
+        kind: WaitKind,
+        deadline: Option<Deadline>,
+        valid: bool,
+    ) -> ParkResult {
+        let mut st = self.lock();
+        if st.failure.is_some() {
+            drop(st);
+            abort_thread();
+        }
+        if !valid {
+            return ParkResult::Invalid;
+        }
+        let me = self.me(&st);
+        let deadline = deadline.map(|d| d.0);
+        if deadline.is_some_and(|d| d <= st.now) {
+            return ParkResult::TimedOut;
+        }
+        if key != SLEEP_KEY {
+            st.queues.entry(key).or_default().push_back(me);
+        }
+        st.threads[me].status = Status::Blocked(Blocked {
+            key,
+            object,
+            op,
+            kind,
+            deadline,
+        });
+        st.threads[me].wake = None;
+        let args = match deadline {
+            Some(d) => format!("until t={}", fmt_time(d)),
+            None => String::new(),
+        };
+        if let Some(f) = self.push(&mut st, me, object, op, args, StepKind::Blocked) {
+            self.fail(st, f);
+        }
+        let st = self.make_progress(st);
+        drop(st);
+        loop {
+            let mut st = self.lock();
+            if let Some(wake) = st.threads[me].wake.take() {
+                return match wake {
+                    Wake::Unparked => ParkResult::Unparked,
+                    Wake::TimedOut => ParkResult::TimedOut,
+                    Wake::Spurious => ParkResult::Spurious,
+                    Wake::Abort => {
+                        drop(st);
+                        abort_thread()
+                    }
+                };
+            }
+            if st.failure.is_some() {
+                drop(st);
+                abort_thread();
+            }
+            drop(st);
+            (self.ops.park)();
+        }
+    }
+
+    /// Wake up to `max` threads parked on `key`, oldest first. Returns how many.
+    pub(crate) fn unpark(&self, key: usize, max: usize) -> usize {
+        let mut st = self.lock();
+        if st.failure.is_some() {
+            return 0;
+        }
+        let mut woken = Vec::new();
+        while woken.len() < max {
+            let Some(t) = st.queues.get_mut(&key).and_then(|q| q.pop_front()) else {
+                break;
+            };
+            st.threads[t].status = Status::Running;
+            st.threads[t].wake = Some(Wake::Unparked);
+            woken.push(t);
+        }
+        let n = woken.len();
+        self.wake_all(st, woken);
+        n
+    }
+
+    /// Call the engine unparkers of `threads` after releasing the state.
+    fn wake_all(&self, st: MutexGuard<'_, State>, threads: Vec<usize>) {
+        let unparkers = unparkers_of(&st, &threads);
+        drop(st);
+        for u in unparkers {
+            u();
+        }
+    }
+
+    /// The current thread is done.
+    pub(crate) fn finish_thread(&self) {
+        let mut st = self.lock();
+        if st.failure.is_some() {
+            return;
+        }
+        let me = self.me(&st);
+        if let Some(f) = self.push(
+            &mut st,
+            me,
+            None,
+            "finish",
+            String::new(),
+            StepKind::Thread("finish"),
+        ) {
+            self.fail(st, f);
+        }
+        st.threads[me].status = Status::Finished;
+        let mut woken = Vec::new();
+        if let Some(q) = st.queues.remove(&join_key(me)) {
+            for t in q {
+                st.threads[t].status = Status::Running;
+                st.threads[t].wake = Some(Wake::Unparked);
+                woken.push(t);
+            }
+        }
+        let st = self.make_progress(st);
+        self.wake_all(st, woken);
+    }
+
+    pub(crate) fn is_finished(&self, thread: usize) -> bool {
+        matches!(self.lock().threads[thread].status, Status::Finished)
+    }
+
+    pub(crate) fn thread_count(&self) -> usize {
+        self.lock().threads.len()
+    }
+
+    /// If every live thread is blocked, move virtual time to the earliest deadline and time
+    /// that waiter out, or, with none, declare a deadlock. Returns the state for the caller
+    /// to release (the woken thread is unparked by then).
+    fn make_progress<'a>(&'a self, mut st: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        let all_blocked = st
+            .threads
+            .iter()
+            .all(|t| !matches!(t.status, Status::Running));
+        let any_live = st
+            .threads
+            .iter()
+            .any(|t| matches!(t.status, Status::Blocked(_)));
+        if !all_blocked || !any_live {
+            return st;
+        }
+        let earliest = st
+            .threads
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| match &t.status {
+                Status::Blocked(b) => b.deadline.map(|d| (d, i)),
+                _ => None,
+            })
+            .min();
+        match earliest {
+            Some((deadline, t)) => {
+                st.now = st.now.max(deadline);
+                self.time_out(&mut st, t);
+                let unparkers = unparkers_of(&st, &[t]);
+                drop(st);
+                for u in unparkers {
+                    u();
+                }
+                self.lock()
+            }
+            None => {
+                let report = deadlock_report(&st);
+                self.fail(st, Failure::Deadlock(report))
+            }
+        }
+    }
+
+    /// End thread `t`'s wait with a timeout (state only; the caller unparks).
+    fn time_out(&self, st: &mut State, t: usize) {
+        if let Status::Blocked(b) = st.threads[t].status.clone() {
+            if let Some(q) = st.queues.get_mut(&b.key) {
+                q.retain(|&x| x != t);
+            }
+            st.threads[t].status = Status::Running;
+            st.threads[t].wake = Some(Wake::TimedOut);
+            st.timeouts_fired += 1;
+            if b.kind != WaitKind::Sleep {
+                self.push(
+                    st,
+                    t,
+                    b.object,
+                    b.op,
+                    String::new(),
+                    StepKind::Woken("timeout"),
+                );
+            }
+        }
+    }
+
+    // ---- fault injection ----------------------------------------------------------------
+
+    /// At a step of any thread, possibly fire a pending timeout early (adversarial time)
+    /// or wake a Condition waiter spuriously, as the engine chooses.
+    fn inject(&self) {
+        let adversarial = self.config.time == TimeMode::Adversarial;
+        let spurious = self.config.spurious;
+        if !adversarial && !spurious {
+            return;
+        }
+        let (timed, spur) = {
+            let st = self.lock();
+            if st.failure.is_some() {
+                return;
+            }
+            let timed: Vec<usize> = if adversarial {
+                blocked_where(&st, |b| b.deadline.is_some() && b.kind != WaitKind::Sleep)
+            } else {
+                Vec::new()
+            };
+            let spur: Vec<usize> = if spurious && st.spurious_used < self.config.max_spurious {
+                blocked_where(&st, |b| b.kind == WaitKind::Condition)
+            } else {
+                Vec::new()
+            };
+            (timed, spur)
+        };
+        if timed.is_empty() && spur.is_empty() {
+            return;
+        }
+        // One coin per step: fire nothing (most of the time), or one pending event.
+        let options = timed.len() + spur.len();
+        let Some(c) = (self.ops.choose)(options + 3) else {
+            let mut st = self.lock();
+            let what = match (adversarial, spurious) {
+                (true, true) => "adversarial timeouts and spurious wakeups",
+                (true, false) => "adversarial timeouts",
+                _ => "spurious wakeups",
+            };
+            let note = format!(
+                "{} has no choice operator: {} were not explored",
+                self.ops.name, what
+            );
+            if !st.limitations.contains(&note) {
+                st.limitations.push(note);
+            }
+            return;
+        };
+        if c >= options {
+            return;
+        }
+        let mut st = self.lock();
+        let (t, wake) = if c < timed.len() {
+            (timed[c], Wake::TimedOut)
+        } else {
+            (spur[c - timed.len()], Wake::Spurious)
+        };
+        let Status::Blocked(b) = st.threads[t].status.clone() else {
+            return;
+        };
+        match wake {
+            Wake::TimedOut => {
+                if let Some(d) = b.deadline {
+                    st.now = st.now.max(d);
+                }
+                self.time_out(&mut st, t);
+            }
+            _ => {
+                if let Some(q) = st.queues.get_mut(&b.key) {
+                    q.retain(|&x| x != t);
+                }
+                st.threads[t].status = Status::Running;
+                st.threads[t].wake = Some(Wake::Spurious);
+                st.spurious_used += 1;
+                self.push(
+                    &mut st,
+                    t,
+                    b.object,
+                    b.op,
+                    String::new(),
+                    StepKind::Woken("spurious wakeup"),
+                );
+            }
+        }
+        self.wake_all(st, vec![t]);
+    }
+
+    // ---- reports ----------------------------------------------------------------------
+
+    fn report_of(&self, st: &State) -> ExecutionReport {
+        ExecutionReport {
+            threads: st.threads.iter().map(|t| t.name.clone()).collect(),
+            objects: st.objects.clone(),
+            trace: st.trace.clone(),
+            failure: st.failure.clone(),
+            time: st.now,
+            limitations: st.limitations.clone(),
+            timeouts_fired: st.timeouts_fired,
+            spurious_injected: st.spurious_used,
+        }
+    }
+
+    /// The report of this execution so far; runs the observer's final check first.
+    pub(crate) fn finish(&self) -> ExecutionReport {
+        let mut st = self.lock();
+        let mut report = self.report_of(&st);
+        if report.failure.is_none() {
+            if let Some(obs) = st.observer.as_mut() {
+                if let Err(v) = obs.on_finish(&report) {
+                    let f = Failure::Violation {
+                        property: v.property,
+                        message: v.message,
+                    };
+                    st.failure = Some(f.clone());
+                    report.failure = Some(f);
+                }
+            }
+        }
+        report
+    }
+
+    pub(crate) fn store_report(report: ExecutionReport) {
+        LAST_REPORT.with(|r| *r.borrow_mut() = Some(report));
+    }
+}
+
+fn unparkers_of(st: &State, threads: &[usize]) -> Vec<Unparker> {
+    threads
+        .iter()
+        .filter_map(|&t| st.threads[t].unpark.clone())
+        .collect()
+}
+
+fn blocked_where(st: &State, pred: impl Fn(&Blocked) -> bool) -> Vec<usize> {
+    st.threads
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| match &t.status {
+            Status::Blocked(b) if pred(b) => Some(i),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Keep who holds what, from acquire/release steps, for deadlock reports.
+fn track_holders(
+    st: &mut State,
+    obj: usize,
+    thread: usize,
+    op: &str,
+    outcome: &crate::backend::Outcome,
+) {
+    use crate::backend::Outcome;
+    let holders = st.holders.entry(obj).or_default();
+    match (op, outcome) {
+        ("acquire" | "__enter__", Outcome::Bool(true)) => holders.push(thread),
+        ("release" | "__exit__", Outcome::Done) => {
+            if let Some(pos) = holders.iter().position(|&t| t == thread) {
+                holders.remove(pos);
+            } else if !holders.is_empty() {
+                holders.remove(0);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn deadlock_report(st: &State) -> DeadlockReport {
+    let mut threads = Vec::new();
+    let mut waits_for: HashMap<usize, Vec<usize>> = HashMap::new();
+    let mut lost_wakeup = true;
+    for (i, t) in st.threads.iter().enumerate() {
+        let Status::Blocked(b) = &t.status else {
+            continue;
+        };
+        let held_by: Vec<usize> = if b.kind == WaitKind::Join {
+            vec![usize::MAX - b.key]
+        } else {
+            let mut h = b
+                .object
+                .and_then(|o| st.holders.get(&o))
+                .cloned()
+                .unwrap_or_default();
+            h.dedup();
+            h
+        };
+        if matches!(b.kind, WaitKind::Lock | WaitKind::Semaphore) {
+            lost_wakeup = false;
+        }
+        waits_for.insert(i, held_by.clone());
+        threads.push(BlockedThread {
+            thread: i,
+            object: b.object,
+            op: b.op,
+            held_by,
+        });
+    }
+    let cycle = find_cycle(&waits_for);
+    if cycle.is_some() {
+        lost_wakeup = false;
+    }
+    DeadlockReport {
+        threads,
+        cycle,
+        lost_wakeup,
+    }
+}
+
+fn find_cycle(graph: &HashMap<usize, Vec<usize>>) -> Option<Vec<usize>> {
+    let mut starts: Vec<usize> = graph.keys().copied().collect();
+    starts.sort_unstable();
+    for start in starts {
+        let mut path = vec![start];
+        let mut cur = start;
+        for _ in 0..=graph.len() {
+            let Some(next) = graph.get(&cur).and_then(|n| n.iter().min().copied()) else {
+                break;
+            };
+            if let Some(pos) = path.iter().position(|&t| t == next) {
+                let mut cycle = path[pos..].to_vec();
+                // Start the cycle at its smallest thread, for a stable report.
+                let min = cycle
+                    .iter()
+                    .enumerate()
+                    .min_by_key(|(_, t)| **t)
+                    .map(|(i, _)| i)?;
+                cycle.rotate_left(min);
+                return Some(cycle);
+            }
+            path.push(next);
+            cur = next;
+        }
+    }
+    None
+}
+
+/// Virtual time as the trace shows it: seconds with up to 9 decimals, trailing zeros cut.
+pub fn fmt_time(nanos: u64) -> String {
+    let secs = nanos / 1_000_000_000;
+    let frac = nanos % 1_000_000_000;
+    if frac == 0 {
+        format!("{secs}s")
+    } else {
+        let f = format!("{frac:09}");
+        format!("{secs}.{}s", f.trim_end_matches('0'))
+    }
+}

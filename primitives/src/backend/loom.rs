@@ -1,0 +1,87 @@
+//! loom: exhaustive exploration (DPOR) of the interleavings of the visible operations.
+
+use super::checked::{Checked, Engine};
+use super::RawAtomic;
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// The loom engine. loom has no choice operator, so under loom the checked world explores
+/// timed mode fully and reports adversarial timeouts and spurious wakeups as not explored.
+#[derive(Debug)]
+pub struct LoomEngine;
+
+/// Primitives under loom.
+pub type Loom = Checked<LoomEngine>;
+
+impl RawAtomic for ::loom::sync::atomic::AtomicUsize {
+    fn new(v: usize) -> Self {
+        ::loom::sync::atomic::AtomicUsize::new(v)
+    }
+    fn load(&self, order: Ordering) -> usize {
+        ::loom::sync::atomic::AtomicUsize::load(self, order)
+    }
+    fn store(&self, v: usize, order: Ordering) {
+        ::loom::sync::atomic::AtomicUsize::store(self, v, order)
+    }
+    fn swap(&self, v: usize, order: Ordering) -> usize {
+        ::loom::sync::atomic::AtomicUsize::swap(self, v, order)
+    }
+    fn compare_exchange(
+        &self,
+        current: usize,
+        new: usize,
+        success: Ordering,
+        failure: Ordering,
+    ) -> Result<usize, usize> {
+        ::loom::sync::atomic::AtomicUsize::compare_exchange(self, current, new, success, failure)
+    }
+    fn fetch_add(&self, v: usize, order: Ordering) -> usize {
+        ::loom::sync::atomic::AtomicUsize::fetch_add(self, v, order)
+    }
+    fn fetch_sub(&self, v: usize, order: Ordering) -> usize {
+        ::loom::sync::atomic::AtomicUsize::fetch_sub(self, v, order)
+    }
+}
+
+impl Engine for LoomEngine {
+    const NAME: &'static str = "loom";
+    const MAX_THREADS: Option<usize> = Some(::loom::MAX_THREADS);
+    type Atomic = ::loom::sync::atomic::AtomicUsize;
+
+    fn thread_key() -> u64 {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        ::loom::thread::current().id().hash(&mut h);
+        h.finish()
+    }
+
+    fn unparker() -> Arc<dyn Fn() + Send + Sync> {
+        let t = ::loom::thread::current();
+        let t = SendThread(t);
+        Arc::new(move || t.0.unpark())
+    }
+
+    fn park() {
+        ::loom::thread::park()
+    }
+
+    fn spawn(f: Box<dyn FnOnce() + Send>) {
+        drop(::loom::thread::spawn(f));
+    }
+
+    fn yield_now() {
+        ::loom::thread::yield_now()
+    }
+
+    fn choose(_n: usize) -> Option<usize> {
+        None
+    }
+}
+
+/// loom's `Thread` handle is only used from the OS thread running the model (loom runs every
+/// model thread there), so sending it between model threads is sound.
+struct SendThread(::loom::thread::Thread);
+// SAFETY: see the type's doc: all loom model threads run on one OS thread.
+unsafe impl Send for SendThread {}
+// SAFETY: as above.
+unsafe impl Sync for SendThread {}

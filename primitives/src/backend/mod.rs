@@ -1,0 +1,261 @@
+//! The seam: the one module that knows which world lockproof runs in.
+//!
+//! Every primitive is generic over a [`Backend`]; no primitive, model or monitor names
+//! std, loom or shuttle. The backends are:
+//!
+//! | type | world | blocking | time |
+//! |---|---|---|---|
+//! | [`Std`] | real OS threads | `parking_lot_core` queues | the monotonic clock |
+//! | `Loom` (feature `loom`) | loom's exhaustive explorer | the checked wait point | virtual |
+//! | `Shuttle` (feature `shuttle`) | shuttle's randomized/PCT scheduler | the checked wait point | virtual |
+//!
+//! # Why a type parameter and not a `--cfg` facade
+//!
+//! A cfg facade (tokio, crossbeam) builds one world per compilation: `cargo test` could
+//! only ever test one of them, the cfg leaks into every dependency, and the harness could
+//! not run one scenario under loom and shuttle in the same process. A backend type
+//! parameter (parking_lot's `lock_api` shape) costs a generic parameter in model code and
+//! nothing at run time: [`Std`] is a zero-sized type whose hooks inline to nothing, so
+//! `Lock<Std>` compiles to one compare-exchange to acquire and one swap to release.
+//!
+//! # The one wait point
+//!
+//! Every blocking operation of every primitive goes through [`Backend::park`], which takes
+//! an optional [`Deadline`]. Under std the deadline is on the monotonic clock. Under a
+//! checker, "this wait timed out" and "this wait woke spuriously" are decisions of the
+//! checked world (see `checked`), recorded in the schedule, never wall-clock events.
+
+use std::fmt;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+mod real;
+pub use real::Std;
+
+#[cfg(any(feature = "loom", feature = "shuttle"))]
+pub mod checked;
+#[cfg(feature = "loom")]
+mod loom;
+#[cfg(feature = "loom")]
+pub use self::loom::{Loom, LoomEngine};
+#[cfg(feature = "shuttle")]
+mod shuttle;
+#[cfg(feature = "shuttle")]
+pub use self::shuttle::{Shuttle, ShuttleEngine};
+
+/// A point on a backend's monotonic clock, in nanoseconds since the backend's epoch.
+///
+/// Under [`Std`] the epoch is the first use of the clock in the process; under a checker it
+/// is the start of the execution (virtual time 0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Deadline(pub u64);
+
+impl Deadline {
+    /// The deadline `timeout` after `now`, or `None` when it lies beyond the clock's range
+    /// (which callers treat as "no deadline": CPython rejects such timeouts before waiting).
+    pub fn after(now: Deadline, timeout: Duration) -> Option<Deadline> {
+        let nanos = u64::try_from(timeout.as_nanos()).ok()?;
+        now.0.checked_add(nanos).map(Deadline)
+    }
+}
+
+/// What a blocked thread waits on, for traces, deadlock reports and fault injection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum WaitKind {
+    /// A lock acquire (Lock, RLock, or the inner lock of another primitive).
+    Lock,
+    /// The waiter lock of `Condition.wait`: the only wait a checker may wake spuriously.
+    Condition,
+    /// A semaphore acquire.
+    Semaphore,
+    /// `Event.wait`.
+    Event,
+    /// `time.sleep`: only its deadline ends it.
+    Sleep,
+    /// `Thread.join`.
+    Join,
+}
+
+/// How a [`Backend::park`] call ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParkResult {
+    /// Another thread called `unpark_one`/`unpark_all` on the key.
+    Unparked,
+    /// `validate` returned false: the thread never slept.
+    Invalid,
+    /// The deadline passed (wall clock under std, a checker's decision otherwise).
+    TimedOut,
+    /// A checker woke the thread without a notify (only for [`WaitKind::Condition`] with
+    /// spurious-wakeup injection switched on).
+    Spurious,
+}
+
+/// A request to block the current thread on `key` until unparked or `deadline`.
+#[derive(Debug)]
+pub struct ParkRequest<'a, B: Backend> {
+    /// The queue to wait in: usually the address of the primitive's state.
+    pub key: usize,
+    /// The object waited on, for traces and deadlock reports.
+    pub tag: &'a B::Tag,
+    /// The operation that blocks (`"acquire"`, `"wait"`, …), as the trace shows it.
+    pub op: &'static str,
+    /// What kind of wait this is.
+    pub kind: WaitKind,
+    /// When to give up; `None` waits forever.
+    pub deadline: Option<Deadline>,
+}
+
+/// An atomic word as the primitives use it: std's, loom's or shuttle's.
+pub trait RawAtomic: Send + Sync + fmt::Debug {
+    /// A new atomic holding `v`.
+    fn new(v: usize) -> Self;
+    /// Atomic load.
+    fn load(&self, order: Ordering) -> usize;
+    /// Atomic store.
+    fn store(&self, v: usize, order: Ordering);
+    /// Atomic swap.
+    fn swap(&self, v: usize, order: Ordering) -> usize;
+    /// Atomic compare-exchange (strong).
+    fn compare_exchange(
+        &self,
+        current: usize,
+        new: usize,
+        success: Ordering,
+        failure: Ordering,
+    ) -> Result<usize, usize>;
+    /// Atomic add, returning the previous value.
+    fn fetch_add(&self, v: usize, order: Ordering) -> usize;
+    /// Atomic subtract, returning the previous value.
+    fn fetch_sub(&self, v: usize, order: Ordering) -> usize;
+}
+
+/// The identity of a primitive object in traces. Under [`Std`] it is zero-sized.
+pub trait ObjectTag: Send + Sync + fmt::Debug {
+    /// A tag for a new object of `kind` (`"Lock"`, `"Condition"`, …), traced.
+    fn new(kind: &'static str) -> Self;
+    /// A tag for an object that lives inside this one (the waiter lock of a Condition, the
+    /// Condition of a Barrier): its steps are not traced, and its waits show as waits on
+    /// this object.
+    fn alias(&self) -> Self;
+    /// Give the object a name for traces (`"a"`, `"forks[2]"`). A no-op under [`Std`].
+    fn set_name(&self, name: &str);
+}
+
+/// The result of a traced operation, as the trace shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Completed with no value (`None` in Python).
+    Done,
+    /// Returned a boolean.
+    Bool(bool),
+    /// Returned an integer (a barrier index, a counter value).
+    Int(i64),
+    /// Returned another value, shown as its `Debug` text.
+    Value(String),
+    /// Returned an error, shown as Python's repr of the exception.
+    Error(String),
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Outcome::Done => f.write_str("None"),
+            Outcome::Bool(true) => f.write_str("True"),
+            Outcome::Bool(false) => f.write_str("False"),
+            Outcome::Int(i) => write!(f, "{i}"),
+            Outcome::Value(v) => f.write_str(v),
+            Outcome::Error(e) => write!(f, "raises {e}"),
+        }
+    }
+}
+
+/// One primitive operation, as a backend records it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    /// The operation name, as in Python (`"acquire"`, `"release"`, `"wait"`, `"set"`).
+    pub op: &'static str,
+    /// The arguments as Python would spell them (`"timeout=0.5"`), or empty.
+    pub args: String,
+    /// What it returned.
+    pub outcome: Outcome,
+}
+
+impl Event {
+    /// An event with no arguments.
+    pub fn new(op: &'static str, outcome: Outcome) -> Self {
+        Event {
+            op,
+            args: String::new(),
+            outcome,
+        }
+    }
+
+    /// An event with arguments.
+    pub fn with_args(op: &'static str, args: impl Into<String>, outcome: Outcome) -> Self {
+        Event {
+            op,
+            args: args.into(),
+            outcome,
+        }
+    }
+}
+
+/// A handle to join a thread spawned through [`Backend::spawn`].
+pub trait JoinHandle<T>: Send {
+    /// Wait for the thread to finish and return its result (Python's `Thread.join`).
+    ///
+    /// A panic in the thread is re-raised here.
+    fn join(self) -> T;
+}
+
+/// The world a primitive runs in: its atomics, its one wait point, its clock, its threads.
+///
+/// Implementations: [`Std`], and under features, `Loom` and `Shuttle`.
+pub trait Backend: Sized + Send + Sync + 'static {
+    /// The atomic word type.
+    type Atomic: RawAtomic;
+    /// The object identity type (zero-sized under [`Std`]).
+    type Tag: ObjectTag;
+    /// The join handle of a spawned thread.
+    type JoinHandle<T: Send + 'static>: JoinHandle<T>;
+
+    /// A short name of the world (`"std"`, `"loom"`, `"shuttle"`).
+    const NAME: &'static str;
+
+    /// An identifier of the current thread, never 0 (Python's `threading.get_ident()`).
+    fn current_thread() -> u64;
+
+    /// The current time on this backend's monotonic clock.
+    fn now() -> Deadline;
+
+    /// The one wait point. Blocks the current thread in the queue of `req.key` if
+    /// `validate()` returns true, until it is unparked or the deadline passes.
+    ///
+    /// `validate` runs at most once, atomically with respect to `unpark_*` on the same key.
+    fn park(req: ParkRequest<'_, Self>, validate: impl FnOnce() -> bool) -> ParkResult;
+
+    /// Wake the longest-waiting thread parked on `key`; true if there was one.
+    fn unpark_one(key: usize) -> bool;
+
+    /// Wake every thread parked on `key`; returns how many.
+    fn unpark_all(key: usize) -> usize;
+
+    /// Python's `time.sleep`: real under std, virtual under a checker.
+    fn sleep(duration: Duration);
+
+    /// Start a thread (Python's `Thread(target=f, name=name).start()`).
+    fn spawn<F, T>(name: &str, f: F) -> Self::JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static;
+
+    /// A scheduling point with no effect (Python's `time.sleep(0)`).
+    fn yield_now();
+
+    /// A nondeterministic choice in `0..n` (n ≥ 1), recorded in a checker's schedule;
+    /// under std, a cheap pseudo-random number.
+    fn choose(n: usize) -> usize;
+
+    /// Record a traced operation on `tag`. Under [`Std`] `event` is never called.
+    fn record(tag: &Self::Tag, event: impl FnOnce() -> Event);
+}

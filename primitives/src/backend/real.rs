@@ -1,0 +1,194 @@
+//! Real OS threads: std atomics, `parking_lot_core` wait queues, the monotonic clock.
+
+use super::{Backend, Deadline, Event, JoinHandle, ObjectTag, ParkRequest, ParkResult, RawAtomic};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// Real threads. Deadlines use the monotonic clock ([`Instant`]); a wait never returns
+/// early without cause (`parking_lot_core` re-parks on spurious OS wakeups), so no
+/// spurious wakeup can leak to any primitive.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Std;
+
+/// The zero-sized object tag of [`Std`]: real threads keep no trace.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoTag;
+
+impl ObjectTag for NoTag {
+    #[inline(always)]
+    fn new(_kind: &'static str) -> Self {
+        NoTag
+    }
+    #[inline(always)]
+    fn alias(&self) -> Self {
+        NoTag
+    }
+    #[inline(always)]
+    fn set_name(&self, _name: &str) {}
+}
+
+impl RawAtomic for AtomicUsize {
+    #[inline(always)]
+    fn new(v: usize) -> Self {
+        AtomicUsize::new(v)
+    }
+    #[inline(always)]
+    fn load(&self, order: Ordering) -> usize {
+        AtomicUsize::load(self, order)
+    }
+    #[inline(always)]
+    fn store(&self, v: usize, order: Ordering) {
+        AtomicUsize::store(self, v, order)
+    }
+    #[inline(always)]
+    fn swap(&self, v: usize, order: Ordering) -> usize {
+        AtomicUsize::swap(self, v, order)
+    }
+    #[inline(always)]
+    fn compare_exchange(
+        &self,
+        current: usize,
+        new: usize,
+        success: Ordering,
+        failure: Ordering,
+    ) -> Result<usize, usize> {
+        AtomicUsize::compare_exchange(self, current, new, success, failure)
+    }
+    #[inline(always)]
+    fn fetch_add(&self, v: usize, order: Ordering) -> usize {
+        AtomicUsize::fetch_add(self, v, order)
+    }
+    #[inline(always)]
+    fn fetch_sub(&self, v: usize, order: Ordering) -> usize {
+        AtomicUsize::fetch_sub(self, v, order)
+    }
+}
+
+/// A joinable real thread.
+#[derive(Debug)]
+pub struct StdJoinHandle<T>(std::thread::JoinHandle<T>);
+
+impl<T: Send> JoinHandle<T> for StdJoinHandle<T> {
+    fn join(self) -> T {
+        match self.0.join() {
+            Ok(v) => v,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+}
+
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+thread_local! {
+    static THREAD_ID: Cell<u64> = const { Cell::new(0) };
+    static RNG: Cell<u64> = const { Cell::new(0) };
+}
+
+static NEXT_THREAD_ID: AtomicU64 = AtomicU64::new(1);
+
+impl Backend for Std {
+    type Atomic = AtomicUsize;
+    type Tag = NoTag;
+    type JoinHandle<T: Send + 'static> = StdJoinHandle<T>;
+
+    const NAME: &'static str = "std";
+
+    #[inline]
+    fn current_thread() -> u64 {
+        THREAD_ID.with(|id| {
+            let v = id.get();
+            if v != 0 {
+                v
+            } else {
+                let v = NEXT_THREAD_ID.fetch_add(1, Ordering::Relaxed);
+                id.set(v);
+                v
+            }
+        })
+    }
+
+    fn now() -> Deadline {
+        Deadline(u64::try_from(epoch().elapsed().as_nanos()).unwrap_or(u64::MAX))
+    }
+
+    fn park(req: ParkRequest<'_, Self>, validate: impl FnOnce() -> bool) -> ParkResult {
+        let timeout = req
+            .deadline
+            .and_then(|d| epoch().checked_add(Duration::from_nanos(d.0)));
+        // A deadline beyond what `Instant` can represent waits forever (`timeout` is None).
+        // SAFETY: `validate` and the callbacks do not call back into parking_lot_core and do
+        // not panic (they are atomic loads of the primitive's state).
+        let result = unsafe {
+            parking_lot_core::park(
+                req.key,
+                validate,
+                || {},
+                |_, _| {},
+                parking_lot_core::DEFAULT_PARK_TOKEN,
+                timeout,
+            )
+        };
+        match result {
+            parking_lot_core::ParkResult::Unparked(_) => ParkResult::Unparked,
+            parking_lot_core::ParkResult::Invalid => ParkResult::Invalid,
+            parking_lot_core::ParkResult::TimedOut => ParkResult::TimedOut,
+        }
+    }
+
+    fn unpark_one(key: usize) -> bool {
+        // SAFETY: the callback does not call into parking_lot_core.
+        let r = unsafe {
+            parking_lot_core::unpark_one(key, |_| parking_lot_core::DEFAULT_UNPARK_TOKEN)
+        };
+        r.unparked_threads > 0
+    }
+
+    fn unpark_all(key: usize) -> usize {
+        // SAFETY: no callbacks.
+        unsafe { parking_lot_core::unpark_all(key, parking_lot_core::DEFAULT_UNPARK_TOKEN) }
+    }
+
+    fn sleep(duration: Duration) {
+        std::thread::sleep(duration)
+    }
+
+    fn spawn<F, T>(name: &str, f: F) -> Self::JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let handle = std::thread::Builder::new()
+            .name(name.to_owned())
+            .spawn(f)
+            .unwrap_or_else(|e| panic!("cannot start thread {name:?}: {e}"));
+        StdJoinHandle(handle)
+    }
+
+    fn yield_now() {
+        std::thread::yield_now()
+    }
+
+    fn choose(n: usize) -> usize {
+        assert!(n > 0, "choose(0)");
+        // xorshift64*, seeded per thread from its id: enough for a nondeterministic demo.
+        RNG.with(|s| {
+            let mut x = s.get();
+            if x == 0 {
+                x = Self::current_thread().wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+            }
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            s.set(x);
+            (x.wrapping_mul(0x2545_F491_4F6C_DD1D) % n as u64) as usize
+        })
+    }
+
+    #[inline(always)]
+    fn record(_tag: &NoTag, _event: impl FnOnce() -> Event) {}
+}

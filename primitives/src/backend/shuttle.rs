@@ -1,0 +1,76 @@
+//! shuttle: randomized, PCT and bounded-DFS scheduling, with a recorded choice operator.
+
+use super::checked::{Checked, Engine};
+use super::RawAtomic;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// The shuttle engine. Its `rand` values are scheduling decisions recorded in the
+/// schedule, so injected timeouts and spurious wakeups replay exactly.
+#[derive(Debug)]
+pub struct ShuttleEngine;
+
+/// Primitives under shuttle.
+pub type Shuttle = Checked<ShuttleEngine>;
+
+impl RawAtomic for ::shuttle::sync::atomic::AtomicUsize {
+    fn new(v: usize) -> Self {
+        ::shuttle::sync::atomic::AtomicUsize::new(v)
+    }
+    fn load(&self, order: Ordering) -> usize {
+        ::shuttle::sync::atomic::AtomicUsize::load(self, order)
+    }
+    fn store(&self, v: usize, order: Ordering) {
+        ::shuttle::sync::atomic::AtomicUsize::store(self, v, order)
+    }
+    fn swap(&self, v: usize, order: Ordering) -> usize {
+        ::shuttle::sync::atomic::AtomicUsize::swap(self, v, order)
+    }
+    fn compare_exchange(
+        &self,
+        current: usize,
+        new: usize,
+        success: Ordering,
+        failure: Ordering,
+    ) -> Result<usize, usize> {
+        ::shuttle::sync::atomic::AtomicUsize::compare_exchange(self, current, new, success, failure)
+    }
+    fn fetch_add(&self, v: usize, order: Ordering) -> usize {
+        ::shuttle::sync::atomic::AtomicUsize::fetch_add(self, v, order)
+    }
+    fn fetch_sub(&self, v: usize, order: Ordering) -> usize {
+        ::shuttle::sync::atomic::AtomicUsize::fetch_sub(self, v, order)
+    }
+}
+
+impl Engine for ShuttleEngine {
+    const NAME: &'static str = "shuttle";
+    const MAX_THREADS: Option<usize> = None;
+    type Atomic = ::shuttle::sync::atomic::AtomicUsize;
+
+    fn thread_key() -> u64 {
+        usize::from(::shuttle::current::me()) as u64
+    }
+
+    fn unparker() -> Arc<dyn Fn() + Send + Sync> {
+        let t = ::shuttle::thread::current();
+        Arc::new(move || t.unpark())
+    }
+
+    fn park() {
+        ::shuttle::thread::park()
+    }
+
+    fn spawn(f: Box<dyn FnOnce() + Send>) {
+        drop(::shuttle::thread::spawn(f));
+    }
+
+    fn yield_now() {
+        ::shuttle::thread::yield_now()
+    }
+
+    fn choose(n: usize) -> Option<usize> {
+        use ::shuttle::rand::Rng;
+        Some(::shuttle::rand::thread_rng().gen_range(0..n))
+    }
+}

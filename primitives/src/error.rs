@@ -1,0 +1,136 @@
+//! Errors with CPython's meaning and message text.
+
+use std::fmt;
+
+/// The Python exception class an [`Error`] stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PyException {
+    /// `ValueError`
+    ValueError,
+    /// `OverflowError`
+    OverflowError,
+    /// `RuntimeError` (which `threading.ThreadError` is)
+    RuntimeError,
+    /// `threading.BrokenBarrierError`, a subclass of `RuntimeError`
+    BrokenBarrierError,
+}
+
+impl fmt::Display for PyException {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PyException::ValueError => "ValueError",
+            PyException::OverflowError => "OverflowError",
+            PyException::RuntimeError => "RuntimeError",
+            PyException::BrokenBarrierError => "BrokenBarrierError",
+        })
+    }
+}
+
+/// Every error a primitive can return. `Display` gives CPython 3.11's message, word for
+/// word; [`Error::exception`] gives the Python class it would raise.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Error {
+    /// `Lock.acquire(False, t)` / `RLock.acquire(False, t)` with `t != -1`:
+    /// `ValueError("can't specify a timeout for a non-blocking call")`.
+    NonBlockingTimeout,
+    /// `Semaphore.acquire(False, t)` with `t` not None:
+    /// `ValueError("can't specify timeout for non-blocking acquire")`.
+    SemaphoreNonBlockingTimeout,
+    /// A negative Lock/RLock timeout other than −1: `ValueError('timeout value must be positive')`.
+    NegativeTimeout,
+    /// A NaN Lock/RLock timeout: `ValueError('Invalid value NaN (not a number)')`.
+    NanTimeout,
+    /// A timeout beyond `TIMEOUT_MAX` (or infinite) where a real wait is needed:
+    /// `OverflowError('timestamp out of range for platform time_t')`.
+    TimeoutOverflow,
+    /// `Lock.release()` on an unlocked lock: `RuntimeError('release unlocked lock')`.
+    ReleaseUnlocked,
+    /// `RLock.release()` by a thread that does not own it:
+    /// `RuntimeError('cannot release un-acquired lock')`.
+    ReleaseUnacquired,
+    /// `Condition.wait()` without holding the lock:
+    /// `RuntimeError('cannot wait on un-acquired lock')`.
+    WaitUnacquired,
+    /// `Condition.notify()` without holding the lock:
+    /// `RuntimeError('cannot notify on un-acquired lock')`.
+    NotifyUnacquired,
+    /// `Semaphore(-1)`: `ValueError('semaphore initial value must be >= 0')`.
+    SemaphoreNegative,
+    /// `Semaphore.release(0)`: `ValueError('n must be one or more')`.
+    ReleaseCount,
+    /// `BoundedSemaphore.release()` past the initial value:
+    /// `ValueError('Semaphore released too many times')`.
+    ReleasedTooManyTimes,
+    /// `Barrier(0)`: `ValueError('parties must be > 0')` (CPython 3.13+; 3.11 accepts it,
+    /// then every `wait` breaks the barrier; lockproof rejects it up front).
+    BarrierParties,
+    /// A broken barrier: `threading.BrokenBarrierError()` (empty message).
+    BrokenBarrier,
+}
+
+impl Error {
+    /// The Python exception class.
+    pub fn exception(&self) -> PyException {
+        use Error::*;
+        match self {
+            NonBlockingTimeout
+            | SemaphoreNonBlockingTimeout
+            | NegativeTimeout
+            | NanTimeout
+            | SemaphoreNegative
+            | ReleaseCount
+            | ReleasedTooManyTimes
+            | BarrierParties => PyException::ValueError,
+            TimeoutOverflow => PyException::OverflowError,
+            ReleaseUnlocked | ReleaseUnacquired | WaitUnacquired | NotifyUnacquired => {
+                PyException::RuntimeError
+            }
+            BrokenBarrier => PyException::BrokenBarrierError,
+        }
+    }
+
+    /// The message, exactly as `str(e)` gives it in CPython 3.11.
+    pub fn message(&self) -> &'static str {
+        use Error::*;
+        match self {
+            NonBlockingTimeout => "can't specify a timeout for a non-blocking call",
+            SemaphoreNonBlockingTimeout => "can't specify timeout for non-blocking acquire",
+            NegativeTimeout => "timeout value must be positive",
+            NanTimeout => "Invalid value NaN (not a number)",
+            TimeoutOverflow => "timestamp out of range for platform time_t",
+            ReleaseUnlocked => "release unlocked lock",
+            ReleaseUnacquired => "cannot release un-acquired lock",
+            WaitUnacquired => "cannot wait on un-acquired lock",
+            NotifyUnacquired => "cannot notify on un-acquired lock",
+            SemaphoreNegative => "semaphore initial value must be >= 0",
+            ReleaseCount => "n must be one or more",
+            ReleasedTooManyTimes => "Semaphore released too many times",
+            BarrierParties => "parties must be > 0",
+            BrokenBarrier => "",
+        }
+    }
+
+    /// `Class('message')`, as Python's `repr` of the exception shows it.
+    pub fn python_repr(&self) -> String {
+        let m = self.message();
+        if m.is_empty() {
+            format!("{}()", self.exception())
+        } else if m.contains('\'') {
+            format!("{}(\"{}\")", self.exception(), m)
+        } else {
+            format!("{}('{}')", self.exception(), m)
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Shorthand for `Result<T, lockproof::Error>`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,87 @@
+//! `Shared`: a plain Python variable that several threads read and write.
+
+use crate::backend::{Backend, Event, ObjectTag, Outcome, RawAtomic, Std};
+use std::fmt;
+use std::sync::atomic::Ordering::SeqCst;
+use std::sync::Mutex;
+
+/// A plain shared variable, as a Python global or attribute that threads use without a
+/// lock: each [`get`](Shared::get) and [`set`](Shared::set) is one atomic step (the GIL makes
+/// a single load or store atomic) and a scheduling point, so `x.set(x.get() + 1)` is the
+/// racy `x += 1` of the tutorial and a checker can interleave between the two.
+///
+/// Not a `threading` type: models use it for the state their locks protect.
+pub struct Shared<T, B: Backend = Std> {
+    // The visible operation that orders accesses for the checker: a load for `get`, an add
+    // for `set`. The value itself sits beside it; engines run one thread at a time, and on
+    // real threads the mutex keeps each access atomic.
+    touch: B::Atomic,
+    value: Mutex<T>,
+    tag: B::Tag,
+}
+
+impl<T: Clone + fmt::Debug + Send, B: Backend> Shared<T, B> {
+    /// A variable holding `value`.
+    pub fn new(value: T) -> Self {
+        Shared {
+            touch: B::Atomic::new(0),
+            value: Mutex::new(value),
+            tag: B::Tag::new("Var"),
+        }
+    }
+
+    /// Name the variable in traces.
+    pub fn with_name(self, name: &str) -> Self {
+        self.tag.set_name(name);
+        self
+    }
+
+    /// Read the variable (one step).
+    pub fn get(&self) -> T {
+        self.touch.load(SeqCst);
+        let v = self.value.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        B::record(&self.tag, || {
+            Event::with_args("get", String::new(), show(&v))
+        });
+        v
+    }
+
+    /// Write the variable (one step).
+    pub fn set(&self, value: T) {
+        self.touch.fetch_add(1, SeqCst);
+        B::record(&self.tag, || {
+            Event::with_args("set", format!("{value:?}"), Outcome::Done)
+        });
+        *self.value.lock().unwrap_or_else(|e| e.into_inner()) = value;
+    }
+
+    /// Read-modify-write in one step (what a lock-protected `x += 1` amounts to, or an
+    /// atomic operation): `f` runs on the value with no scheduling point inside.
+    pub fn update<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        self.touch.fetch_add(1, SeqCst);
+        let mut g = self.value.lock().unwrap_or_else(|e| e.into_inner());
+        let r = f(&mut g);
+        let v = g.clone();
+        drop(g);
+        B::record(&self.tag, || {
+            Event::with_args("update", format!("{v:?}"), Outcome::Done)
+        });
+        r
+    }
+}
+
+fn show<T: fmt::Debug>(v: &T) -> Outcome {
+    let s = format!("{v:?}");
+    match s.parse::<i64>() {
+        Ok(i) => Outcome::Int(i),
+        Err(_) => Outcome::Value(s),
+    }
+}
+
+impl<T: fmt::Debug, B: Backend> fmt::Debug for Shared<T, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shared")
+            .field("value", &self.value)
+            .finish()
+    }
+}
