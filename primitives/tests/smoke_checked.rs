@@ -1,4 +1,3 @@
-#![cfg(all(feature = "loom", feature = "shuttle"))]
 use lockproof::backend::checked::{execute, take_last_report, Engine, WorldConfig};
 use lockproof::backend::{Backend, JoinHandle, Loom, LoomEngine, Shuttle, ShuttleEngine};
 use lockproof::{Lock, Shared};

@@ -1,0 +1,86 @@
+//! Shared test helpers: run a body as one checked execution under loom or shuttle.
+//!
+//! `loom_check(body)` explores every interleaving loom reaches (preemption bound 3 unless
+//! `bound` says otherwise); `shuttle_check(body, n)` runs `n` random schedules and `n` PCT
+//! (depth 2) schedules. Both return `Ok(executions)` or `Err(failure)` with the checked
+//! world's report of the failing execution, so a test can assert a failure as well as a
+//! pass. Bodies are generic over the backend, so one body runs in every world:
+//!
+//! ```ignore
+//! fn body<B: Backend>() { ... }
+//! assert!(loom_check(body::<Loom>).is_ok());
+//! assert!(shuttle_check(body::<Shuttle>, 500).is_ok());
+//! ```
+#![allow(dead_code)] // each test file uses a different subset
+
+use lockproof::backend::checked::{execute, take_last_report, ExecutionReport, WorldConfig};
+use lockproof::backend::{LoomEngine, ShuttleEngine};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// Run `body` under loom with `config`; `bound` is loom's preemption bound.
+pub fn loom_with(
+    config: WorldConfig,
+    bound: Option<usize>,
+    body: fn(),
+) -> Result<usize, ExecutionReport> {
+    let count = Arc::new(AtomicUsize::new(0));
+    let c = count.clone();
+    let r = std::panic::catch_unwind(move || {
+        let mut b = loom::model::Builder::new();
+        b.preemption_bound = bound;
+        b.check(move || {
+            c.fetch_add(1, Ordering::Relaxed);
+            execute::<LoomEngine>(config.clone(), None, body);
+        })
+    });
+    match r {
+        Ok(()) => Ok(count.load(Ordering::Relaxed)),
+        Err(p) => Err(take_last_report().unwrap_or_else(|| {
+            panic!("loom failed outside a checked execution: {:?}", p.downcast_ref::<String>())
+        })),
+    }
+}
+
+/// `loom_with` with timed virtual time and preemption bound 3.
+pub fn loom_check(body: fn()) -> Result<usize, ExecutionReport> {
+    loom_with(WorldConfig::default(), Some(3), body)
+}
+
+/// Run `body` under shuttle: `iterations` random schedules, then as many PCT (depth 2).
+pub fn shuttle_with(
+    config: WorldConfig,
+    iterations: usize,
+    body: fn(),
+) -> Result<usize, ExecutionReport> {
+    for pct in [false, true] {
+        let cfg = config.clone();
+        let r = std::panic::catch_unwind(move || {
+            let f = move || {
+                execute::<ShuttleEngine>(cfg.clone(), None, body);
+            };
+            if pct {
+                shuttle::check_pct(f, iterations, 2)
+            } else {
+                shuttle::check_random(f, iterations)
+            }
+        });
+        if let Err(p) = r {
+            return Err(take_last_report().unwrap_or_else(|| {
+                panic!("shuttle failed outside a checked execution: {:?}", p.downcast_ref::<String>())
+            }));
+        }
+    }
+    Ok(2 * iterations)
+}
+
+/// `shuttle_with` with timed virtual time.
+pub fn shuttle_check(body: fn(), iterations: usize) -> Result<usize, ExecutionReport> {
+    shuttle_with(WorldConfig::default(), iterations, body)
+}
+
+/// Silence the default panic hook's output for the panics checked executions raise on
+/// purpose (a failing model); call once at the start of a test that expects failures.
+pub fn quiet_panics() {
+    std::panic::set_hook(Box::new(|_| {}));
+}
