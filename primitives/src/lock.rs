@@ -157,17 +157,22 @@ impl<B: Backend> Lock<B> {
     /// `release()`: unlock; wakes one waiter if any. Any thread may call it.
     /// On an unlocked lock: `RuntimeError('release unlocked lock')`.
     pub fn release(&self) -> Result<()> {
-        let r = self.release_raw();
+        let r = self.release_state();
+        // Traced at the release itself, before any waiter is woken: a woken waiter's
+        // acquire must come after this release in the trace.
         B::record(&self.tag, || {
             Event::new(
                 "release",
                 match &r {
-                    Ok(()) => Outcome::Done,
+                    Ok(_) => Outcome::Done,
                     Err(e) => Outcome::Error(e.python_repr()),
                 },
             )
         });
-        r
+        if r? {
+            self.wake_one();
+        }
+        Ok(())
     }
 
     /// `locked()`: whether the lock is held (by anyone).
@@ -252,16 +257,31 @@ impl<B: Backend> Lock<B> {
         }
     }
 
+    /// Release, and wake a waiter if one may be parked.
     #[inline]
     pub(crate) fn release_raw(&self) -> Result<()> {
+        if self.release_state()? {
+            self.wake_one();
+        }
+        Ok(())
+    }
+
+    /// Unlock the word; `Ok(true)` when a waiter may be parked and must be woken with
+    /// [`wake_one`](Self::wake_one). Primitives trace their release between the two, so a
+    /// woken thread's steps never appear before the release that woke it.
+    #[inline]
+    pub(crate) fn release_state(&self) -> Result<bool> {
         match self.state.swap(UNLOCKED, Release) {
             UNLOCKED => Err(Error::ReleaseUnlocked),
-            LOCKED => Ok(()),
-            _ => {
-                B::unpark_one(self.key());
-                Ok(())
-            }
+            LOCKED => Ok(false),
+            _ => Ok(true),
         }
+    }
+
+    /// Wake one parked waiter (after [`release_state`](Self::release_state) said so).
+    #[cold]
+    pub(crate) fn wake_one(&self) {
+        B::unpark_one(self.key());
     }
 
     #[inline]

@@ -70,6 +70,8 @@ pub enum WaitKind {
     Semaphore,
     /// `Event.wait`.
     Event,
+    /// `Barrier.wait` waiting for its generation to trip (never woken spuriously).
+    Barrier,
     /// `time.sleep`: only its deadline ends it.
     Sleep,
     /// `Thread.join`.

@@ -241,10 +241,6 @@ impl World {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(crate) fn engine_name(&self) -> &'static str {
-        self.ops.name
-    }
-
     /// Register a new thread; returns its id. `None` if the engine cannot run another.
     pub(crate) fn new_thread(&self, name: &str) -> Result<usize, String> {
         let mut st = self.lock();
@@ -367,9 +363,10 @@ impl World {
         None
     }
 
-    /// Record a traced operation of the current thread.
+    /// Record a traced operation of the current thread, then (in adversarial time or with
+    /// injection on) give the engine a chance to fire a pending event. The step is pushed
+    /// first: the injection may switch threads, and the operation has already happened.
     pub(crate) fn record(&self, object: usize, event: Event) {
-        self.inject();
         let mut st = self.lock();
         if st.failure.is_some() {
             drop(st);
@@ -390,6 +387,8 @@ impl World {
         if let Some(f) = failure {
             self.fail(st, f);
         }
+        drop(st);
+        self.inject();
     }
 
     /// A violation found by a model's own check.
@@ -401,8 +400,7 @@ impl World {
                 property: property.to_owned(),
                 message: message.to_owned(),
             },
-        );
-        abort_thread()
+        )
     }
 
     // ---- failure ----------------------------------------------------------------------
@@ -437,10 +435,6 @@ impl World {
             let report = self.report_of(&st);
             LAST_REPORT.with(|r| *r.borrow_mut() = Some(report));
         }
-    }
-
-    pub(crate) fn has_failed(&self) -> bool {
-        self.lock().failure.is_some()
     }
 
     // ---- the wait point ---------------------------------------------------------------
@@ -489,6 +483,8 @@ impl World {
         }
         let st = self.make_progress(st);
         drop(st);
+        // Blocking is a step too: a pending timeout (this one included) may fire now.
+        self.inject();
         loop {
             let mut st = self.lock();
             if let Some(wake) = st.threads[me].wake.take() {
@@ -593,7 +589,7 @@ impl World {
         if !all_blocked || !any_live {
             return st;
         }
-        let earliest = st
+        let mut pending: Vec<(u64, usize)> = st
             .threads
             .iter()
             .enumerate()
@@ -601,23 +597,32 @@ impl World {
                 Status::Blocked(b) => b.deadline.map(|d| (d, i)),
                 _ => None,
             })
-            .min();
-        match earliest {
-            Some((deadline, t)) => {
-                st.now = st.now.max(deadline);
-                self.time_out(&mut st, t);
-                let unparkers = unparkers_of(&st, &[t]);
-                drop(st);
-                for u in unparkers {
-                    u();
-                }
-                self.lock()
-            }
-            None => {
-                let report = deadlock_report(&st);
-                self.fail(st, Failure::Deadlock(report))
-            }
+            .collect();
+        pending.sort_unstable();
+        if pending.is_empty() {
+            let report = deadlock_report(&st);
+            self.fail(st, Failure::Deadlock(report))
         }
+        // Timed: the earliest deadline fires. Adversarial: any pending one may (a thread
+        // may be delayed past another's deadline): the engine chooses.
+        let mut pick = 0;
+        if self.config.time == TimeMode::Adversarial && pending.len() > 1 {
+            drop(st);
+            // Every live thread is blocked, so nothing changes while the state is released.
+            pick = (self.ops.choose)(pending.len())
+                .unwrap_or(0)
+                .min(pending.len() - 1);
+            st = self.lock();
+        }
+        let (deadline, t) = pending[pick];
+        st.now = st.now.max(deadline);
+        self.time_out(&mut st, t);
+        let unparkers = unparkers_of(&st, &[t]);
+        drop(st);
+        for u in unparkers {
+            u();
+        }
+        self.lock()
     }
 
     /// End thread `t`'s wait with a timeout (state only; the caller unparks).

@@ -1,0 +1,132 @@
+//! Model-side probes: what the harness's monitors watch besides the primitives.
+
+use lockproof::backend::checked::violate;
+use lockproof::backend::{Backend, Event, ObjectTag, Outcome, RawAtomic};
+use std::fmt;
+use std::sync::atomic::Ordering::SeqCst;
+
+/// Fail the current checked execution with a violation of `property` unless `cond` holds.
+/// The message is built only on failure.
+pub fn ensure(cond: bool, property: &str, message: impl FnOnce() -> String) {
+    if !cond {
+        violate(property, &message());
+    }
+}
+
+/// A critical region with a capacity: the mutual-exclusion monitor fails the execution
+/// when more than `capacity` threads are inside at once (1 for a lock's critical section,
+/// N for an N-permit semaphore).
+///
+/// Entering and leaving are traced steps (`enter`, `exit`), so the trace shows who was
+/// inside.
+pub struct Region<B: Backend> {
+    inside: B::Atomic,
+    capacity: usize,
+    tag: B::Tag,
+}
+
+impl<B: Backend> fmt::Debug for Region<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Region")
+            .field("capacity", &self.capacity)
+            .finish()
+    }
+}
+
+impl<B: Backend> Region<B> {
+    /// A region that admits `capacity` threads at a time.
+    pub fn new(name: &str, capacity: usize) -> Self {
+        let tag = B::Tag::new("Region");
+        tag.set_name(name);
+        Region {
+            inside: B::Atomic::new(0),
+            capacity,
+            tag,
+        }
+    }
+
+    /// Enter the region; leave when the guard drops.
+    pub fn enter(&self) -> RegionGuard<'_, B> {
+        let n = self.inside.fetch_add(1, SeqCst) + 1;
+        B::record(&self.tag, || {
+            Event::with_args(
+                "enter",
+                format!("capacity={}", self.capacity),
+                Outcome::Int(n as i64),
+            )
+        });
+        RegionGuard { region: self }
+    }
+}
+
+/// Inside a [`Region`].
+pub struct RegionGuard<'a, B: Backend> {
+    region: &'a Region<B>,
+}
+
+impl<B: Backend> fmt::Debug for RegionGuard<'_, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RegionGuard")
+    }
+}
+
+impl<B: Backend> Drop for RegionGuard<'_, B> {
+    fn drop(&mut self) {
+        let n = self.region.inside.fetch_sub(1, SeqCst).wrapping_sub(1);
+        B::record(&self.region.tag, || {
+            Event::with_args(
+                "exit",
+                format!("capacity={}", self.region.capacity),
+                Outcome::Int(n as i64),
+            )
+        });
+    }
+}
+
+/// Rounds of a barrier-like rendezvous of `parties` threads, for the barrier-generation
+/// monitor: a thread calls `arrive(r)` when it reaches the rendezvous of round `r` and
+/// `depart(r)` when it gets past it. The monitor fails the execution when a thread departs
+/// round `r` before all parties arrived at round `r`.
+pub struct Rounds<B: Backend> {
+    parties: usize,
+    tag: B::Tag,
+}
+
+impl<B: Backend> fmt::Debug for Rounds<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Rounds")
+            .field("parties", &self.parties)
+            .finish()
+    }
+}
+
+impl<B: Backend> Rounds<B> {
+    /// Rounds of `parties` threads.
+    pub fn new(name: &str, parties: usize) -> Self {
+        let tag = B::Tag::new("Rounds");
+        tag.set_name(name);
+        Rounds { parties, tag }
+    }
+
+    /// The calling thread reached round `round`.
+    pub fn arrive(&self, round: usize) {
+        B::record(&self.tag, || {
+            Event::with_args(
+                "arrive",
+                format!("round={round}, parties={}", self.parties),
+                Outcome::Done,
+            )
+        });
+    }
+
+    /// The calling thread got past round `round`.
+    pub fn depart(&self, round: usize) {
+        B::record(&self.tag, || {
+            Event::with_args(
+                "depart",
+                format!("round={round}, parties={}", self.parties),
+                Outcome::Done,
+            )
+        });
+    }
+}

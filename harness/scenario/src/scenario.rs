@@ -1,0 +1,138 @@
+//! The scenario: id, title, body, settings, expected verdict.
+
+use lockproof::backend::checked::TimeMode;
+
+/// The body of a scenario, instantiated for each engine by [`bodies!`](crate::bodies).
+#[derive(Clone, Copy, Debug)]
+pub struct Bodies {
+    /// The body on the loom backend.
+    pub loom: fn(),
+    /// The body on the shuttle backend.
+    pub shuttle: fn(),
+}
+
+/// The verdict a scenario expects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expect {
+    /// No execution fails.
+    Holds,
+    /// Some execution fails with this property or failure kind: a property a model or
+    /// monitor names (`"no-lost-update"`, `"mutual-exclusion"`, `"barrier-generation"`),
+    /// or `"deadlock"`, `"lost-wakeup"`, `"panic"`, `"step-budget"`.
+    Violates(&'static str),
+}
+
+impl Expect {
+    /// `"holds"` or `"violates <property>"`.
+    pub fn describe(&self) -> String {
+        match self {
+            Expect::Holds => "holds".to_owned(),
+            Expect::Violates(p) => format!("violates {p}"),
+        }
+    }
+}
+
+/// Whether `Condition.wait` may wake spuriously in the scenario's checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Spurious {
+    /// Never (CPython's own Condition never wakes spuriously).
+    Off,
+    /// The checker may wake a waiter without a notify.
+    On,
+}
+
+/// A concurrent program to check, and what the check should find.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// A stable id (`"ex-1.3-03"`, `"self-counter-locked"`).
+    pub id: &'static str,
+    /// One line saying what the program does.
+    pub title: &'static str,
+    /// The body, per engine.
+    pub body: Bodies,
+    /// The verdict the project expects, and why.
+    pub expect: Expect,
+    /// One line saying why this verdict is expected.
+    pub reason: &'static str,
+    /// How virtual time moves.
+    pub time: TimeMode,
+    /// Whether spurious wakeups are injected.
+    pub spurious: Spurious,
+    /// How many threads the body starts (besides main): loom runs at most 4.
+    pub threads: usize,
+    /// Whether the body calls `Backend::choose` (loom has no choice operator).
+    pub needs_choice: bool,
+    /// The step budget of one execution.
+    pub max_steps: u64,
+    /// The catalogue entry this scenario models, if any (`"ex-1.3-03"`).
+    pub source: Option<&'static str>,
+}
+
+impl Scenario {
+    /// A scenario expected to hold, in timed mode, without injection, with 2 threads.
+    pub fn new(id: &'static str, title: &'static str, body: Bodies) -> Self {
+        Scenario {
+            id,
+            title,
+            body,
+            expect: Expect::Holds,
+            reason: "",
+            time: TimeMode::Timed,
+            spurious: Spurious::Off,
+            threads: 2,
+            needs_choice: false,
+            max_steps: 20_000,
+            source: None,
+        }
+    }
+
+    /// Expect a violation of `property` (or a failure kind), for `reason`.
+    pub fn violates(mut self, property: &'static str, reason: &'static str) -> Self {
+        self.expect = Expect::Violates(property);
+        self.reason = reason;
+        self
+    }
+
+    /// Expect the scenario to hold, for `reason`.
+    pub fn holds(mut self, reason: &'static str) -> Self {
+        self.expect = Expect::Holds;
+        self.reason = reason;
+        self
+    }
+
+    /// Check in adversarial time: any pending timeout may fire at any step.
+    pub fn adversarial(mut self) -> Self {
+        self.time = TimeMode::Adversarial;
+        self
+    }
+
+    /// Inject spurious wakeups into `Condition.wait`.
+    pub fn spurious(mut self) -> Self {
+        self.spurious = Spurious::On;
+        self
+    }
+
+    /// The number of threads the body starts besides main.
+    pub fn threads(mut self, n: usize) -> Self {
+        self.threads = n;
+        self
+    }
+
+    /// The body makes nondeterministic choices (`Backend::choose`).
+    pub fn needs_choice(mut self) -> Self {
+        self.needs_choice = true;
+        self
+    }
+
+    /// The step budget of one execution.
+    pub fn max_steps(mut self, n: u64) -> Self {
+        self.max_steps = n;
+        self
+    }
+
+    /// The catalogue entry this scenario models.
+    pub fn source(mut self, id: &'static str) -> Self {
+        self.source = Some(id);
+        self
+    }
+}

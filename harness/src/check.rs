@@ -1,0 +1,385 @@
+//! Checking one scenario under several engines, shortest counterexample first.
+//!
+//! - loom: preemption bound 0, then 1, … up to the budget's bound; the first bound that
+//!   fails gives the counterexample with the fewest preemptions.
+//! - pct: depth 1, then 2, then 3.
+//! - random: the budget's executions; when one fails, a few more seeds are tried and the
+//!   failure with the fewest preemptions (then the shortest trace) is kept.
+//!
+//! A failing run is saved as a schedule file unless one with the same trace is already
+//! saved for that scenario and engine (the same counterexample is not written twice; a new
+//! one never overwrites an old one).
+
+use crate::child::Runner;
+use crate::engine::{EngineKind, Found, RunOutcome, RunSettings};
+use crate::schedule::ScheduleFile;
+use crate::trace;
+use lockproof_scenario::{Expect, Scenario, Spurious};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// An engine family as the CLI names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Family {
+    /// loom, bounds 0..=max.
+    Loom,
+    /// shuttle random.
+    Random,
+    /// shuttle PCT, depths 1..=max.
+    Pct,
+    /// shuttle bounded DFS.
+    Dfs,
+}
+
+impl Family {
+    /// Parse `loom`, `random`, `pct`, `dfs`.
+    pub fn parse(s: &str) -> Option<Family> {
+        match s {
+            "loom" => Some(Family::Loom),
+            "random" => Some(Family::Random),
+            "pct" => Some(Family::Pct),
+            "dfs" => Some(Family::Dfs),
+            _ => None,
+        }
+    }
+
+    /// The name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Family::Loom => "loom",
+            Family::Random => "random",
+            Family::Pct => "pct",
+            Family::Dfs => "dfs",
+        }
+    }
+}
+
+/// How much work a check may do per scenario and engine.
+#[derive(Clone, Debug)]
+pub struct Budget {
+    /// loom executions per bound.
+    pub loom_executions: usize,
+    /// The highest loom preemption bound tried.
+    pub loom_max_bound: usize,
+    /// shuttle executions per run (random, each PCT depth, dfs).
+    pub shuttle_executions: usize,
+    /// The highest PCT depth tried.
+    pub pct_max_depth: usize,
+    /// Extra random runs to look for a shorter counterexample.
+    pub shorten_runs: usize,
+    /// Seed of the first shuttle run.
+    pub seed: u64,
+}
+
+impl Budget {
+    /// The CI budget: every self-test and corpus verdict, in a few minutes on 2 cores.
+    pub fn ci() -> Budget {
+        Budget {
+            loom_executions: 20_000,
+            loom_max_bound: 2,
+            shuttle_executions: 2_000,
+            pct_max_depth: 3,
+            shorten_runs: 8,
+            seed: 1,
+        }
+    }
+}
+
+/// What a check asks for besides the budget.
+#[derive(Clone, Debug)]
+pub struct Request {
+    /// The engines to run.
+    pub families: Vec<Family>,
+    /// The budget.
+    pub budget: Budget,
+    /// Where to save schedules (`<root>/schedules/…`); `None` saves nothing.
+    pub save_root: Option<PathBuf>,
+    /// Where engine runs execute (a child process protects the caller from loom's
+    /// aborts and keeps shuttle's notes off the terminal).
+    pub runner: Runner,
+}
+
+/// Whether a run met the scenario's expected verdict.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// As expected.
+    Met,
+    /// Not as expected: what was seen.
+    Unmet(String),
+    /// The engine cannot run this scenario: why.
+    Unsupported(String),
+}
+
+/// One engine's result for one scenario.
+#[derive(Clone, Debug)]
+pub struct EngineResult {
+    /// The engine family.
+    pub family: Family,
+    /// The (last) run's outcome; `executions` counts every run of the family.
+    pub outcome: RunOutcome,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// The schedule file written, if any.
+    pub saved: Option<PathBuf>,
+    /// An existing schedule file with the same counterexample, if one was found.
+    pub already_saved: Option<PathBuf>,
+}
+
+/// Why an engine cannot run a scenario at all, if it cannot.
+pub fn unsupported(s: &Scenario, family: Family) -> Option<String> {
+    if family != Family::Loom {
+        return None;
+    }
+    if s.threads + 1 > loom::MAX_THREADS {
+        return Some(format!(
+            "loom runs at most {} threads besides main; this scenario starts {}",
+            loom::MAX_THREADS - 1,
+            s.threads
+        ));
+    }
+    if s.needs_choice {
+        return Some("loom has no choice operator; this scenario makes choices".into());
+    }
+    if s.spurious == Spurious::On {
+        return Some("loom cannot inject spurious wakeups (it has no choice operator)".into());
+    }
+    if s.time == lockproof::backend::checked::TimeMode::Adversarial {
+        return Some("loom cannot fire timeouts early (it has no choice operator)".into());
+    }
+    None
+}
+
+fn settings(s: &Scenario, engine: EngineKind, executions: usize, seed: u64) -> RunSettings {
+    RunSettings {
+        engine,
+        time: s.time.into(),
+        spurious: s.spurious == Spurious::On,
+        max_steps: s.max_steps,
+        executions,
+        seed,
+    }
+}
+
+fn run_one(s: &Scenario, st: &RunSettings, req: &Request) -> RunOutcome {
+    req.runner.run(s, st)
+}
+
+fn better(a: &Found, b: &Found) -> bool {
+    let len = |f: &Found| f.report.as_ref().map_or(usize::MAX, |r| r.trace.len());
+    (a.preemptions, len(a)) < (b.preemptions, len(b))
+}
+
+/// Run `s` under one engine family, shortest counterexample first.
+pub fn run_family(s: &Scenario, family: Family, req: &Request) -> RunOutcome {
+    let b = &req.budget;
+    let mut total = 0;
+    let mut elapsed = Duration::ZERO;
+    let mut last = None;
+    let steps: Vec<EngineKind> = match family {
+        Family::Loom => (0..=b.loom_max_bound)
+            .map(|bound| EngineKind::Loom { bound })
+            .collect(),
+        Family::Pct => (1..=b.pct_max_depth)
+            .map(|depth| EngineKind::Pct { depth })
+            .collect(),
+        Family::Random => vec![EngineKind::Random],
+        Family::Dfs => vec![EngineKind::Dfs],
+    };
+    for kind in steps {
+        let n = if family == Family::Loom {
+            b.loom_executions
+        } else {
+            b.shuttle_executions
+        };
+        let st = settings(s, kind, n, b.seed);
+        let mut out = run_one(s, &st, req);
+        total += out.executions;
+        elapsed += out.elapsed;
+        if family == Family::Random && out.found.is_some() {
+            // Look for a failure with fewer preemptions among a few more seeds.
+            for extra in 1..=b.shorten_runs as u64 {
+                let st2 = settings(s, kind, n, b.seed.wrapping_add(extra * 7919));
+                let o2 = run_one(s, &st2, req);
+                total += o2.executions;
+                elapsed += o2.elapsed;
+                if let (Some(f2), Some(f1)) = (&o2.found, &out.found) {
+                    if f2.kind == f1.kind && f2.property == f1.property && better(f2, f1) {
+                        out = RunOutcome {
+                            executions: out.executions,
+                            ..o2
+                        };
+                    }
+                }
+            }
+        }
+        let stop = out.found.is_some()
+            || out.unsupported.is_some()
+            || (family == Family::Loom && !out.exhausted);
+        last = Some(out);
+        if stop {
+            break;
+        }
+    }
+    let mut out = last.expect("at least one engine step");
+    out.executions = total;
+    out.elapsed = elapsed;
+    out
+}
+
+/// The verdict of `outcome` against what `s` expects.
+pub fn judge(s: &Scenario, outcome: &RunOutcome) -> Verdict {
+    if let Some(why) = &outcome.unsupported {
+        return Verdict::Unsupported(why.clone());
+    }
+    match (&s.expect, &outcome.found) {
+        (Expect::Holds, None) => Verdict::Met,
+        (Expect::Holds, Some(f)) => {
+            Verdict::Unmet(format!("expected to hold, found {}", f.message))
+        }
+        (Expect::Violates(p), Some(f)) if f.property == *p || f.kind.name() == *p => Verdict::Met,
+        (Expect::Violates(p), Some(f)) => {
+            Verdict::Unmet(format!("expected {p}, found {}: {}", f.property, f.message))
+        }
+        (Expect::Violates(p), None) => Verdict::Unmet(format!(
+            "expected {p}, but {} executions found nothing{}",
+            outcome.executions,
+            if outcome.exhausted {
+                " (space exhausted)"
+            } else {
+                ""
+            }
+        )),
+    }
+}
+
+/// Check `s` under every requested engine.
+pub fn check_scenario(s: &Scenario, req: &Request) -> Vec<EngineResult> {
+    req.families
+        .iter()
+        .map(|&family| {
+            if let Some(why) = unsupported(s, family) {
+                let outcome = RunOutcome {
+                    settings: settings(s, EngineKind::Random, 0, 0),
+                    executions: 0,
+                    exhausted: false,
+                    elapsed: Duration::ZERO,
+                    found: None,
+                    unsupported: Some(why.clone()),
+                    limitations: vec![],
+                };
+                return EngineResult {
+                    family,
+                    outcome,
+                    verdict: Verdict::Unsupported(why),
+                    saved: None,
+                    already_saved: None,
+                };
+            }
+            let outcome = run_family(s, family, req);
+            let verdict = judge(s, &outcome);
+            let (saved, already_saved) = match (&req.save_root, &outcome.found) {
+                (Some(root), Some(found)) => save(s, &outcome, found, root),
+                _ => (None, None),
+            };
+            EngineResult {
+                family,
+                outcome,
+                verdict,
+                saved,
+                already_saved,
+            }
+        })
+        .collect()
+}
+
+/// The schedule file of a failing run.
+pub fn schedule_file(s: &Scenario, outcome: &RunOutcome, found: &Found) -> Option<ScheduleFile> {
+    let schedule = found.schedule.clone()?;
+    let mut settings = outcome.settings.clone();
+    settings.executions = 1;
+    Some(ScheduleFile {
+        scenario: s.id.to_owned(),
+        settings,
+        kind: found.kind,
+        property: found.property.clone(),
+        message: found.message.clone(),
+        preemptions: found.preemptions,
+        found_after: found.execution,
+        trace_digest: trace::digest(found.trace.as_deref().unwrap_or("")),
+        schedule,
+    })
+}
+
+fn save(
+    s: &Scenario,
+    outcome: &RunOutcome,
+    found: &Found,
+    root: &Path,
+) -> (Option<PathBuf>, Option<PathBuf>) {
+    let Some(file) = schedule_file(s, outcome, found) else {
+        return (None, None);
+    };
+    if let Some(existing) = existing_same(root, &file) {
+        return (None, Some(existing));
+    }
+    match file.save_new(root) {
+        Ok(p) => (Some(p), None),
+        Err(e) => {
+            eprintln!("lockproof: cannot save the schedule of {}: {e}", s.id);
+            (None, None)
+        }
+    }
+}
+
+/// A saved schedule of the same scenario and engine settings with the same trace.
+fn existing_same(root: &Path, file: &ScheduleFile) -> Option<PathBuf> {
+    let dir = root.join("schedules").join(&file.scenario);
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    entries.into_iter().find(|p| {
+        ScheduleFile::load(p).is_ok_and(|f| {
+            f.trace_digest == file.trace_digest && f.settings.engine == file.settings.engine
+        })
+    })
+}
+
+/// The outcome of replaying a schedule file.
+#[derive(Clone, Debug)]
+pub struct Replay {
+    /// The schedule file.
+    pub file: ScheduleFile,
+    /// The failure the replay reproduced, if it did.
+    pub found: Option<Found>,
+    /// True when the replayed trace has the saved digest.
+    pub same_trace: bool,
+}
+
+/// Replay a schedule file against the scenario it names.
+pub fn replay(
+    file: ScheduleFile,
+    scenarios: &[Scenario],
+    runner: &Runner,
+) -> Result<Replay, String> {
+    let s = scenarios
+        .iter()
+        .find(|s| s.id == file.scenario)
+        .ok_or_else(|| {
+            format!(
+                "the schedule names scenario {:?}, which is not registered",
+                file.scenario
+            )
+        })?;
+    let found = runner.replay(s, &file.settings, &file.schedule)?;
+    let same_trace = found
+        .as_ref()
+        .and_then(|f| f.trace.as_deref())
+        .is_some_and(|t| trace::digest(t) == file.trace_digest);
+    Ok(Replay {
+        file,
+        found,
+        same_trace,
+    })
+}

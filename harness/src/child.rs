@@ -1,0 +1,250 @@
+//! Running engines in a child process.
+//!
+//! Some loom failures abort the whole process (a panic while a model thread unwinds, a
+//! thread limit tripped in cleanup), and shuttle prints its own failure notes to stderr on
+//! every failing execution. The `lockproof` binary therefore runs each engine run in a
+//! child process of itself (`lockproof __run REQUEST`), which prints one JSON line with the
+//! outcome. If the child dies, the run reports that as a failure with the child's last
+//! words, and the caller goes on.
+
+use crate::engine::{self, EngineSchedule, FailureKind, Found, RunOutcome, RunSettings};
+use lockproof_scenario::Scenario;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// Where engine runs execute.
+#[derive(Clone, Debug)]
+pub enum Runner {
+    /// In this process (fast; a loom abort ends the process).
+    InProcess,
+    /// In a child process of this `lockproof` binary.
+    Child(PathBuf),
+}
+
+/// What the parent asks the child.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ChildRequest {
+    /// The scenario id.
+    pub scenario: String,
+    /// The run settings.
+    pub settings: RunSettings,
+    /// For a replay: the engine's schedule.
+    pub replay: Option<EngineSchedule>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct WireFound {
+    kind: FailureKind,
+    property: String,
+    message: String,
+    schedule: Option<EngineSchedule>,
+    execution: usize,
+    trace: Option<String>,
+    preemptions: usize,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct WireOutcome {
+    executions: usize,
+    exhausted: bool,
+    elapsed_ns: u64,
+    found: Option<WireFound>,
+    limitations: Vec<String>,
+    error: Option<String>,
+}
+
+const MARK: &str = "LOCKPROOF-CHILD ";
+
+fn to_wire(f: &Found) -> WireFound {
+    WireFound {
+        kind: f.kind,
+        property: f.property.clone(),
+        message: f.message.clone(),
+        schedule: f.schedule.clone(),
+        execution: f.execution,
+        trace: f.trace.clone(),
+        preemptions: f.preemptions,
+    }
+}
+
+fn from_wire(w: WireFound) -> Found {
+    Found {
+        kind: w.kind,
+        property: w.property,
+        message: w.message,
+        report: None,
+        schedule: w.schedule,
+        execution: w.execution,
+        trace: w.trace,
+        preemptions: w.preemptions,
+    }
+}
+
+/// The child's side: serve one request and print the outcome. Returns the exit code.
+pub fn serve(request: &str, scenarios: &[Scenario]) -> i32 {
+    let out = match serde_json::from_str::<ChildRequest>(request) {
+        Err(e) => WireOutcome::error(format!("bad child request: {e}")),
+        Ok(req) => match scenarios.iter().find(|s| s.id == req.scenario) {
+            None => WireOutcome::error(format!("unknown scenario {:?}", req.scenario)),
+            Some(s) => match &req.replay {
+                None => {
+                    let o = run_here(s, &req.settings);
+                    WireOutcome {
+                        executions: o.executions,
+                        exhausted: o.exhausted,
+                        elapsed_ns: o.elapsed.as_nanos() as u64,
+                        found: o.found.as_ref().map(to_wire),
+                        limitations: o.limitations,
+                        error: None,
+                    }
+                }
+                Some(sched) => match replay_here(s, &req.settings, sched) {
+                    Ok(found) => WireOutcome {
+                        executions: 1,
+                        exhausted: false,
+                        elapsed_ns: 0,
+                        found: found.as_ref().map(to_wire),
+                        limitations: vec![],
+                        error: None,
+                    },
+                    Err(e) => WireOutcome::error(e),
+                },
+            },
+        },
+    };
+    println!("{MARK}{}", serde_json::to_string(&out).unwrap_or_default());
+    0
+}
+
+fn run_here(s: &Scenario, settings: &RunSettings) -> RunOutcome {
+    match settings.engine {
+        engine::EngineKind::Loom { .. } => engine::loom::run(s.body.loom, settings),
+        _ => engine::shuttle::run(s.body.shuttle, settings),
+    }
+}
+
+fn replay_here(
+    s: &Scenario,
+    settings: &RunSettings,
+    schedule: &EngineSchedule,
+) -> Result<Option<Found>, String> {
+    match (settings.engine, schedule) {
+        (engine::EngineKind::Loom { .. }, EngineSchedule::Loom(json)) => {
+            engine::loom::replay(s.body.loom, settings, json)
+        }
+        (engine::EngineKind::Loom { .. }, _) | (_, EngineSchedule::Loom(_)) => {
+            Err("the schedule does not belong to the engine it names".into())
+        }
+        (_, EngineSchedule::Shuttle(enc)) => engine::shuttle::replay(s.body.shuttle, settings, enc),
+    }
+}
+
+impl WireOutcome {
+    fn error(e: String) -> Self {
+        WireOutcome {
+            executions: 0,
+            exhausted: false,
+            elapsed_ns: 0,
+            found: None,
+            limitations: vec![],
+            error: Some(e),
+        }
+    }
+}
+
+impl Runner {
+    fn call(&self, exe: &PathBuf, req: &ChildRequest) -> Result<WireOutcome, String> {
+        let json = serde_json::to_string(req).map_err(|e| e.to_string())?;
+        let out = Command::new(exe)
+            .arg("__run")
+            .arg(json)
+            .output()
+            .map_err(|e| format!("cannot start {}: {e}", exe.display()))?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        match stdout.lines().find_map(|l| l.strip_prefix(MARK)) {
+            Some(line) => {
+                let w: WireOutcome = serde_json::from_str(line)
+                    .map_err(|e| format!("unreadable child answer: {e}"))?;
+                match w.error {
+                    Some(e) => Err(e),
+                    None => Ok(w),
+                }
+            }
+            None => {
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                let tail: Vec<&str> = stderr.lines().rev().take(3).collect();
+                Err(format!(
+                    "the engine's process died ({}): {}",
+                    out.status,
+                    tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
+                ))
+            }
+        }
+    }
+
+    /// Run `s` as `settings` says.
+    pub fn run(&self, s: &Scenario, settings: &RunSettings) -> RunOutcome {
+        match self {
+            Runner::InProcess => run_here(s, settings),
+            Runner::Child(exe) => {
+                let start = Instant::now();
+                let req = ChildRequest {
+                    scenario: s.id.to_owned(),
+                    settings: settings.clone(),
+                    replay: None,
+                };
+                match self.call(exe, &req) {
+                    Ok(w) => RunOutcome {
+                        settings: settings.clone(),
+                        executions: w.executions,
+                        exhausted: w.exhausted,
+                        elapsed: Duration::from_nanos(w.elapsed_ns),
+                        found: w.found.map(from_wire),
+                        unsupported: None,
+                        limitations: w.limitations,
+                    },
+                    Err(e) => RunOutcome {
+                        settings: settings.clone(),
+                        executions: 0,
+                        exhausted: false,
+                        elapsed: start.elapsed(),
+                        found: Some(Found {
+                            kind: FailureKind::Panic,
+                            property: "panic".into(),
+                            message: e,
+                            report: None,
+                            schedule: None,
+                            execution: 0,
+                            trace: None,
+                            preemptions: 0,
+                        }),
+                        unsupported: None,
+                        limitations: vec![],
+                    },
+                }
+            }
+        }
+    }
+
+    /// Replay `schedule` for `s`.
+    pub fn replay(
+        &self,
+        s: &Scenario,
+        settings: &RunSettings,
+        schedule: &EngineSchedule,
+    ) -> Result<Option<Found>, String> {
+        match self {
+            Runner::InProcess => replay_here(s, settings, schedule),
+            Runner::Child(exe) => {
+                let req = ChildRequest {
+                    scenario: s.id.to_owned(),
+                    settings: settings.clone(),
+                    replay: Some(schedule.clone()),
+                };
+                Ok(self.call(exe, &req)?.found.map(from_wire))
+            }
+        }
+    }
+}

@@ -1,0 +1,460 @@
+//! The `lockproof` command line.
+
+use crate::check::{self, Budget, EngineResult, Family, Request, Verdict};
+use crate::child::Runner;
+use crate::registry;
+use crate::schedule::ScheduleFile;
+use lockproof::backend::checked::TimeMode;
+use lockproof_scenario::{Scenario, Spurious};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+/// The usage text.
+pub const USAGE: &str = "\
+lockproof: check concurrent code built on Python-exact locks under loom and shuttle
+
+USAGE:
+  lockproof list [--format table|json]
+  lockproof check [PATTERN...] [OPTIONS]     check scenarios (default: all)
+  lockproof replay FILE                      replay a saved schedule, compare its trace
+  lockproof trace FILE                       replay a saved schedule and print its trace
+  lockproof help
+
+PATTERN: a scenario id, or a glob over ids (`ex-1.*`, `self-*`); `all` for every one.
+
+CHECK OPTIONS:
+  --engine LIST       engines, comma-separated: loom,random,pct,dfs (default loom,random,pct)
+  --budget N          shuttle executions per run (default 2000)
+  --loom-budget N     loom executions per preemption bound (default 20000)
+  --bound N           highest loom preemption bound tried, from 0 up (default 2)
+  --depth N           highest PCT depth tried, from 1 up (default 3)
+  --seed N            seed of the first shuttle run (default 1)
+  --time MODE         override the scenarios' time mode: timed|adversarial
+  --spurious on|off   override the scenarios' spurious-wakeup injection
+  --shard K/N         check only the K-th of N shards of the selected scenarios
+  --format table|json output format (default table)
+  --out DIR           save schedules under DIR/schedules (default corpus)
+  --no-save           save nothing
+  --in-process        run the engines in this process (faster; a loom abort ends the
+                      run, and shuttle prints its own notes)
+
+EXIT: 0 every expected verdict met; 1 some verdict not met; 2 bad input.";
+
+struct Args {
+    patterns: Vec<String>,
+    families: Vec<Family>,
+    budget: Budget,
+    time: Option<TimeMode>,
+    spurious: Option<Spurious>,
+    shard: Option<(usize, usize)>,
+    json: bool,
+    out: Option<PathBuf>,
+    in_process: bool,
+}
+
+fn num(flag: &str, v: Option<String>) -> Result<u64, String> {
+    let v = v.ok_or_else(|| format!("{flag} needs a value"))?;
+    let n: u64 = v
+        .parse()
+        .map_err(|_| format!("{flag} takes a whole number, not {v:?}"))?;
+    Ok(n)
+}
+
+fn positive(flag: &str, v: Option<String>) -> Result<usize, String> {
+    let n = num(flag, v)?;
+    if n == 0 {
+        return Err(format!(
+            "{flag} must be at least 1 (a budget of zero checks nothing)"
+        ));
+    }
+    Ok(n as usize)
+}
+
+fn parse_check(args: &[String]) -> Result<Args, String> {
+    let mut a = Args {
+        patterns: vec![],
+        families: vec![Family::Loom, Family::Random, Family::Pct],
+        budget: Budget::ci(),
+        time: None,
+        spurious: None,
+        shard: None,
+        json: false,
+        out: Some(PathBuf::from("corpus")),
+        in_process: false,
+    };
+    let mut it = args.iter().cloned();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--engine" => {
+                let v = it.next().ok_or("--engine needs a value")?;
+                a.families = v
+                    .split(',')
+                    .map(|e| {
+                        Family::parse(e.trim()).ok_or_else(|| {
+                            format!("unknown engine {e:?} (engines: loom, random, pct, dfs)")
+                        })
+                    })
+                    .collect::<Result<_, _>>()?;
+            }
+            "--budget" => a.budget.shuttle_executions = positive("--budget", it.next())?,
+            "--loom-budget" => a.budget.loom_executions = positive("--loom-budget", it.next())?,
+            "--bound" => a.budget.loom_max_bound = num("--bound", it.next())? as usize,
+            "--depth" => {
+                let d = positive("--depth", it.next())?;
+                if d > 3 {
+                    return Err("--depth goes from 1 to 3".into());
+                }
+                a.budget.pct_max_depth = d;
+            }
+            "--seed" => a.budget.seed = num("--seed", it.next())?,
+            "--time" => {
+                a.time = Some(match it.next().as_deref() {
+                    Some("timed") => TimeMode::Timed,
+                    Some("adversarial") => TimeMode::Adversarial,
+                    other => {
+                        return Err(format!("--time takes timed or adversarial, not {other:?}"))
+                    }
+                })
+            }
+            "--spurious" => {
+                a.spurious = Some(match it.next().as_deref() {
+                    Some("on") => Spurious::On,
+                    Some("off") => Spurious::Off,
+                    other => return Err(format!("--spurious takes on or off, not {other:?}")),
+                })
+            }
+            "--shard" => {
+                let v = it.next().ok_or("--shard needs K/N")?;
+                let (k, n) = v
+                    .split_once('/')
+                    .and_then(|(k, n)| Some((k.parse::<usize>().ok()?, n.parse::<usize>().ok()?)))
+                    .filter(|(k, n)| *k >= 1 && k <= n)
+                    .ok_or_else(|| format!("--shard takes K/N with 1 <= K <= N, not {v:?}"))?;
+                a.shard = Some((k, n));
+            }
+            "--format" => match it.next().as_deref() {
+                Some("json") => a.json = true,
+                Some("table") => a.json = false,
+                other => return Err(format!("--format takes table or json, not {other:?}")),
+            },
+            "--out" => a.out = Some(PathBuf::from(it.next().ok_or("--out needs a folder")?)),
+            "--no-save" => a.out = None,
+            "--in-process" => a.in_process = true,
+            s if s.starts_with('-') => {
+                return Err(format!("unknown option {s:?} (see lockproof help)"))
+            }
+            _ => a.patterns.push(arg),
+        }
+    }
+    Ok(a)
+}
+
+/// Match a glob with `*` and `?` against an id.
+pub fn glob_match(pattern: &str, id: &str) -> bool {
+    fn m(p: &[char], s: &[char]) -> bool {
+        match (p.first(), s.first()) {
+            (None, None) => true,
+            (Some('*'), _) => m(&p[1..], s) || (!s.is_empty() && m(p, &s[1..])),
+            (Some('?'), Some(_)) => m(&p[1..], &s[1..]),
+            (Some(a), Some(b)) if a == b => m(&p[1..], &s[1..]),
+            _ => false,
+        }
+    }
+    let p: Vec<char> = pattern.chars().collect();
+    let s: Vec<char> = id.chars().collect();
+    m(&p, &s)
+}
+
+/// Select scenarios by patterns; an error names a pattern that matches nothing.
+pub fn select(all: &[Scenario], patterns: &[String]) -> Result<Vec<Scenario>, String> {
+    if patterns.is_empty() || patterns.iter().any(|p| p == "all") {
+        return Ok(all.to_vec());
+    }
+    let mut out: Vec<Scenario> = Vec::new();
+    for p in patterns {
+        if p.is_empty() || p.chars().any(|c| c.is_whitespace() || c == '[' || c == ']') {
+            return Err(format!(
+                "bad pattern {p:?}: use an id, or a glob with * and ?"
+            ));
+        }
+        let hits: Vec<&Scenario> = all.iter().filter(|s| glob_match(p, s.id)).collect();
+        if hits.is_empty() {
+            return Err(format!(
+                "no scenario matches {p:?} (`lockproof list` shows them)"
+            ));
+        }
+        for s in hits {
+            if !out.iter().any(|o| o.id == s.id) {
+                out.push(s.clone());
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn runner(in_process: bool) -> Runner {
+    match (in_process, std::env::current_exe()) {
+        (false, Ok(exe)) => Runner::Child(exe),
+        _ => Runner::InProcess,
+    }
+}
+
+/// Run the CLI; returns the exit code.
+pub fn main(args: Vec<String>) -> i32 {
+    let result = match args.first().map(String::as_str) {
+        None | Some("help" | "--help" | "-h") => {
+            println!("{USAGE}");
+            Ok(0)
+        }
+        Some("list") => list(&args[1..]),
+        Some("check") => parse_check(&args[1..]).and_then(run_check),
+        Some("replay") => replay(&args[1..], false),
+        Some("trace") => replay(&args[1..], true),
+        Some("__run") => Ok(crate::child::serve(
+            args.get(1).map(String::as_str).unwrap_or(""),
+            &registry::all(),
+        )),
+        Some(other) => Err(format!("unknown command {other:?} (see lockproof help)")),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("lockproof: {e}");
+            2
+        }
+    }
+}
+
+fn list(args: &[String]) -> Result<i32, String> {
+    let json = match args {
+        [] => false,
+        [f, v] if f == "--format" && v == "json" => true,
+        [f, v] if f == "--format" && v == "table" => false,
+        _ => return Err("usage: lockproof list [--format table|json]".into()),
+    };
+    let all = registry::all();
+    if json {
+        let v: Vec<serde_json::Value> = all
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "id": s.id, "title": s.title, "expect": s.expect.describe(),
+                    "reason": s.reason, "source": s.source,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    } else {
+        let w = all.iter().map(|s| s.id.len()).max().unwrap_or(0);
+        for s in &all {
+            println!("{:<w$}  {:<28}  {}", s.id, s.expect.describe(), s.title);
+        }
+        println!("{} scenarios", all.len());
+    }
+    Ok(0)
+}
+
+fn run_check(a: Args) -> Result<i32, String> {
+    let all = registry::all();
+    let mut chosen = select(&all, &a.patterns)?;
+    if let Some((k, n)) = a.shard {
+        chosen = chosen
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| i % n == k - 1)
+            .map(|(_, s)| s)
+            .collect();
+    }
+    for s in &mut chosen {
+        if let Some(t) = a.time {
+            s.time = t;
+        }
+        if let Some(sp) = a.spurious {
+            s.spurious = sp;
+        }
+    }
+    let req = Request {
+        families: a.families.clone(),
+        budget: a.budget.clone(),
+        save_root: a.out.clone(),
+        runner: runner(a.in_process),
+    };
+    let tty = std::io::stderr().is_terminal() && !a.json;
+    let mut results = Vec::new();
+    let started = std::time::Instant::now();
+    for (i, s) in chosen.iter().enumerate() {
+        if tty {
+            eprint!("\r\x1b[2K[{}/{}] {} …", i + 1, chosen.len(), s.id);
+            let _ = std::io::stderr().flush();
+        }
+        let r = check::check_scenario(s, &req);
+        if !a.json {
+            print_scenario(s, &r);
+        }
+        results.push((s.clone(), r));
+    }
+    if tty {
+        eprint!("\r\x1b[2K");
+    }
+    let unmet = results
+        .iter()
+        .flat_map(|(_, r)| r)
+        .filter(|r| matches!(r.verdict, Verdict::Unmet(_)))
+        .count();
+    if a.json {
+        print_json(&results);
+    } else {
+        print_summary(&results, started.elapsed());
+    }
+    Ok(if unmet == 0 { 0 } else { 1 })
+}
+
+fn engine_cell(r: &EngineResult) -> String {
+    let o = &r.outcome;
+    match o.settings.engine {
+        crate::engine::EngineKind::Loom { bound } => format!("loom bound {bound}"),
+        crate::engine::EngineKind::Pct { depth } => format!("pct depth {depth}"),
+        crate::engine::EngineKind::Random => format!("random seed {}", o.settings.seed),
+        crate::engine::EngineKind::Dfs => "dfs".to_owned(),
+    }
+}
+
+fn print_scenario(s: &Scenario, results: &[EngineResult]) {
+    println!("{}  {}   expect: {}", s.id, s.title, s.expect.describe());
+    for r in results {
+        let o = &r.outcome;
+        let what = match (&r.verdict, &o.found) {
+            (Verdict::Unsupported(why), _) => format!("not run: {why}"),
+            (Verdict::Met, Some(f)) => format!("{} found (expected)", f.property),
+            (Verdict::Met, None) => format!(
+                "holds{}",
+                if o.exhausted { ", space exhausted" } else { "" }
+            ),
+            (Verdict::Unmet(why), _) => format!("UNEXPECTED: {why}"),
+        };
+        if matches!(r.verdict, Verdict::Unsupported(_)) {
+            println!("  {:<8} {what}", r.family.name());
+        } else {
+            println!(
+                "  {:<17} {:>8} executions   {:<44} {:>7.2} s",
+                engine_cell(r),
+                o.executions,
+                what,
+                o.elapsed.as_secs_f64()
+            );
+        }
+        for l in &o.limitations {
+            println!("      note: {l}");
+        }
+        if let Some(p) = &r.saved {
+            println!("  saved  {}", p.display());
+        }
+        if let Some(p) = &r.already_saved {
+            println!("  same as {}", p.display());
+        }
+    }
+}
+
+fn print_summary(results: &[(Scenario, Vec<EngineResult>)], elapsed: std::time::Duration) {
+    let mut met = 0;
+    let mut unmet = Vec::new();
+    let mut unsupported = 0;
+    for (s, rs) in results {
+        for r in rs {
+            match &r.verdict {
+                Verdict::Met => met += 1,
+                Verdict::Unsupported(_) => unsupported += 1,
+                Verdict::Unmet(why) => unmet.push(format!("{} ({}): {why}", s.id, r.family.name())),
+            }
+        }
+    }
+    println!();
+    println!(
+        "{} scenarios · {} engine runs as expected · {} not as expected · {} not runnable on an engine · {:.1} s",
+        results.len(),
+        met,
+        unmet.len(),
+        unsupported,
+        elapsed.as_secs_f64()
+    );
+    for u in unmet {
+        println!("  NOT AS EXPECTED  {u}");
+    }
+}
+
+fn print_json(results: &[(Scenario, Vec<EngineResult>)]) {
+    let v: Vec<serde_json::Value> = results
+        .iter()
+        .map(|(s, rs)| {
+            serde_json::json!({
+                "id": s.id,
+                "title": s.title,
+                "expect": s.expect.describe(),
+                "engines": rs.iter().map(|r| {
+                    let o = &r.outcome;
+                    serde_json::json!({
+                        "engine": r.family.name(),
+                        "settings": &o.settings,
+                        "executions": o.executions,
+                        "exhausted": o.exhausted,
+                        "seconds": o.elapsed.as_secs_f64(),
+                        "verdict": match &r.verdict {
+                            Verdict::Met => "met".to_owned(),
+                            Verdict::Unmet(w) => format!("unmet: {w}"),
+                            Verdict::Unsupported(w) => format!("unsupported: {w}"),
+                        },
+                        "found": o.found.as_ref().map(|f| serde_json::json!({
+                            "kind": f.kind.name(), "property": f.property, "message": f.message,
+                            "preemptions": f.preemptions, "execution": f.execution,
+                        })),
+                        "limitations": o.limitations,
+                        "saved": r.saved.as_ref().map(|p| p.display().to_string()),
+                    })
+                }).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+}
+
+fn replay(args: &[String], show: bool) -> Result<i32, String> {
+    let [file] = args else {
+        return Err(format!(
+            "usage: lockproof {} FILE",
+            if show { "trace" } else { "replay" }
+        ));
+    };
+    let sf = ScheduleFile::load(std::path::Path::new(file))?;
+    let r = check::replay(sf, &registry::all(), &runner(false))?;
+    let Some(found) = &r.found else {
+        println!("replay of {file}: the execution passed; the saved failure did not reproduce");
+        return Ok(1);
+    };
+    if show {
+        print!("{}", found.trace.as_deref().unwrap_or("(no trace)\n"));
+        return Ok(0);
+    }
+    println!("scenario   {}", r.file.scenario);
+    println!("engine     {}", r.file.settings.engine.describe());
+    println!("verdict    {} ({})", found.property, found.kind.name());
+    println!("message    {}", found.message);
+    if r.same_trace && found.property == r.file.property {
+        println!(
+            "replay     reproduced: same failure, same trace (digest {})",
+            r.file.trace_digest
+        );
+        Ok(0)
+    } else {
+        println!(
+            "replay     DIFFERENT: saved {} with trace {}, got {}",
+            r.file.property,
+            r.file.trace_digest,
+            found
+                .trace
+                .as_deref()
+                .map(crate::trace::digest)
+                .unwrap_or_default()
+        );
+        Ok(1)
+    }
+}

@@ -1,0 +1,159 @@
+//! shuttle driver: random, PCT and DFS runs, with every decision recorded so a failing
+//! execution's schedule can be saved and replayed.
+
+use super::execution::{classify, execution, world_config};
+use super::{EngineKind, EngineSchedule, Found, RunOutcome, RunSettings};
+use crate::panics::install_quiet_hook;
+use lockproof::backend::ShuttleEngine;
+use shuttle::scheduler::{
+    DfsScheduler, PctScheduler, RandomScheduler, ReplayScheduler, Schedule, Scheduler, Task, TaskId,
+};
+use shuttle::{Config, FailurePersistence, MaxSteps, Runner};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Wraps a scheduler and records every decision of the current execution.
+struct Recorder<S> {
+    inner: S,
+    current: Arc<Mutex<Schedule>>,
+}
+
+impl<S: Scheduler> Scheduler for Recorder<S> {
+    fn new_execution(&mut self) -> Option<Schedule> {
+        let s = self.inner.new_execution()?;
+        *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Schedule::new(s.seed);
+        Some(s)
+    }
+
+    fn next_task(
+        &mut self,
+        runnable: &[&Task],
+        current: Option<TaskId>,
+        is_yielding: bool,
+    ) -> Option<TaskId> {
+        let t = self.inner.next_task(runnable, current, is_yielding)?;
+        self.current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push_task(t);
+        Some(t)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push_random();
+        self.inner.next_u64()
+    }
+}
+
+fn config(settings: &RunSettings) -> Config {
+    let mut c = Config::new();
+    c.failure_persistence = FailurePersistence::None;
+    // The checked world enforces the per-execution budget and says which step; shuttle's
+    // own bound is a backstop for steps the world does not see.
+    c.max_steps = MaxSteps::FailAfter(settings.max_steps as usize * 20 + 10_000);
+    c.silence_warnings = true;
+    c
+}
+
+/// Run `body` under shuttle as `settings` says.
+pub fn run(body: fn(), settings: &RunSettings) -> RunOutcome {
+    install_quiet_hook();
+    let start = Instant::now();
+    let count = Arc::new(AtomicUsize::new(0));
+    let current = Arc::new(Mutex::new(Schedule::new(0)));
+    let n = settings.executions;
+    let f = execution::<ShuttleEngine>(body, world_config(settings), count.clone());
+    let cfg = config(settings);
+    let result = catch_unwind(AssertUnwindSafe(|| match settings.engine {
+        EngineKind::Random => Runner::new(
+            Recorder {
+                inner: RandomScheduler::new_from_seed(settings.seed, n),
+                current: current.clone(),
+            },
+            cfg,
+        )
+        .run(f),
+        EngineKind::Pct { depth } => Runner::new(
+            Recorder {
+                inner: PctScheduler::new_from_seed(settings.seed, depth, n),
+                current: current.clone(),
+            },
+            cfg,
+        )
+        .run(f),
+        EngineKind::Dfs => Runner::new(
+            Recorder {
+                inner: DfsScheduler::new(Some(n), true),
+                current: current.clone(),
+            },
+            cfg,
+        )
+        .run(f),
+        EngineKind::Loom { .. } => unreachable!("loom settings given to the shuttle driver"),
+    }));
+    let executions = count.load(Ordering::Relaxed);
+    let found = result.err().map(|_| {
+        let mut found = classify(executions);
+        let schedule = current.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        found.schedule = Some(EngineSchedule::Shuttle(encode(&schedule)));
+        found
+    });
+    let limitations = limitations_of(&found);
+    RunOutcome {
+        settings: settings.clone(),
+        executions,
+        exhausted: settings.engine == EngineKind::Dfs && found.is_none() && executions < n,
+        elapsed: start.elapsed(),
+        found,
+        unsupported: None,
+        limitations,
+    }
+}
+
+fn limitations_of(found: &Option<Found>) -> Vec<String> {
+    found
+        .as_ref()
+        .and_then(|f| f.report.as_ref())
+        .map(|r| r.limitations.clone())
+        .unwrap_or_default()
+}
+
+/// Replay one execution from an encoded schedule. Returns the failure it reproduces, or
+/// `None` if the execution passed.
+pub fn replay(body: fn(), settings: &RunSettings, encoded: &str) -> Result<Option<Found>, String> {
+    install_quiet_hook();
+    let schedule = decode(encoded)?;
+    let count = Arc::new(AtomicUsize::new(0));
+    let f = execution::<ShuttleEngine>(body, world_config(settings), count.clone());
+    let mut scheduler = ReplayScheduler::new_from_schedule(schedule);
+    scheduler.set_allow_incomplete();
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        Runner::new(scheduler, config(settings)).run(f)
+    }));
+    Ok(result.err().map(|_| classify(1)))
+}
+
+/// shuttle's own encoding of a schedule (hex), as `shuttle::replay` takes it.
+pub fn encode(schedule: &Schedule) -> String {
+    shuttle_encode(schedule)
+}
+
+fn shuttle_encode(schedule: &Schedule) -> String {
+    // shuttle-engine exposes its serializer under scheduler::serialization.
+    shuttle_serialization::serialize_schedule(schedule)
+}
+
+/// Decode shuttle's encoding; a clear error for anything else.
+pub fn decode(encoded: &str) -> Result<Schedule, String> {
+    shuttle_serialization::deserialize_schedule(encoded.trim())
+        .ok_or_else(|| "the shuttle schedule is not a valid encoded schedule".to_owned())
+}
+
+mod shuttle_serialization {
+    pub use shuttle_engine::scheduler::serialization::{deserialize_schedule, serialize_schedule};
+}

@@ -1,0 +1,10 @@
+//! Every scenario the `lockproof` binary knows: the harness's self-tests, then the models.
+
+use lockproof_scenario::Scenario;
+
+/// All registered scenarios, self-tests first.
+pub fn all() -> Vec<Scenario> {
+    let mut v = crate::selftest::scenarios();
+    v.extend(lockproof_models_threads::scenarios());
+    v
+}

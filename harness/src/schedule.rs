@@ -1,0 +1,303 @@
+//! Schedule files: a failing execution, saved so that it replays exactly.
+//!
+//! Format `lockproof-schedule/1`: UTF-8 text, one `key value` pair a line, `#` comments,
+//! closed by a line `end` (so a truncated file is detected). Keys, in order:
+//!
+//! | key | value |
+//! |---|---|
+//! | `format` | `lockproof-schedule/1` (first line after comments) |
+//! | `scenario` | the scenario id |
+//! | `engine` | `loom`, `random`, `pct` or `dfs` |
+//! | `bound` | loom's preemption bound (loom only) |
+//! | `depth` | PCT depth (pct only) |
+//! | `seed` | the shuttle scheduler's seed (shuttle engines) |
+//! | `time` | `timed` or `adversarial` |
+//! | `spurious` | `on` or `off` |
+//! | `max-steps` | the per-execution step budget |
+//! | `kind` | the failure kind: `violation`, `deadlock`, `lost-wakeup`, `panic`, `step-budget`, `nondeterminism` |
+//! | `property` | the property the verdict names |
+//! | `message` | one line describing the failure |
+//! | `preemptions` | preemptions in the failing execution |
+//! | `found-after` | executions the search ran to find it |
+//! | `trace-digest` | FNV-1a 64 of the rendered trace: replay must reproduce it |
+//! | `schedule` | the engine's own schedule: shuttle's encoded string, or loom's checkpoint JSON |
+//! | `end` | (no value) |
+//!
+//! Files are written under `corpus/schedules/<scenario>/` with a new name each time
+//! (`loom-bound1-001.schedule`, …): an existing file is never overwritten.
+
+use crate::engine::{EngineKind, EngineSchedule, FailureKind, RunSettings, TimeModeName};
+use std::collections::HashMap;
+use std::fmt;
+use std::fs::OpenOptions;
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
+
+/// The format version this lockproof reads and writes.
+pub const FORMAT: &str = "lockproof-schedule/1";
+
+/// A saved failing execution.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScheduleFile {
+    /// The scenario id.
+    pub scenario: String,
+    /// The settings of the run that found it (`executions` is 1: a replay runs one).
+    pub settings: RunSettings,
+    /// The failure kind.
+    pub kind: FailureKind,
+    /// The property the verdict names.
+    pub property: String,
+    /// One line describing the failure.
+    pub message: String,
+    /// Preemptions in the failing execution.
+    pub preemptions: usize,
+    /// Executions the search ran to find it.
+    pub found_after: usize,
+    /// Digest of the rendered trace.
+    pub trace_digest: String,
+    /// The engine's schedule.
+    pub schedule: EngineSchedule,
+}
+
+/// Why a schedule file could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScheduleError {
+    /// Not a lockproof schedule file at all.
+    NotASchedule,
+    /// A schedule file of another format version.
+    Version(String),
+    /// A required key is missing (the file is truncated or was edited).
+    Missing(&'static str),
+    /// A key's value cannot be read.
+    Bad(&'static str, String),
+    /// A line that is not `key value`, or a key this version does not know.
+    Unknown(String),
+}
+
+impl fmt::Display for ScheduleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ScheduleError::NotASchedule => {
+                write!(
+                    f,
+                    "not a lockproof schedule file (no `format {FORMAT}` line)"
+                )
+            }
+            ScheduleError::Version(v) => write!(
+                f,
+                "schedule file format {v} is not supported; this lockproof reads {FORMAT}"
+            ),
+            ScheduleError::Missing(k) => {
+                write!(f, "truncated or corrupt schedule file: no `{k}` line")
+            }
+            ScheduleError::Bad(k, v) => write!(f, "corrupt schedule file: bad `{k}` value {v:?}"),
+            ScheduleError::Unknown(l) => write!(f, "corrupt schedule file: unexpected line {l:?}"),
+        }
+    }
+}
+
+impl std::error::Error for ScheduleError {}
+
+impl ScheduleFile {
+    /// The file's text.
+    pub fn to_text(&self) -> String {
+        let s = &self.settings;
+        let mut out = String::new();
+        out.push_str("# lockproof schedule: a failing execution that replays exactly.\n");
+        out.push_str(
+            "# Replay it: lockproof replay <this file>   Show it: lockproof trace <this file>\n",
+        );
+        out.push_str(&format!("format {FORMAT}\n"));
+        out.push_str(&format!("scenario {}\n", self.scenario));
+        out.push_str(&format!("engine {}\n", s.engine.family()));
+        match s.engine {
+            EngineKind::Loom { bound } => out.push_str(&format!("bound {bound}\n")),
+            EngineKind::Pct { depth } => out.push_str(&format!("depth {depth}\nseed {}\n", s.seed)),
+            EngineKind::Random => out.push_str(&format!("seed {}\n", s.seed)),
+            EngineKind::Dfs => {}
+        }
+        out.push_str(&format!("time {}\n", s.time));
+        out.push_str(&format!(
+            "spurious {}\n",
+            if s.spurious { "on" } else { "off" }
+        ));
+        out.push_str(&format!("max-steps {}\n", s.max_steps));
+        out.push_str(&format!("kind {}\n", self.kind.name()));
+        out.push_str(&format!("property {}\n", self.property));
+        out.push_str(&format!("message {}\n", one_line(&self.message)));
+        out.push_str(&format!("preemptions {}\n", self.preemptions));
+        out.push_str(&format!("found-after {}\n", self.found_after));
+        out.push_str(&format!("trace-digest {}\n", self.trace_digest));
+        let sched = match &self.schedule {
+            EngineSchedule::Loom(j) => one_line(j),
+            EngineSchedule::Shuttle(h) => h.clone(),
+        };
+        out.push_str(&format!("schedule {sched}\n"));
+        out.push_str("end\n");
+        out
+    }
+
+    /// Read a schedule file's text.
+    pub fn parse(text: &str) -> Result<ScheduleFile, ScheduleError> {
+        let mut lines = text
+            .lines()
+            .map(str::trim_end)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'));
+        match lines.next().and_then(|l| l.strip_prefix("format ")) {
+            Some(FORMAT) => {}
+            Some(v) if v.starts_with("lockproof-schedule/") => {
+                return Err(ScheduleError::Version(v.to_owned()))
+            }
+            _ => return Err(ScheduleError::NotASchedule),
+        }
+        let mut map: HashMap<&str, &str> = HashMap::new();
+        let mut ended = false;
+        for line in lines {
+            if ended {
+                return Err(ScheduleError::Unknown(line.to_owned()));
+            }
+            if line == "end" {
+                ended = true;
+                continue;
+            }
+            let (k, v) = line
+                .split_once(' ')
+                .ok_or_else(|| ScheduleError::Unknown(line.to_owned()))?;
+            const KEYS: [&str; 17] = [
+                "scenario",
+                "engine",
+                "bound",
+                "depth",
+                "seed",
+                "time",
+                "spurious",
+                "max-steps",
+                "kind",
+                "property",
+                "message",
+                "preemptions",
+                "found-after",
+                "trace-digest",
+                "schedule",
+                "format",
+                "end",
+            ];
+            if !KEYS.contains(&k) {
+                return Err(ScheduleError::Unknown(line.to_owned()));
+            }
+            map.insert(k, v);
+        }
+        if !ended {
+            return Err(ScheduleError::Missing("end"));
+        }
+        let get = |k: &'static str| map.get(k).copied().ok_or(ScheduleError::Missing(k));
+        let num = |k: &'static str| -> Result<u64, ScheduleError> {
+            let v = get(k)?;
+            v.parse().map_err(|_| ScheduleError::Bad(k, v.to_owned()))
+        };
+        let engine = match get("engine")? {
+            "loom" => EngineKind::Loom {
+                bound: num("bound")? as usize,
+            },
+            "random" => EngineKind::Random,
+            "pct" => EngineKind::Pct {
+                depth: num("depth")? as usize,
+            },
+            "dfs" => EngineKind::Dfs,
+            other => return Err(ScheduleError::Bad("engine", other.to_owned())),
+        };
+        let seed = match engine {
+            EngineKind::Random | EngineKind::Pct { .. } => num("seed")?,
+            _ => 0,
+        };
+        let time = match get("time")? {
+            "timed" => TimeModeName::Timed,
+            "adversarial" => TimeModeName::Adversarial,
+            other => return Err(ScheduleError::Bad("time", other.to_owned())),
+        };
+        let spurious = match get("spurious")? {
+            "on" => true,
+            "off" => false,
+            other => return Err(ScheduleError::Bad("spurious", other.to_owned())),
+        };
+        let kind = match get("kind")? {
+            "violation" => FailureKind::Violation,
+            "deadlock" => FailureKind::Deadlock,
+            "lost-wakeup" => FailureKind::LostWakeup,
+            "panic" => FailureKind::Panic,
+            "step-budget" => FailureKind::StepBudget,
+            "nondeterminism" => FailureKind::Nondeterminism,
+            other => return Err(ScheduleError::Bad("kind", other.to_owned())),
+        };
+        let raw = get("schedule")?.to_owned();
+        let schedule = match engine {
+            EngineKind::Loom { .. } => {
+                serde_json::from_str::<serde_json::Value>(&raw)
+                    .map_err(|_| ScheduleError::Bad("schedule", cut(&raw)))?;
+                EngineSchedule::Loom(raw)
+            }
+            _ => {
+                crate::engine::shuttle::decode(&raw)
+                    .map_err(|_| ScheduleError::Bad("schedule", cut(&raw)))?;
+                EngineSchedule::Shuttle(raw)
+            }
+        };
+        Ok(ScheduleFile {
+            scenario: get("scenario")?.to_owned(),
+            settings: RunSettings {
+                engine,
+                time,
+                spurious,
+                max_steps: num("max-steps")?,
+                executions: 1,
+                seed,
+            },
+            kind,
+            property: get("property")?.to_owned(),
+            message: get("message")?.to_owned(),
+            preemptions: num("preemptions")? as usize,
+            found_after: num("found-after")? as usize,
+            trace_digest: get("trace-digest")?.to_owned(),
+            schedule,
+        })
+    }
+
+    /// Read a schedule file from disk.
+    pub fn load(path: &Path) -> Result<ScheduleFile, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        ScheduleFile::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// Write under `root/schedules/<scenario>/` as a new file; returns its path.
+    pub fn save_new(&self, root: &Path) -> std::io::Result<PathBuf> {
+        let dir = root.join("schedules").join(&self.scenario);
+        std::fs::create_dir_all(&dir)?;
+        let stem = match self.settings.engine {
+            EngineKind::Loom { bound } => format!("loom-bound{bound}"),
+            EngineKind::Pct { depth } => format!("pct-depth{depth}"),
+            EngineKind::Random => "random".to_owned(),
+            EngineKind::Dfs => "dfs".to_owned(),
+        };
+        for i in 1.. {
+            let path = dir.join(format!("{stem}-{i:03}.schedule"));
+            match OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(mut f) => {
+                    f.write_all(self.to_text().as_bytes())?;
+                    return Ok(path);
+                }
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        unreachable!("an unbounded loop returns")
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.replace(['\n', '\r'], " ")
+}
+
+fn cut(s: &str) -> String {
+    s.chars().take(40).collect()
+}

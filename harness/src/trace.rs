@@ -1,0 +1,146 @@
+//! Rendering a failing execution as a table with one column per thread.
+//!
+//! ```text
+//!  step  main                     t1                       t2
+//!     1  a.acquire() → True
+//!     2                                                    b.acquire() → True      ⟵ preempted main
+//!     3  b.acquire() … blocked
+//!     4                                                    a.acquire() … blocked
+//!  deadlock: main waits in b.acquire() (held by t2) · t2 waits in a.acquire() (held by main)
+//! ```
+//!
+//! Each row is one step: the operation, its arguments and what it returned (`… blocked`
+//! when the thread had to wait, `… woken (timeout)` when the checker ended a wait), the
+//! virtual time when it is not zero, and why the scheduler switched threads.
+
+use crate::engine::execution::failure_message;
+use lockproof::backend::checked::{fmt_time, ExecutionReport, StepKind, Switch, TraceEvent};
+use std::fmt::Write;
+
+/// The widest a column gets; longer cells are cut with `…`.
+const MAX_CELL: usize = 38;
+
+/// Render `report` as the trace table, ending with the verdict line.
+pub fn render(report: &ExecutionReport) -> String {
+    let threads = report.threads.len().max(1);
+    let rows: Vec<(usize, String, String)> = report
+        .trace
+        .iter()
+        .filter(|e| !matches!(e.kind, StepKind::Thread("start")))
+        .map(|e| (e.thread, cell(e, report), note(e, report)))
+        .collect();
+    let mut widths = vec![0usize; threads];
+    for (i, name) in report.threads.iter().enumerate() {
+        widths[i] = name.chars().count();
+    }
+    for (t, c, _) in &rows {
+        widths[*t] = widths[*t].max(c.chars().count());
+    }
+    let mut out = String::new();
+    let _ = write!(out, " step");
+    let timed = report.trace.iter().any(|e| e.time > 0);
+    if timed {
+        let _ = write!(out, "  {:>8}", "time");
+    }
+    for (i, name) in report.threads.iter().enumerate() {
+        let _ = write!(out, "  {:<w$}", name, w = widths[i]);
+    }
+    out = out.trim_end().to_owned();
+    out.push('\n');
+    for (step, (t, c, n)) in rows.iter().enumerate() {
+        let mut line = format!("{:>5}", step + 1);
+        if timed {
+            let time = report
+                .trace
+                .iter()
+                .filter(|e| !matches!(e.kind, StepKind::Thread("start")))
+                .nth(step)
+                .map(|e| fmt_time(e.time))
+                .unwrap_or_default();
+            let _ = write!(line, "  {time:>8}");
+        }
+        for (i, w) in widths.iter().enumerate() {
+            let text = if i == *t { c.as_str() } else { "" };
+            let _ = write!(line, "  {:<w$}", text, w = *w);
+        }
+        let mut line = line.trim_end().to_owned();
+        if !n.is_empty() {
+            let _ = write!(line, "   ⟵ {n}");
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    if let Some(f) = &report.failure {
+        out.push_str(&format!(" {}\n", failure_message(f, Some(report))));
+    }
+    for l in &report.limitations {
+        out.push_str(&format!(" note: {l}\n"));
+    }
+    out
+}
+
+fn object_name(e: &TraceEvent, report: &ExecutionReport) -> String {
+    e.object
+        .and_then(|o| report.objects.get(o))
+        .map(|o| o.name.clone())
+        .unwrap_or_default()
+}
+
+fn cell(e: &TraceEvent, report: &ExecutionReport) -> String {
+    let obj = object_name(e, report);
+    let call = if obj.is_empty() {
+        format!("{}({})", e.op, e.args)
+    } else {
+        format!("{obj}.{}({})", e.op, e.args)
+    };
+    let text = match &e.kind {
+        StepKind::Returned(o) => format!("{call} → {o}"),
+        StepKind::Blocked => format!("{call} … blocked"),
+        StepKind::Woken(why) => format!("{obj}.{} … woken ({why})", e.op),
+        StepKind::Thread(what) => format!("({what})"),
+    };
+    cut(&text)
+}
+
+fn cut(s: &str) -> String {
+    if s.chars().count() <= MAX_CELL {
+        s.to_owned()
+    } else {
+        let mut t: String = s.chars().take(MAX_CELL - 1).collect();
+        t.push('…');
+        t
+    }
+}
+
+fn note(e: &TraceEvent, report: &ExecutionReport) -> String {
+    let name = |t: usize| {
+        report
+            .threads
+            .get(t)
+            .cloned()
+            .unwrap_or_else(|| t.to_string())
+    };
+    match e.switch {
+        Some(Switch::Preempted(t)) => format!("preempted {}", name(t)),
+        _ => String::new(),
+    }
+}
+
+/// A stable 64-bit digest (FNV-1a) of a rendered trace, for schedule files.
+pub fn digest(text: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+/// How many times the scheduler preempted a thread that could have gone on.
+pub fn preemptions(report: &ExecutionReport) -> usize {
+    report
+        .trace
+        .iter()
+        .filter(|e| matches!(e.switch, Some(Switch::Preempted(_))))
+        .count()
+}
