@@ -18,7 +18,7 @@ use lockproof::backend::checked::{fmt_time, ExecutionReport, StepKind, Switch, T
 use std::fmt::Write;
 
 /// The widest a column gets; longer cells are cut with `…`.
-const MAX_CELL: usize = 38;
+const MAX_CELL: usize = 46;
 
 /// Render `report` as the trace table, ending with the verdict line.
 pub fn render(report: &ExecutionReport) -> String {

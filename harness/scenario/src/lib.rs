@@ -35,9 +35,12 @@ pub mod prelude {
     pub use crate::{bodies, ensure, Expect, Region, Rounds, Scenario, Spurious};
     pub use lockproof::backend::checked::TimeMode;
     pub use lockproof::backend::{Backend, JoinHandle};
-    pub use lockproof::{Error, Lock, Shared};
-    // PRELUDE-MORE
+    pub use lockproof::{
+        Barrier, BarrierAction, BoundedSemaphore, Condition, Error, Event, Lock, RLock, Semaphore,
+        Shared, Truthy,
+    };
     pub use std::sync::Arc;
+    pub use std::time::Duration;
 }
 
 #[doc(hidden)]

@@ -1,0 +1,26 @@
+//! Shared by the harness's integration tests.
+#![allow(dead_code)] // each test file uses a part
+
+use lockproof_harness::check::{Budget, Family, Request};
+use lockproof_harness::child::Runner;
+use std::path::PathBuf;
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Engine runs go through the `lockproof` binary, as the CLI runs them.
+pub fn runner() -> Runner {
+    Runner::Child(PathBuf::from(env!("CARGO_BIN_EXE_lockproof")))
+}
+
+/// The CI budget, every engine but dfs, saving nothing.
+pub fn request() -> Request {
+    Request {
+        families: vec![Family::Loom, Family::Random, Family::Pct],
+        budget: Budget::ci(),
+        save_root: None,
+        runner: runner(),
+    }
+}

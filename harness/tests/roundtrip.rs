@@ -1,0 +1,66 @@
+//! Run → save → replay → compare, for one failing scenario per engine, in a scratch folder.
+
+mod common;
+
+use lockproof_harness::check::{check_scenario, replay, Family, Verdict};
+use lockproof_harness::registry;
+use lockproof_harness::schedule::ScheduleFile;
+
+#[test]
+fn run_save_replay_compare() {
+    let dir = tempfile::tempdir().expect("scratch folder");
+    let s = registry::all()
+        .into_iter()
+        .find(|s| s.id == "self-opposite-locks")
+        .expect("registered");
+    let mut req = common::request();
+    req.save_root = Some(dir.path().to_path_buf());
+    let results = check_scenario(&s, &req);
+    assert_eq!(results.len(), 3);
+    for r in results {
+        assert_eq!(r.verdict, Verdict::Met, "{}", r.family.name());
+        let path = r
+            .saved
+            .unwrap_or_else(|| panic!("{}: nothing saved", r.family.name()));
+        let file = ScheduleFile::load(&path).expect("readable");
+        let original = r.outcome.found.expect("found").trace.expect("trace");
+        let again = replay(file, &registry::all(), &common::runner()).expect("replays");
+        assert!(
+            again.same_trace,
+            "{}: trace digest differs",
+            r.family.name()
+        );
+        assert_eq!(
+            again.found.expect("reproduced").trace.expect("trace"),
+            original
+        );
+        if r.family == Family::Loom {
+            assert!(original.contains("deadlock"), "{original}");
+        }
+    }
+    // Saving the same counterexample again writes nothing new.
+    let again = check_scenario(&s, &req);
+    assert!(again
+        .iter()
+        .all(|r| r.saved.is_none() && r.already_saved.is_some()));
+}
+
+#[test]
+fn a_new_counterexample_never_overwrites_an_old_file() {
+    let dir = tempfile::tempdir().expect("scratch folder");
+    let s = registry::all()
+        .into_iter()
+        .find(|s| s.id == "self-counter-unlocked")
+        .expect("registered");
+    let mut req = common::request();
+    req.families = vec![Family::Random];
+    req.save_root = Some(dir.path().to_path_buf());
+    let first = check_scenario(&s, &req).remove(0).saved.expect("saved");
+    let before = std::fs::read_to_string(&first).expect("read");
+    req.budget.seed = 99;
+    let second = check_scenario(&s, &req).remove(0);
+    if let Some(p) = second.saved {
+        assert_ne!(p, first);
+    }
+    assert_eq!(std::fs::read_to_string(&first).expect("read"), before);
+}

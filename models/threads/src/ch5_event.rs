@@ -1,0 +1,8 @@
+//! Chapter 5 (threading.Event) of the tutorial: its examples as scenarios.
+
+use lockproof_scenario::Scenario;
+
+/// The chapter's scenarios, in tutorial order.
+pub fn scenarios() -> Vec<Scenario> {
+    Vec::new()
+}
