@@ -18,6 +18,7 @@ USAGE:
   lockproof check [PATTERN...] [OPTIONS]     check scenarios (default: all)
   lockproof replay FILE                      replay a saved schedule, compare its trace
   lockproof trace FILE                       replay a saved schedule and print its trace
+  lockproof coverage [--check]               what the corpus accounts for, per chapter
   lockproof help
 
 PATTERN: a scenario id, or a glob over ids (`ex-1.*`, `self-*`); `all` for every one.
@@ -210,6 +211,7 @@ pub fn main(args: Vec<String>) -> i32 {
         Some("check") => parse_check(&args[1..]).and_then(run_check),
         Some("replay") => replay(&args[1..], false),
         Some("trace") => replay(&args[1..], true),
+        Some("coverage") => coverage(&args[1..]),
         Some("__run") => Ok(crate::child::serve(
             args.get(1).map(String::as_str).unwrap_or(""),
             &registry::all(),
@@ -457,4 +459,23 @@ fn replay(args: &[String], show: bool) -> Result<i32, String> {
         );
         Ok(1)
     }
+}
+
+fn coverage(args: &[String]) -> Result<i32, String> {
+    let check = match args {
+        [] => false,
+        [c] if c == "--check" => true,
+        _ => return Err("usage: lockproof coverage [--check]".into()),
+    };
+    let cov = crate::coverage::compute(std::path::Path::new("."), &registry::all());
+    print!("{}", crate::coverage::table(&cov));
+    if cov.problems.is_empty() {
+        println!("every example and rule is accounted for");
+        return Ok(0);
+    }
+    println!("{} problems:", cov.problems.len());
+    for p in cov.problems.iter().take(if check { usize::MAX } else { 20 }) {
+        println!("  {p}");
+    }
+    Ok(if check { 1 } else { 0 })
 }

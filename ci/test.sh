@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The CI job: formatting, lints, the README's test command, and benchmarks compile.
+# Needs only a Rust toolchain (rustfmt and clippy are used when installed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== toolchain"
+cargo --version
+rustc --version
+
+if cargo fmt --version >/dev/null 2>&1; then
+  echo "== cargo fmt --check"
+  cargo fmt --all --check
+fi
+
+if cargo clippy --version >/dev/null 2>&1; then
+  echo "== cargo clippy"
+  cargo clippy --workspace --all-targets --quiet -- -D warnings
+fi
+
+echo "== tests (README: cargo test --workspace)"
+# The exhaustive and random checks run with the CI budget (lockproof_harness::check::Budget::ci);
+# README.md says how to run the full one.
+cargo test --workspace
+
+echo "== benchmarks compile (they are never run in CI)"
+cargo bench --workspace --no-run --quiet
