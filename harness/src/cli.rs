@@ -474,7 +474,11 @@ fn coverage(args: &[String]) -> Result<i32, String> {
         return Ok(0);
     }
     println!("{} problems:", cov.problems.len());
-    for p in cov.problems.iter().take(if check { usize::MAX } else { 20 }) {
+    for p in cov
+        .problems
+        .iter()
+        .take(if check { usize::MAX } else { 20 })
+    {
         println!("  {p}");
     }
     Ok(if check { 1 } else { 0 })

@@ -73,7 +73,11 @@ pub fn compute(root: &Path, scenarios: &[Scenario]) -> Coverage {
             }
         };
         let counts = cov.chapters.entry(ch).or_default();
-        for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        for (n, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
             let where_ = format!("ch{ch}.jsonl:{}", n + 1);
             let rec: Value = match serde_json::from_str(line) {
                 Ok(v) => v,
@@ -103,7 +107,9 @@ pub fn compute(root: &Path, scenarios: &[Scenario]) -> Coverage {
             let mut covered = false;
             if let Some(sid) = by["scenario"].as_str() {
                 match scenarios.iter().find(|s| s.id == sid) {
-                    None => cov.problems.push(format!("{id}: scenario {sid} is not registered")),
+                    None => cov
+                        .problems
+                        .push(format!("{id}: scenario {sid} is not registered")),
                     Some(s) => {
                         covered = true;
                         let expected = match s.expect {
@@ -126,7 +132,8 @@ pub fn compute(root: &Path, scenarios: &[Scenario]) -> Coverage {
             } else if let Some(why) = by["none"].as_str() {
                 covered = !why.trim().is_empty();
                 if !covered {
-                    cov.problems.push(format!("{id}: covered_by none without a reason"));
+                    cov.problems
+                        .push(format!("{id}: covered_by none without a reason"));
                 }
             } else {
                 cov.problems.push(format!("{id}: no covered_by"));
@@ -139,9 +146,14 @@ pub fn compute(root: &Path, scenarios: &[Scenario]) -> Coverage {
                     "holds" => counts.holds += 1,
                     "not-a-scenario" => counts.not_scenario += 1,
                     v if v.starts_with("violates ") => {
-                        *counts.violates.entry(v["violates ".len()..].to_owned()).or_default() += 1
+                        *counts
+                            .violates
+                            .entry(v["violates ".len()..].to_owned())
+                            .or_default() += 1
                     }
-                    other => cov.problems.push(format!("{id}: unknown verdict {other:?}")),
+                    other => cov
+                        .problems
+                        .push(format!("{id}: unknown verdict {other:?}")),
                 }
             } else {
                 match verdict {
@@ -149,10 +161,13 @@ pub fn compute(root: &Path, scenarios: &[Scenario]) -> Coverage {
                     "rule-wrong" => {
                         counts.rules_wrong += 1;
                         if rec["cpython"].as_str().unwrap_or("").is_empty() {
-                            cov.problems.push(format!("{id}: rule-wrong without `cpython`"));
+                            cov.problems
+                                .push(format!("{id}: rule-wrong without `cpython`"));
                         }
                     }
-                    other => cov.problems.push(format!("{id}: unknown rule verdict {other:?}")),
+                    other => cov
+                        .problems
+                        .push(format!("{id}: unknown rule verdict {other:?}")),
                 }
                 if covered {
                     counts.rules_covered += 1;
@@ -164,10 +179,13 @@ pub fn compute(root: &Path, scenarios: &[Scenario]) -> Coverage {
     let shared = root.join("../shared/catalogue/examples.jsonl");
     if let Ok(text) = std::fs::read_to_string(&shared) {
         for line in text.lines() {
-            let Ok(v) = serde_json::from_str::<Value>(line) else { continue };
+            let Ok(v) = serde_json::from_str::<Value>(line) else {
+                continue;
+            };
             let id = v["id"].as_str().unwrap_or("");
             if chapter_of(id).is_some_and(|c| CHAPTERS.contains(&c)) && !seen.contains(id) {
-                cov.problems.push(format!("{id}: in the shared catalogue, no corpus record"));
+                cov.problems
+                    .push(format!("{id}: in the shared catalogue, no corpus record"));
             }
         }
     }
@@ -187,7 +205,11 @@ pub fn table(cov: &Coverage) -> String {
             c.examples,
             c.modelled,
             c.holds,
-            if v.is_empty() { "-".to_owned() } else { v.join(", ") },
+            if v.is_empty() {
+                "-".to_owned()
+            } else {
+                v.join(", ")
+            },
             c.not_scenario,
             c.rules,
             c.rules_covered,

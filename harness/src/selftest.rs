@@ -64,6 +64,30 @@ fn opposite_locks<B: Backend>() {
     t2.join();
 }
 
+fn if_wait<B: Backend>() {
+    // The consumer checks for an item with `if`, not `while`, around `wait()`: correct only
+    // if every wakeup comes from the producer's notify.
+    let cond = Arc::new(Condition::<B>::new().with_name("cond"));
+    let items = Arc::new(Shared::<Vec<i32>, B>::new(Vec::new()).with_name("items"));
+    let (c2, i2) = (cond.clone(), items.clone());
+    let consumer = B::spawn("consumer", move || {
+        let _with = c2.lock();
+        if i2.get().is_empty() {
+            let _ = c2.wait(None);
+        }
+        let v = i2.get();
+        ensure(!v.is_empty(), "spurious-wakeup-safety", || {
+            "the consumer woke with no item: `if` instead of `while` around wait()".to_owned()
+        });
+    });
+    {
+        let _with = cond.lock();
+        items.set(vec![1]);
+        let _ = cond.notify_one();
+    }
+    consumer.join();
+}
+
 fn barrier_no_generation<B: Backend>() {
     // A barrier written by hand with a shared arrival count and no generation: the last
     // arrival resets the count and opens the gate; the others spin until the gate is open,
@@ -157,6 +181,24 @@ pub fn scenarios() -> Vec<Scenario> {
             "deadlock",
             "t1 holds a and waits for b while t2 holds b and waits for a",
         ),
+        Scenario::new(
+            "self-if-wait",
+            "a consumer waits on a Condition with `if` instead of `while`",
+            bodies!(if_wait),
+        )
+        .violates(
+            "spurious-wakeup-safety",
+            "a spurious wakeup returns from wait() with no item",
+        )
+        .spurious()
+        .threads(1),
+        Scenario::new(
+            "self-if-wait-no-injection",
+            "the same consumer, without spurious wakeups",
+            bodies!(if_wait),
+        )
+        .holds("without spurious wakeups every return from wait() follows the producer's notify")
+        .threads(1),
         Scenario::new(
             "self-barrier-no-generation",
             "a hand-written barrier without a generation count, reused for two rounds",

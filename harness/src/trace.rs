@@ -23,6 +23,10 @@ const MAX_CELL: usize = 46;
 /// Render `report` as the trace table, ending with the verdict line.
 pub fn render(report: &ExecutionReport) -> String {
     let threads = report.threads.len().max(1);
+    // Columns for main and for every thread with a step (not the checker's own thread).
+    let shown: Vec<bool> = (0..threads)
+        .map(|t| t == 0 || report.trace.iter().any(|e| e.thread == t))
+        .collect();
     let rows: Vec<(usize, String, String)> = report
         .trace
         .iter()
@@ -43,7 +47,9 @@ pub fn render(report: &ExecutionReport) -> String {
         let _ = write!(out, "  {:>8}", "time");
     }
     for (i, name) in report.threads.iter().enumerate() {
-        let _ = write!(out, "  {:<w$}", name, w = widths[i]);
+        if shown[i] {
+            let _ = write!(out, "  {:<w$}", name, w = widths[i]);
+        }
     }
     out = out.trim_end().to_owned();
     out.push('\n');
@@ -59,7 +65,7 @@ pub fn render(report: &ExecutionReport) -> String {
                 .unwrap_or_default();
             let _ = write!(line, "  {time:>8}");
         }
-        for (i, w) in widths.iter().enumerate() {
+        for (i, w) in widths.iter().enumerate().filter(|(i, _)| shown[*i]) {
             let text = if i == *t { c.as_str() } else { "" };
             let _ = write!(line, "  {:<w$}", text, w = *w);
         }

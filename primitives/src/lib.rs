@@ -4,8 +4,9 @@
 //! Rust, running unchanged on real threads, under loom and under shuttle.
 //!
 //! Every type is generic over a [`Backend`](backend::Backend) that defaults to
-//! [`Std`](backend::Std) (real threads), so ordinary code writes `Lock::new()`; checked code
-//! writes `Lock::<B>::new()` for the backend the harness gives it.
+//! [`Std`](backend::Std) (real threads). Ordinary code uses the [`threading`] aliases
+//! (`use lockproof::threading::Lock; Lock::new()`); checked code writes `Lock::<B>::new()`
+//! for the backend the harness gives it.
 //!
 //! ## From Python to Rust
 //!
@@ -51,6 +52,7 @@ mod lock;
 mod rlock;
 mod semaphore;
 mod shared;
+pub mod threading;
 pub mod timeout;
 
 pub use barrier::*;

@@ -66,6 +66,24 @@ impl Observer for MutualExclusion {
                 inside.push(e.thread);
             }
             ("RLock", "release", Outcome::Done) => remove(inside, e.thread),
+            // Condition.wait releases an RLock completely and restores it afterwards.
+            ("RLock", "_release_save", Outcome::Value(_)) => inside.retain(|&t| t != e.thread),
+            ("RLock", "_acquire_restore", _) => {
+                if inside.iter().any(|&t| t != e.thread) {
+                    return Err(violation(format!(
+                        "{} restored by one thread while another owns it",
+                        info.name
+                    )));
+                }
+                let count = e
+                    .args
+                    .trim_start_matches('(')
+                    .split(',')
+                    .next()
+                    .and_then(|c| c.trim().parse().ok())
+                    .unwrap_or(1);
+                inside.extend(std::iter::repeat_n(e.thread, count));
+            }
             _ => {}
         }
         Ok(())

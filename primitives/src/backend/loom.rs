@@ -46,6 +46,7 @@ impl RawAtomic for ::loom::sync::atomic::AtomicUsize {
 
 impl Engine for LoomEngine {
     const NAME: &'static str = "loom";
+    const HAS_CHOICE: bool = false;
     const MAX_THREADS: Option<usize> = Some(::loom::MAX_THREADS);
     type Atomic = ::loom::sync::atomic::AtomicUsize;
 

@@ -45,6 +45,7 @@ impl RawAtomic for ::shuttle::sync::atomic::AtomicUsize {
 
 impl Engine for ShuttleEngine {
     const NAME: &'static str = "shuttle";
+    const HAS_CHOICE: bool = true;
     const MAX_THREADS: Option<usize> = None;
     type Atomic = ::shuttle::sync::atomic::AtomicUsize;
 

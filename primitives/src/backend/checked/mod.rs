@@ -36,7 +36,7 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use world::{join_key, World};
+use world::{join_key, EnvStep, World, ENV_KEY};
 
 /// A model checker's runtime, as the checked world needs it.
 pub trait Engine: Send + Sync + 'static {
@@ -58,6 +58,8 @@ pub trait Engine: Send + Sync + 'static {
     fn yield_now();
     /// A recorded nondeterministic choice in `0..n`, or `None` if the engine has none.
     fn choose(n: usize) -> Option<usize>;
+    /// Whether [`choose`](Engine::choose) is available.
+    const HAS_CHOICE: bool;
 }
 
 /// The backend of a checked world driven by engine `E`.
@@ -105,7 +107,7 @@ pub struct CheckedAtomic<A>(A);
 
 macro_rules! guarded {
     ($self:ident, $fallback:expr, $op:expr) => {
-        if world::aborting() {
+        if world::before_visible_op() {
             $fallback
         } else {
             $op
@@ -204,14 +206,26 @@ pub fn execute<E: Engine>(
     let main = world.new_thread("main").expect("main thread");
     world.bind(main, E::unparker());
     let outcome = catch_unwind(AssertUnwindSafe(|| {
+        if !E::HAS_CHOICE && needs_injection(&world) {
+            spawn_environment::<E>(&world);
+        }
         body();
-        // Python waits for every non-daemon thread before it exits.
+        // Python waits for every non-daemon thread before it exits; then the environment
+        // thread, if any, is told to stop.
         let w = world::current();
-        for t in 1..w.thread_count() {
+        let env = w.env_thread();
+        let join = |t: usize| {
             while !w.is_finished(t) {
                 let valid = !w.is_finished(t);
                 w.park(join_key(t), None, "join", WaitKind::Join, None, valid);
             }
+        };
+        for t in (1..w.thread_count()).filter(|t| Some(*t) != env) {
+            join(t);
+        }
+        if let Some(env) = env {
+            w.env_shutdown();
+            join(env);
         }
         w.finish_thread();
     }));
@@ -227,6 +241,39 @@ pub fn execute<E: Engine>(
         resume_unwind(Box::new(Aborted));
     }
     report
+}
+
+fn needs_injection(world: &World) -> bool {
+    let c = world.config();
+    c.spurious || c.time == TimeMode::Adversarial
+}
+
+/// Start the environment thread that fires timeouts early and injects spurious wakeups
+/// for an engine without a choice operator (see `world::environment`).
+fn spawn_environment<E: Engine>(world: &Arc<World>) {
+    let id = match world.new_thread("checker") {
+        Ok(id) => id,
+        Err(limit) => world.violate("engine-limit", &limit),
+    };
+    world.make_env(id);
+    let w = world.clone();
+    E::spawn(Box::new(move || {
+        w.bind(id, E::unparker());
+        let run = catch_unwind(AssertUnwindSafe(|| loop {
+            match w.env_step() {
+                EnvStep::Fired => continue,
+                EnvStep::Done => break,
+                EnvStep::Wait => {
+                    let valid = w.env_should_wait();
+                    w.park(ENV_KEY, None, "environment", WaitKind::Sleep, None, valid);
+                }
+            }
+        }));
+        match run {
+            Ok(()) => w.finish_thread(),
+            Err(p) => resume_unwind(p),
+        }
+    }));
 }
 
 /// Fail the current execution with a violation of `property` (a model's own assertion).
@@ -293,6 +340,7 @@ impl<E: Engine> Backend for Checked<E> {
         let result = Arc::new(Mutex::new(None));
         let slot = result.clone();
         let world_for_thread = w.clone();
+        w.flush();
         E::spawn(Box::new(move || {
             let w = world_for_thread;
             w.bind(thread, E::unparker());
@@ -313,6 +361,9 @@ impl<E: Engine> Backend for Checked<E> {
     }
 
     fn yield_now() {
+        if let Some(w) = world::try_current() {
+            w.flush();
+        }
         E::yield_now()
     }
 

@@ -16,6 +16,9 @@ use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+mod environment;
+pub(crate) use environment::{EnvStep, ENV_KEY};
+
 /// How virtual time moves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TimeMode {
@@ -118,6 +121,8 @@ struct ThreadSlot {
     status: Status,
     wake: Option<Wake>,
     unpark: Option<Unparker>,
+    /// The checker's own environment thread (see `environment`), not the model's.
+    env: bool,
 }
 
 /// Key of the queue a joiner waits in. Primitive keys are addresses, far below these.
@@ -142,6 +147,12 @@ struct State {
     timeouts_fired: u32,
     limitations: Vec<String>,
     observer: Option<Box<dyn Observer>>,
+    /// The environment thread, when the engine has no choice operator.
+    env: Option<usize>,
+    env_fired: u32,
+    env_shutdown: bool,
+    /// Threads woken whose engine unpark waits for the current thread's next step.
+    pending_unparks: Vec<usize>,
 }
 
 /// One execution's world.
@@ -185,14 +196,18 @@ pub(crate) fn try_current() -> Option<Arc<World>> {
     CURRENT.with(|c| c.borrow().clone())
 }
 
-/// True while the current execution is being torn down after a failure: primitives then
-/// skip engine operations in destructors (an engine call while unwinding can abort).
-pub(crate) fn aborting() -> bool {
-    CURRENT.with(|c| {
-        c.borrow()
-            .as_ref()
-            .is_some_and(|w| w.lock().failure.is_some())
-    })
+/// Called before every visible operation of a primitive: performs the deferred unparks,
+/// and says whether the execution is being torn down after a failure (primitives then skip
+/// engine operations: an engine call while unwinding can abort).
+pub(crate) fn before_visible_op() -> bool {
+    let Some(w) = try_current() else {
+        return false;
+    };
+    if w.lock().failure.is_some() {
+        return true;
+    }
+    w.flush();
+    false
 }
 
 fn abort_thread() -> ! {
@@ -222,10 +237,18 @@ impl World {
                 timeouts_fired: 0,
                 limitations: Vec::new(),
                 observer,
+                env: None,
+                env_fired: 0,
+                env_shutdown: false,
+                pending_unparks: Vec::new(),
             }),
             config,
             ops,
         }
+    }
+
+    pub(crate) fn config(&self) -> &WorldConfig {
+        &self.config
     }
 
     pub(crate) fn install(self: &Arc<Self>) {
@@ -258,6 +281,7 @@ impl World {
             status: Status::Running,
             wake: None,
             unpark: None,
+            env: false,
         });
         Ok(id)
     }
@@ -389,6 +413,7 @@ impl World {
         }
         drop(st);
         self.inject();
+        self.flush();
     }
 
     /// A violation found by a model's own check.
@@ -478,13 +503,20 @@ impl World {
             Some(d) => format!("until t={}", fmt_time(d)),
             None => String::new(),
         };
-        if let Some(f) = self.push(&mut st, me, object, op, args, StepKind::Blocked) {
-            self.fail(st, f);
+        if !st.threads[me].env {
+            if let Some(f) = self.push(&mut st, me, object, op, args, StepKind::Blocked) {
+                self.fail(st, f);
+            }
         }
+        let env = self.env_target_appeared(&mut st);
         let st = self.make_progress(st);
         drop(st);
+        if let Some(u) = env {
+            u();
+        }
         // Blocking is a step too: a pending timeout (this one included) may fire now.
         self.inject();
+        self.flush();
         loop {
             let mut st = self.lock();
             if let Some(wake) = st.threads[me].wake.take() {
@@ -528,9 +560,26 @@ impl World {
     }
 
     /// Call the engine unparkers of `threads` after releasing the state.
-    fn wake_all(&self, st: MutexGuard<'_, State>, threads: Vec<usize>) {
-        let unparkers = unparkers_of(&st, &threads);
-        drop(st);
+    ///
+    /// The engine-level unparks are deferred to the current thread's next visible step
+    /// ([`flush`](Self::flush)): an operation that wakes a thread is traced after its state
+    /// change but before any woken thread can run, so the woken thread's steps never show
+    /// before the step that woke it. No interleaving is lost: the engine could not have
+    /// switched threads before that next visible step anyway.
+    fn wake_all(&self, mut st: MutexGuard<'_, State>, threads: Vec<usize>) {
+        st.pending_unparks.extend(threads);
+    }
+
+    /// Perform the deferred engine unparks (see [`wake_all`](Self::wake_all)).
+    pub(crate) fn flush(&self) {
+        let unparkers = {
+            let mut st = self.lock();
+            if st.pending_unparks.is_empty() {
+                return;
+            }
+            let pending = std::mem::take(&mut st.pending_unparks);
+            unparkers_of(&st, &pending)
+        };
         for u in unparkers {
             u();
         }
@@ -564,6 +613,7 @@ impl World {
         }
         let st = self.make_progress(st);
         self.wake_all(st, woken);
+        self.flush();
     }
 
     pub(crate) fn is_finished(&self, thread: usize) -> bool {
@@ -659,7 +709,8 @@ impl World {
         }
         let (timed, spur) = {
             let st = self.lock();
-            if st.failure.is_some() {
+            if st.failure.is_some() || st.env.is_some() {
+                // With an environment thread, firing is its job (see `environment`).
                 return;
             }
             let timed: Vec<usize> = if adversarial {
@@ -822,6 +873,9 @@ fn deadlock_report(st: &State) -> DeadlockReport {
         let Status::Blocked(b) = &t.status else {
             continue;
         };
+        if t.env {
+            continue;
+        }
         let held_by: Vec<usize> = if b.kind == WaitKind::Join {
             vec![usize::MAX - b.key]
         } else {

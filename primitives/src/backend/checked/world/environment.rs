@@ -1,0 +1,158 @@
+//! The environment thread: fault injection for an engine without a choice operator.
+//!
+//! loom explores every interleaving of the threads it runs, but cannot make a
+//! nondeterministic choice. So under loom, when a scenario asks for adversarial timeouts or
+//! spurious wakeups, the checked world runs one more thread, the environment, whose only
+//! steps are "fire the first pending timeout" or "wake the first Condition waiter
+//! spuriously". loom then explores *when* it fires relative to every step of the model's
+//! threads; *which* waiter it picks is the first eligible one in thread order. It fires at
+//! most `max_spurious` spurious wakeups and [`MAX_EARLY_TIMEOUTS`] early timeouts per
+//! execution, and costs one of loom's threads.
+
+use super::{unparkers_of, Blocked, State, Status, StepKind, TimeMode, Unparker, Wake, World};
+use crate::backend::WaitKind;
+
+/// The queue the environment thread waits in (never a primitive's address).
+pub(crate) const ENV_KEY: usize = 1;
+
+/// At most this many timeouts fired early per execution by the environment thread.
+pub(crate) const MAX_EARLY_TIMEOUTS: u32 = 2;
+
+/// What one step of the environment thread did.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum EnvStep {
+    /// Fired a timeout or a spurious wakeup.
+    Fired,
+    /// Nothing to fire yet: wait until something is.
+    Wait,
+    /// Budget spent or the execution is ending: the thread ends.
+    Done,
+}
+
+impl World {
+    /// Make thread `id` the environment thread.
+    pub(crate) fn make_env(&self, id: usize) {
+        let mut st = self.lock();
+        st.threads[id].env = true;
+        st.env = Some(id);
+    }
+
+    fn env_target(&self, st: &State) -> Option<(usize, Wake, Blocked)> {
+        let adversarial = self.config.time == TimeMode::Adversarial;
+        for (i, t) in st.threads.iter().enumerate() {
+            if t.env {
+                continue;
+            }
+            let Status::Blocked(b) = &t.status else {
+                continue;
+            };
+            if adversarial
+                && st.env_fired < MAX_EARLY_TIMEOUTS
+                && b.deadline.is_some()
+                && b.kind != WaitKind::Sleep
+            {
+                return Some((i, Wake::TimedOut, b.clone()));
+            }
+            if self.config.spurious
+                && st.spurious_used < self.config.max_spurious
+                && b.kind == WaitKind::Condition
+            {
+                return Some((i, Wake::Spurious, b.clone()));
+            }
+        }
+        None
+    }
+
+    /// Whether the environment thread should go on waiting.
+    pub(crate) fn env_should_wait(&self) -> bool {
+        let st = self.lock();
+        !st.env_shutdown && st.failure.is_none() && self.env_target(&st).is_none()
+    }
+
+    /// Called when a thread has just blocked: if the environment thread waits and now has
+    /// something to fire, mark it runnable and return its unparker.
+    pub(super) fn env_target_appeared(&self, st: &mut State) -> Option<Unparker> {
+        let env = st.env?;
+        if !matches!(st.threads[env].status, Status::Blocked(_)) || st.env_shutdown {
+            return None;
+        }
+        self.env_target(st)?;
+        if let Some(q) = st.queues.get_mut(&ENV_KEY) {
+            q.retain(|&x| x != env);
+        }
+        st.threads[env].status = Status::Running;
+        st.threads[env].wake = Some(Wake::Unparked);
+        st.threads[env].unpark.clone()
+    }
+
+    /// One step of the environment thread.
+    pub(crate) fn env_step(&self) -> EnvStep {
+        let mut st = self.lock();
+        if st.failure.is_some() || st.env_shutdown {
+            return EnvStep::Done;
+        }
+        let Some((t, wake, b)) = self.env_target(&st) else {
+            let spent_timeouts =
+                self.config.time != TimeMode::Adversarial || st.env_fired >= MAX_EARLY_TIMEOUTS;
+            let spent_spurious =
+                !self.config.spurious || st.spurious_used >= self.config.max_spurious;
+            return if spent_timeouts && spent_spurious {
+                EnvStep::Done
+            } else {
+                EnvStep::Wait
+            };
+        };
+        if wake == Wake::TimedOut {
+            if let Some(d) = b.deadline {
+                st.now = st.now.max(d);
+            }
+            st.env_fired += 1;
+            self.time_out(&mut st, t);
+        } else {
+            if let Some(q) = st.queues.get_mut(&b.key) {
+                q.retain(|&x| x != t);
+            }
+            st.threads[t].status = Status::Running;
+            st.threads[t].wake = Some(Wake::Spurious);
+            st.spurious_used += 1;
+            self.push(
+                &mut st,
+                t,
+                b.object,
+                b.op,
+                String::new(),
+                StepKind::Woken("spurious wakeup"),
+            );
+        }
+        let unparkers = unparkers_of(&st, &[t]);
+        drop(st);
+        for u in unparkers {
+            u();
+        }
+        EnvStep::Fired
+    }
+
+    /// End the environment thread: the model's threads are done.
+    pub(crate) fn env_shutdown(&self) {
+        let mut st = self.lock();
+        st.env_shutdown = true;
+        let Some(env) = st.env else { return };
+        if matches!(st.threads[env].status, Status::Blocked(_)) {
+            if let Some(q) = st.queues.get_mut(&ENV_KEY) {
+                q.retain(|&x| x != env);
+            }
+            st.threads[env].status = Status::Running;
+            st.threads[env].wake = Some(Wake::Unparked);
+            let u = st.threads[env].unpark.clone();
+            drop(st);
+            if let Some(u) = u {
+                u();
+            }
+        }
+    }
+
+    /// The environment thread's id, if there is one.
+    pub(crate) fn env_thread(&self) -> Option<usize> {
+        self.lock().env
+    }
+}
