@@ -6,12 +6,18 @@ mod common;
 
 #[test]
 fn corpus_accounts_for_every_example_and_rule() {
-    let cov = lockproof_harness::coverage::compute(&common::root(), &lockproof_harness::registry::all());
+    let cov =
+        lockproof_harness::coverage::compute(&common::root(), &lockproof_harness::registry::all());
     println!("{}", lockproof_harness::coverage::table(&cov));
     assert!(
         cov.problems.is_empty(),
         "{} problems, first ones:\n{}",
         cov.problems.len(),
-        cov.problems.iter().take(40).cloned().collect::<Vec<_>>().join("\n")
+        cov.problems
+            .iter()
+            .take(40)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }
