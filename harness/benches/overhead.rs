@@ -1,0 +1,145 @@
+//! Harness overhead: executions per second of the same scenario (two threads increment a
+//! counter under a lock) on plain loom / shuttle and through the harness (checked world,
+//! monitors, trace), in one run. Prints a table and writes
+//! `target/lockproof-bench/overhead.json`.
+
+use lockproof_harness::engine::{self, EngineKind, RunSettings, TimeModeName};
+use lockproof_harness::registry;
+use std::time::Instant;
+
+const SHUTTLE_RUNS: usize = 20_000;
+
+fn plain_loom_body() {
+    use loom::sync::{Arc, Mutex};
+    let n = Arc::new(Mutex::new(0));
+    let ts: Vec<_> = (0..2)
+        .map(|_| {
+            let n = n.clone();
+            loom::thread::spawn(move || {
+                let mut g = n.lock().unwrap();
+                let v = *g;
+                *g = v + 1;
+            })
+        })
+        .collect();
+    for t in ts {
+        t.join().unwrap();
+    }
+    assert_eq!(*n.lock().unwrap(), 2);
+}
+
+fn plain_shuttle_body() {
+    use shuttle::sync::Mutex;
+    use std::sync::Arc;
+    let n = Arc::new(Mutex::new(0));
+    let ts: Vec<_> = (0..2)
+        .map(|_| {
+            let n = n.clone();
+            shuttle::thread::spawn(move || {
+                let mut g = n.lock().unwrap();
+                let v = *g;
+                *g = v + 1;
+            })
+        })
+        .collect();
+    for t in ts {
+        t.join().unwrap();
+    }
+    assert_eq!(*n.lock().unwrap(), 2);
+}
+
+fn rate(executions: usize, secs: f64) -> f64 {
+    executions as f64 / secs
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let s = registry::all()
+        .into_iter()
+        .find(|s| s.id == "self-counter-locked")
+        .expect("registered");
+    let settings = |engine, executions| RunSettings {
+        engine,
+        time: TimeModeName::Timed,
+        spurious: false,
+        max_steps: 20_000,
+        executions,
+        seed: 1,
+    };
+    let mut rows = Vec::new();
+
+    // loom, exhaustive (no preemption bound), repeated to get a measurable time.
+    let reps = 200;
+    let mut plain_execs = 0usize;
+    let t = Instant::now();
+    for _ in 0..reps {
+        let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let c = count.clone();
+        loom::model::Builder::new().check(move || {
+            c.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            plain_loom_body();
+        });
+        plain_execs += count.load(std::sync::atomic::Ordering::Relaxed);
+    }
+    let plain_loom = rate(plain_execs, t.elapsed().as_secs_f64());
+    let mut harness_execs = 0usize;
+    let t = Instant::now();
+    for _ in 0..reps {
+        let o = engine::loom::run(
+            s.body.loom,
+            &settings(EngineKind::Loom { bound: 3 }, 1_000_000),
+        );
+        assert!(o.found.is_none() && o.exhausted);
+        harness_execs += o.executions;
+    }
+    let harness_loom = rate(harness_execs, t.elapsed().as_secs_f64());
+    rows.push((
+        "loom (exhaustive)",
+        plain_loom,
+        harness_loom,
+        plain_execs / reps,
+        harness_execs / reps,
+    ));
+
+    for (name, kind) in [
+        ("shuttle random", EngineKind::Random),
+        ("shuttle pct depth 3", EngineKind::Pct { depth: 3 }),
+    ] {
+        let t = Instant::now();
+        match kind {
+            EngineKind::Random => shuttle::check_random(plain_shuttle_body, SHUTTLE_RUNS),
+            _ => shuttle::check_pct(plain_shuttle_body, SHUTTLE_RUNS, 3),
+        }
+        let plain = rate(SHUTTLE_RUNS, t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        let o = engine::shuttle::run(s.body.shuttle, &settings(kind, SHUTTLE_RUNS));
+        assert!(o.found.is_none());
+        let harness = rate(o.executions, t.elapsed().as_secs_f64());
+        rows.push((name, plain, harness, SHUTTLE_RUNS, o.executions));
+    }
+
+    println!(
+        "{:<22} {:>16} {:>16} {:>8}",
+        "engine", "plain exec/s", "harness exec/s", "ratio"
+    );
+    let mut json = Vec::new();
+    for (name, plain, harness, pe, he) in &rows {
+        println!(
+            "{name:<22} {plain:>16.0} {harness:>16.0} {:>8.2}",
+            plain / harness
+        );
+        json.push(serde_json::json!({
+            "engine": name, "plain_per_s": plain, "harness_per_s": harness,
+            "plain_executions": pe, "harness_executions": he,
+            "slowdown": plain / harness,
+        }));
+    }
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/lockproof-bench");
+    let _ = std::fs::create_dir_all(&dir);
+    let _ = std::fs::write(
+        dir.join("overhead.json"),
+        serde_json::to_string_pretty(&json).unwrap_or_default(),
+    );
+}

@@ -1,0 +1,324 @@
+//! lockproof's primitives beside their Rust peers, in the same run: ratios are what count.
+//!
+//! Groups (each compares its members; `ci/bench.sh` turns the results into BENCHMARKS.md):
+//! - `uncontended/lock`: Lock acquire+release vs `std::sync::Mutex` and `parking_lot::Mutex`
+//! - `uncontended/rlock-depth1`, `-depth3`: RLock vs `parking_lot::ReentrantMutex`
+//! - `uncontended/semaphore`: Semaphore acquire+release (peer: Lock, the cheapest lock here)
+//! - `handoff/condition`: Condition notify/wait ping-pong vs `std::sync::Condvar`
+//! - `handoff/event`: Event set/wait ping-pong vs a Mutex+Condvar flag
+//! - `handoff/barrier2`, `handoff/barrier4`: Barrier rounds vs `std::sync::Barrier`
+//! - `contended/counter`: 2 threads incrementing a counter under Lock vs std and parking_lot
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use lockproof::threading::{Barrier, Condition, Event, Lock, RLock, Semaphore};
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn uncontended(c: &mut Criterion) {
+    let mut g = c.benchmark_group("uncontended/lock");
+    let l = Lock::new();
+    g.bench_function("lockproof::Lock", |b| {
+        b.iter(|| {
+            black_box(l.acquire());
+            l.release().unwrap();
+        })
+    });
+    let m = std::sync::Mutex::new(());
+    g.bench_function("std::sync::Mutex", |b| {
+        b.iter(|| {
+            drop(black_box(m.lock().unwrap()));
+        })
+    });
+    let p = parking_lot::Mutex::new(());
+    g.bench_function("parking_lot::Mutex", |b| {
+        b.iter(|| {
+            drop(black_box(p.lock()));
+        })
+    });
+    g.finish();
+
+    for depth in [1usize, 3] {
+        let mut g = c.benchmark_group(format!("uncontended/rlock-depth{depth}"));
+        let r = RLock::new();
+        g.bench_function("lockproof::RLock", |b| {
+            b.iter(|| {
+                for _ in 0..depth {
+                    black_box(r.acquire());
+                }
+                for _ in 0..depth {
+                    r.release().unwrap();
+                }
+            })
+        });
+        let pr = parking_lot::ReentrantMutex::new(0u64);
+        g.bench_function("parking_lot::ReentrantMutex", |b| {
+            b.iter(|| match depth {
+                1 => {
+                    drop(black_box(pr.lock()));
+                }
+                _ => {
+                    let a = pr.lock();
+                    let b2 = pr.lock();
+                    let c3 = pr.lock();
+                    black_box((&a, &b2, &c3));
+                }
+            })
+        });
+        g.finish();
+    }
+
+    let mut g = c.benchmark_group("uncontended/semaphore");
+    let s = Semaphore::new(1).unwrap();
+    g.bench_function("lockproof::Semaphore", |b| {
+        b.iter(|| {
+            black_box(s.acquire());
+            s.release().unwrap();
+        })
+    });
+    g.bench_function("lockproof::Lock", |b| {
+        b.iter(|| {
+            black_box(l.acquire());
+            l.release().unwrap();
+        })
+    });
+    g.finish();
+}
+
+/// Time `rounds` round trips of a two-thread ping-pong: `setup` builds the shared state,
+/// `ping` runs on the measuring thread, `pong` on the partner, once per round each.
+fn pingpong<S: Send + Sync + 'static>(
+    iters: u64,
+    state: Arc<S>,
+    ping: fn(&S, u64),
+    pong: fn(&S, u64),
+) -> Duration {
+    let s2 = state.clone();
+    let partner = std::thread::spawn(move || {
+        for i in 0..iters {
+            pong(&s2, i);
+        }
+    });
+    let start = Instant::now();
+    for i in 0..iters {
+        ping(&state, i);
+    }
+    let t = start.elapsed();
+    partner.join().unwrap();
+    t
+}
+
+struct CondPingPong {
+    cond: Condition,
+    turn: std::sync::atomic::AtomicU64,
+}
+
+struct StdPingPong {
+    m: std::sync::Mutex<u64>,
+    cv: std::sync::Condvar,
+}
+
+fn handoff(c: &mut Criterion) {
+    use std::sync::atomic::Ordering::SeqCst;
+    let mut g = c.benchmark_group("handoff/condition");
+    g.bench_function("lockproof::Condition", |b| {
+        b.iter_custom(|iters| {
+            let st = Arc::new(CondPingPong {
+                cond: Condition::new(),
+                turn: 0.into(),
+            });
+            pingpong(
+                iters,
+                st,
+                |s, i| {
+                    let _g = s.cond.lock();
+                    s.cond
+                        .wait_for(|| s.turn.load(SeqCst) == 2 * i, None)
+                        .unwrap();
+                    s.turn.store(2 * i + 1, SeqCst);
+                    s.cond.notify_one().unwrap();
+                },
+                |s, i| {
+                    let _g = s.cond.lock();
+                    s.cond
+                        .wait_for(|| s.turn.load(SeqCst) == 2 * i + 1, None)
+                        .unwrap();
+                    s.turn.store(2 * i + 2, SeqCst);
+                    s.cond.notify_one().unwrap();
+                },
+            )
+        })
+    });
+    g.bench_function("std::sync::Condvar", |b| {
+        b.iter_custom(|iters| {
+            let st = Arc::new(StdPingPong {
+                m: std::sync::Mutex::new(0),
+                cv: std::sync::Condvar::new(),
+            });
+            pingpong(
+                iters,
+                st,
+                |s, i| {
+                    let g = s.m.lock().unwrap();
+                    let mut g = s.cv.wait_while(g, |t| *t != 2 * i).unwrap();
+                    *g = 2 * i + 1;
+                    s.cv.notify_one();
+                },
+                |s, i| {
+                    let g = s.m.lock().unwrap();
+                    let mut g = s.cv.wait_while(g, |t| *t != 2 * i + 1).unwrap();
+                    *g = 2 * i + 2;
+                    s.cv.notify_one();
+                },
+            )
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("handoff/event");
+    g.bench_function("lockproof::Event", |b| {
+        b.iter_custom(|iters| {
+            let st = Arc::new((Event::new(), Event::new()));
+            pingpong(
+                iters,
+                st,
+                |s, _| {
+                    s.0.set();
+                    s.1.wait(None).unwrap();
+                    s.1.clear();
+                },
+                |s, _| {
+                    s.0.wait(None).unwrap();
+                    s.0.clear();
+                    s.1.set();
+                },
+            )
+        })
+    });
+    g.bench_function("std Mutex<bool>+Condvar", |b| {
+        b.iter_custom(|iters| {
+            let st = Arc::new(StdPingPong {
+                m: std::sync::Mutex::new(0),
+                cv: std::sync::Condvar::new(),
+            });
+            pingpong(
+                iters,
+                st,
+                |s, i| {
+                    *s.m.lock().unwrap() = 2 * i + 1;
+                    s.cv.notify_all();
+                    let g = s.m.lock().unwrap();
+                    drop(s.cv.wait_while(g, |t| *t != 2 * i + 2).unwrap());
+                },
+                |s, i| {
+                    let g = s.m.lock().unwrap();
+                    let mut g = s.cv.wait_while(g, |t| *t != 2 * i + 1).unwrap();
+                    *g = 2 * i + 2;
+                    s.cv.notify_all();
+                },
+            )
+        })
+    });
+    g.finish();
+
+    for parties in [2usize, 4] {
+        let mut g = c.benchmark_group(format!("handoff/barrier{parties}"));
+        g.bench_function("lockproof::Barrier", |b| {
+            b.iter_custom(|iters| {
+                let bar = Arc::new(Barrier::new(parties, None, None).unwrap());
+                rounds(iters, parties, move || {
+                    bar.wait().unwrap();
+                })
+            })
+        });
+        g.bench_function("std::sync::Barrier", |b| {
+            b.iter_custom(|iters| {
+                let bar = Arc::new(std::sync::Barrier::new(parties));
+                rounds(iters, parties, move || {
+                    bar.wait();
+                })
+            })
+        });
+        g.finish();
+    }
+}
+
+/// `iters` rounds of `parties` threads calling `wait` (the measuring thread is one party).
+fn rounds(iters: u64, parties: usize, wait: impl Fn() + Send + Sync + Clone + 'static) -> Duration {
+    let others: Vec<_> = (1..parties)
+        .map(|_| {
+            let w = wait.clone();
+            std::thread::spawn(move || {
+                for _ in 0..iters {
+                    w();
+                }
+            })
+        })
+        .collect();
+    let start = Instant::now();
+    for _ in 0..iters {
+        wait();
+    }
+    let t = start.elapsed();
+    for o in others {
+        o.join().unwrap();
+    }
+    t
+}
+
+fn contended(c: &mut Criterion) {
+    let mut g = c.benchmark_group("contended/counter");
+    g.bench_function("lockproof::Lock", |b| {
+        b.iter_custom(|iters| {
+            let l = Arc::new((Lock::new(), std::sync::atomic::AtomicU64::new(0)));
+            both(iters, move || {
+                let _g = l.0.lock();
+                let v = l.1.load(std::sync::atomic::Ordering::Relaxed);
+                l.1.store(v + 1, std::sync::atomic::Ordering::Relaxed);
+            })
+        })
+    });
+    g.bench_function("std::sync::Mutex", |b| {
+        b.iter_custom(|iters| {
+            let m = Arc::new(std::sync::Mutex::new(0u64));
+            both(iters, move || {
+                *m.lock().unwrap() += 1;
+            })
+        })
+    });
+    g.bench_function("parking_lot::Mutex", |b| {
+        b.iter_custom(|iters| {
+            let m = Arc::new(parking_lot::Mutex::new(0u64));
+            both(iters, move || {
+                *m.lock() += 1;
+            })
+        })
+    });
+    g.finish();
+}
+
+/// Two threads each run `f` `iters` times; returns the wall time per pair of increments.
+fn both(iters: u64, f: impl Fn() + Send + Sync + Clone + 'static) -> Duration {
+    let f2 = f.clone();
+    let start = Instant::now();
+    let t = std::thread::spawn(move || {
+        for _ in 0..iters {
+            f2();
+        }
+    });
+    for _ in 0..iters {
+        f();
+    }
+    t.join().unwrap();
+    start.elapsed()
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(30);
+    targets = uncontended, handoff, contended
+}
+criterion_main!(benches);
