@@ -409,10 +409,13 @@ impl<B: Backend> Condition<B> {
     /// Fails only if another thread released the lock since `is_owned` saw it held (a
     /// plain Lock, which any thread may release, or a misuse of `RLock::release_save`):
     /// CPython's `wait` then raises the release's error too.
+    ///
+    /// Traced on the lock (`release` / `_release_save`), as CPython's own call is: the
+    /// trace and the mutual-exclusion monitor see the lock change hands during the wait.
     fn release_save(&self) -> Result<Saved<'_, B>> {
         match &self.lock {
-            ConditionLock::Lock(l) => l.release_raw().map(|()| Saved::Lock(l)),
-            ConditionLock::RLock(r) => r.release_save_raw().map(|s| Saved::RLock(r, s)),
+            ConditionLock::Lock(l) => l.release().map(|()| Saved::Lock(l)),
+            ConditionLock::RLock(r) => r.release_save().map(|s| Saved::RLock(r, s)),
         }
     }
 
@@ -420,10 +423,9 @@ impl<B: Backend> Condition<B> {
     fn acquire_restore(saved: Saved<'_, B>) {
         match saved {
             Saved::Lock(l) => {
-                let r = l.acquire_raw(Wait::Forever, l.tag(), "acquire", WaitKind::Lock);
-                debug_assert_eq!(r, Acquired::Yes);
+                l.acquire();
             }
-            Saved::RLock(r, s) => r.acquire_restore_raw(s),
+            Saved::RLock(r, s) => r.acquire_restore(s),
         }
     }
 
