@@ -1,0 +1,540 @@
+//! Conformance of `lockproof::RLock` with CPython 3.11's `threading.RLock` (the C
+//! `_thread.RLock`), on real threads.
+//!
+//! Two sources: `Lib/test/lock_tests.py` (`BaseLockTests` + `RLockTests`, tests named
+//! `lock_tests_*`) and SEMANTICS.md's conformance checks 32–44 (tests named `check_NN_*`).
+//! `primitives/CONFORMANCE.md` maps every Python test and every check to its Rust test, or
+//! says why it has none.
+//!
+//! No test sleeps to let another thread block: threads line up on counters and flags they
+//! publish.
+
+use lockproof::{Error, PyException, RLock, TIMEOUT_MAX};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Spin (yielding) until `cond` holds. The watchdog is not a timing assertion: it turns a
+/// hang into a failure that names what never happened.
+fn spin_until(what: &str, cond: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "never happened: {what}"
+        );
+        thread::yield_now();
+    }
+}
+
+/// Assert `r` is exactly `want`, that it is the Python class `exc`, with message `msg`.
+fn assert_err<T: std::fmt::Debug>(
+    r: lockproof::Result<T>,
+    want: Error,
+    exc: PyException,
+    msg: &str,
+) {
+    let e = r.expect_err("expected an error");
+    assert_eq!(e, want);
+    assert_eq!(e.exception(), exc);
+    assert_eq!(e.to_string(), msg);
+}
+
+/// Assert a timed call lasted at least `secs` (the point of a timeout test: it waited).
+fn assert_waited(start: Instant, secs: f64) {
+    let dt = start.elapsed();
+    assert!(
+        dt >= Duration::from_secs_f64(secs),
+        "returned after {dt:?}, before its {secs} s timeout"
+    );
+}
+
+/// The owner ident the lock's repr shows (`threading.get_ident()` of its owner).
+fn owner_in_repr(lock: &RLock) -> u64 {
+    let repr = format!("{lock:?}");
+    let owner = repr
+        .strip_prefix("<locked _thread.RLock object owner=")
+        .and_then(|r| r.split(' ').next())
+        .unwrap_or_else(|| panic!("unexpected repr {repr:?}"));
+    owner.parse().unwrap()
+}
+
+fn release_unacquired<T: std::fmt::Debug>(r: lockproof::Result<T>) {
+    assert_err(
+        r,
+        Error::ReleaseUnacquired,
+        PyException::RuntimeError,
+        "cannot release un-acquired lock",
+    );
+}
+
+/// Run `body` on the main thread while another thread owns `lock` (`depth` levels deep);
+/// the owner releases it once `body` returns.
+fn while_owned_elsewhere(lock: &RLock, depth: usize, body: impl FnOnce()) {
+    let owned = AtomicBool::new(false);
+    let done = AtomicBool::new(false);
+    thread::scope(|s| {
+        s.spawn(|| {
+            for _ in 0..depth {
+                assert!(lock.acquire());
+            }
+            owned.store(true, SeqCst);
+            spin_until("the main thread is done", || done.load(SeqCst));
+            // The owner's hold survived whatever the main thread tried.
+            assert!(lock.is_owned());
+            assert_eq!(lock.recursion_count(), depth);
+            for _ in 0..depth {
+                lock.release().unwrap();
+            }
+        });
+        spin_until("the other thread owns the lock", || owned.load(SeqCst));
+        body();
+        done.store(true, SeqCst);
+    });
+}
+
+// ---- lock_tests.py: BaseLockTests ---------------------------------------------------------
+
+#[test]
+fn lock_tests_constructor() {
+    let lock: RLock = RLock::new();
+    assert!(!lock.is_owned());
+    assert_eq!(lock.recursion_count(), 0);
+}
+
+#[test]
+fn lock_tests_repr() {
+    let lock: RLock = RLock::new();
+    assert_eq!(
+        format!("{lock:?}"),
+        "<unlocked _thread.RLock object owner=0 count=0>"
+    );
+}
+
+#[test]
+fn lock_tests_locked_repr() {
+    let lock: RLock = RLock::new();
+    assert!(lock.acquire());
+    assert!(lock.acquire());
+    let repr = format!("{lock:?}");
+    let owner = repr
+        .strip_prefix("<locked _thread.RLock object owner=")
+        .and_then(|r| r.strip_suffix(" count=2>"))
+        .unwrap_or_else(|| panic!("unexpected repr {repr:?}"));
+    assert!(
+        !owner.is_empty() && owner.bytes().all(|b| b.is_ascii_digit()) && owner != "0",
+        "owner should be a nonzero thread ident, got {owner:?}"
+    );
+}
+
+#[test]
+fn lock_tests_acquire_destroy() {
+    {
+        let lock: RLock = RLock::new();
+        assert!(lock.acquire());
+        assert!(lock.is_owned());
+    } // dropped while held: fine
+}
+
+#[test]
+fn lock_tests_acquire_release() {
+    let lock: RLock = RLock::new();
+    assert!(lock.acquire());
+    assert_eq!(lock.release(), Ok(()));
+    assert!(!lock.is_owned());
+}
+
+#[test]
+fn lock_tests_try_acquire() {
+    let lock: RLock = RLock::new();
+    assert!(lock.try_acquire());
+    lock.release().unwrap();
+}
+
+#[test]
+fn lock_tests_try_acquire_contended() {
+    let lock: RLock = RLock::new();
+    assert!(lock.acquire());
+    let got = thread::scope(|s| s.spawn(|| lock.try_acquire()).join().unwrap());
+    assert!(!got);
+    lock.release().unwrap();
+}
+
+#[test]
+fn lock_tests_acquire_contended() {
+    const N: usize = 5;
+    let lock: RLock = RLock::new();
+    assert!(lock.acquire());
+    let started = AtomicUsize::new(0);
+    let finished = AtomicUsize::new(0);
+    let released = AtomicBool::new(false);
+    thread::scope(|s| {
+        for _ in 0..N {
+            s.spawn(|| {
+                started.fetch_add(1, SeqCst);
+                assert!(lock.acquire());
+                assert!(
+                    released.load(SeqCst),
+                    "acquired an RLock another thread owned"
+                );
+                lock.release().unwrap();
+                finished.fetch_add(1, SeqCst);
+            });
+        }
+        spin_until("all threads started", || started.load(SeqCst) == N);
+        assert_eq!(finished.load(SeqCst), 0);
+        released.store(true, SeqCst);
+        lock.release().unwrap();
+    });
+    assert_eq!(finished.load(SeqCst), N);
+}
+
+#[test]
+fn lock_tests_with() {
+    let lock: RLock = RLock::new();
+    let free_elsewhere = |lock: &RLock| {
+        thread::scope(|s| {
+            s.spawn(|| {
+                assert!(lock.try_acquire());
+                lock.release().unwrap();
+            });
+        })
+    };
+    {
+        let _g = lock.lock();
+        assert!(lock.is_owned());
+    }
+    free_elsewhere(&lock);
+    let r = std::panic::catch_unwind(|| {
+        let _g = lock.lock();
+        std::panic::panic_any(42_u32);
+    });
+    assert_eq!(r.unwrap_err().downcast_ref::<u32>(), Some(&42));
+    free_elsewhere(&lock);
+}
+
+/// Python checks no `Thread` object leaks for foreign threads; Rust has no thread registry,
+/// so what remains is that many short-lived threads using the lock all finish and leave it
+/// free.
+#[test]
+fn lock_tests_thread_leak() {
+    let lock: RLock = RLock::new();
+    let finished = AtomicUsize::new(0);
+    thread::scope(|s| {
+        for _ in 0..15 {
+            s.spawn(|| {
+                assert!(lock.acquire());
+                lock.release().unwrap();
+                finished.fetch_add(1, SeqCst);
+            });
+        }
+    });
+    assert_eq!(finished.load(SeqCst), 15);
+    assert!(lock.try_acquire());
+}
+
+#[test]
+fn lock_tests_timeout() {
+    let lock: RLock = RLock::new();
+    assert_err(
+        lock.acquire_with(false, 1.0),
+        Error::NonBlockingTimeout,
+        PyException::ValueError,
+        "can't specify a timeout for a non-blocking call",
+    );
+    assert_err(
+        lock.acquire_timeout(-100.0),
+        Error::NegativeTimeout,
+        PyException::ValueError,
+        "timeout value must be positive",
+    );
+    assert_err(
+        lock.acquire_timeout(1e100),
+        Error::TimeoutOverflow,
+        PyException::OverflowError,
+        "timestamp out of range for platform time_t",
+    );
+    assert_err(
+        lock.acquire_timeout(TIMEOUT_MAX + 1.0),
+        Error::TimeoutOverflow,
+        PyException::OverflowError,
+        "timestamp out of range for platform time_t",
+    );
+    assert!(!lock.is_owned());
+    assert_eq!(lock.acquire_timeout(TIMEOUT_MAX), Ok(true));
+    lock.release().unwrap();
+    assert_eq!(lock.acquire_timeout(5.0), Ok(true));
+    thread::scope(|s| {
+        s.spawn(|| {
+            let t = Instant::now();
+            assert_eq!(lock.acquire_timeout(0.05), Ok(false));
+            assert_waited(t, 0.05);
+        });
+    });
+    assert_eq!(lock.recursion_count(), 1);
+}
+
+// ---- lock_tests.py: RLockTests ------------------------------------------------------------
+
+#[test]
+fn lock_tests_reacquire() {
+    let lock: RLock = RLock::new();
+    assert!(lock.acquire());
+    assert!(lock.acquire());
+    lock.release().unwrap();
+    assert!(lock.acquire());
+    lock.release().unwrap();
+    lock.release().unwrap();
+    assert!(!lock.is_owned());
+}
+
+#[test]
+fn lock_tests_release_unacquired() {
+    let lock: RLock = RLock::new();
+    release_unacquired(lock.release());
+    assert!(lock.acquire());
+    assert!(lock.acquire());
+    lock.release().unwrap();
+    assert!(lock.acquire());
+    lock.release().unwrap();
+    lock.release().unwrap();
+    release_unacquired(lock.release());
+}
+
+#[test]
+fn lock_tests_release_save_unacquired() {
+    let lock: RLock = RLock::new();
+    release_unacquired(lock.release_save());
+    assert!(lock.acquire());
+    assert!(lock.acquire());
+    lock.release().unwrap();
+    assert!(lock.acquire());
+    lock.release().unwrap();
+    lock.release().unwrap();
+    release_unacquired(lock.release_save());
+}
+
+#[test]
+fn lock_tests_recursion_count() {
+    let lock: RLock = RLock::new();
+    assert_eq!(lock.recursion_count(), 0);
+    assert!(lock.acquire());
+    assert_eq!(lock.recursion_count(), 1);
+    assert!(lock.acquire());
+    assert!(lock.acquire());
+    assert_eq!(lock.recursion_count(), 3);
+    lock.release().unwrap();
+    assert_eq!(lock.recursion_count(), 2);
+    lock.release().unwrap();
+    lock.release().unwrap();
+    assert_eq!(lock.recursion_count(), 0);
+    // Another thread's hold counts 0 here.
+    while_owned_elsewhere(&lock, 1, || assert_eq!(lock.recursion_count(), 0));
+    assert_eq!(lock.recursion_count(), 0);
+}
+
+#[test]
+fn lock_tests_different_thread() {
+    // Cannot release from a different thread.
+    let lock: RLock = RLock::new();
+    while_owned_elsewhere(&lock, 1, || release_unacquired(lock.release()));
+}
+
+#[test]
+fn lock_tests_is_owned() {
+    let lock: RLock = RLock::new();
+    assert!(!lock.is_owned());
+    assert!(lock.acquire());
+    assert!(lock.is_owned());
+    assert!(lock.acquire());
+    assert!(lock.is_owned());
+    let elsewhere = thread::scope(|s| s.spawn(|| lock.is_owned()).join().unwrap());
+    assert!(!elsewhere);
+    lock.release().unwrap();
+    assert!(lock.is_owned());
+    lock.release().unwrap();
+    assert!(!lock.is_owned());
+}
+
+// ---- SEMANTICS.md conformance checks 32–44 ------------------------------------------------
+
+#[test]
+fn check_32_reentrant_acquire() {
+    let lock: RLock = RLock::new();
+    for _ in 0..3 {
+        assert!(lock.acquire());
+    }
+    assert_eq!(lock.recursion_count(), 3);
+}
+
+#[test]
+fn check_33_release_past_zero() {
+    let lock: RLock = RLock::new();
+    for _ in 0..3 {
+        assert!(lock.acquire());
+    }
+    for _ in 0..3 {
+        assert_eq!(lock.release(), Ok(()));
+    }
+    release_unacquired(lock.release());
+    assert_eq!(lock.recursion_count(), 0);
+}
+
+#[test]
+fn check_34_release_fresh() {
+    release_unacquired(<RLock>::new().release());
+}
+
+#[test]
+fn check_35_release_by_non_owner() {
+    let lock: RLock = RLock::new();
+    // The owner asserts it still owns the lock, 2 levels deep, afterwards.
+    while_owned_elsewhere(&lock, 2, || {
+        release_unacquired(lock.release());
+        assert!(!lock.is_owned());
+    });
+}
+
+#[test]
+fn check_36_try_acquire_owned_elsewhere() {
+    let lock: RLock = RLock::new();
+    while_owned_elsewhere(&lock, 1, || {
+        assert!(!lock.try_acquire());
+        assert_eq!(lock.acquire_timeout(0.0), Ok(false));
+    });
+}
+
+#[test]
+fn check_37_timeout_owned_elsewhere() {
+    let lock: RLock = RLock::new();
+    while_owned_elsewhere(&lock, 1, || {
+        let t = Instant::now();
+        assert_eq!(lock.acquire_timeout(0.05), Ok(false));
+        assert_waited(t, 0.05);
+        assert!(!lock.is_owned());
+    });
+}
+
+#[test]
+fn check_38_owner_nonblocking_reentry() {
+    let lock: RLock = RLock::new();
+    assert!(lock.acquire());
+    assert!(lock.try_acquire());
+    assert_eq!(lock.recursion_count(), 2);
+    assert_eq!(lock.acquire_with(false, -1.0), Ok(true));
+    assert_eq!(lock.acquire_timeout(0.0), Ok(true));
+    assert_eq!(lock.recursion_count(), 4);
+}
+
+#[test]
+fn check_39_owner_nonblocking_with_timeout() {
+    // Arguments are checked before the reentrancy shortcut (the C RLock).
+    let lock: RLock = RLock::new();
+    assert!(lock.acquire());
+    assert_err(
+        lock.acquire_with(false, 1.0),
+        Error::NonBlockingTimeout,
+        PyException::ValueError,
+        "can't specify a timeout for a non-blocking call",
+    );
+    assert_err(
+        lock.acquire_timeout(-5.0),
+        Error::NegativeTimeout,
+        PyException::ValueError,
+        "timeout value must be positive",
+    );
+    assert_err(
+        lock.acquire_timeout(f64::NAN),
+        Error::NanTimeout,
+        PyException::ValueError,
+        "Invalid value NaN (not a number)",
+    );
+    assert_err(
+        lock.acquire_timeout(f64::INFINITY),
+        Error::TimeoutOverflow,
+        PyException::OverflowError,
+        "timestamp out of range for platform time_t",
+    );
+    assert_eq!(lock.recursion_count(), 1);
+}
+
+#[test]
+fn check_40_is_owned() {
+    let lock: RLock = RLock::new();
+    assert!(!lock.is_owned());
+    assert!(lock.acquire());
+    assert!(lock.is_owned());
+    let elsewhere = thread::scope(|s| s.spawn(|| lock.is_owned()).join().unwrap());
+    assert!(!elsewhere);
+}
+
+#[test]
+fn check_41_release_save_free() {
+    let lock: RLock = RLock::new();
+    release_unacquired(lock.release_save());
+    assert_eq!(lock.recursion_count(), 0);
+}
+
+#[test]
+fn check_42_release_save_and_acquire_restore() {
+    let lock: RLock = RLock::new();
+    assert!(lock.acquire());
+    assert!(lock.acquire());
+    let me = owner_in_repr(&lock);
+    let state = lock.release_save().unwrap();
+    // Python: `(2, threading.get_ident())`.
+    assert_eq!(state.count(), 2);
+    assert_eq!(state.owner(), me);
+    assert!(!lock.is_owned());
+    assert_eq!(lock.recursion_count(), 0);
+    // Fully released: another thread can take it now.
+    let elsewhere = thread::scope(|s| {
+        s.spawn(|| {
+            let got = lock.try_acquire();
+            if got {
+                lock.release().unwrap();
+            }
+            got
+        })
+        .join()
+        .unwrap()
+    });
+    assert!(elsewhere);
+    lock.acquire_restore(state);
+    assert!(lock.is_owned());
+    assert_eq!(lock.recursion_count(), 2);
+    lock.release().unwrap();
+    lock.release().unwrap();
+    release_unacquired(lock.release());
+}
+
+#[test]
+fn check_44_nested_with_then_free() {
+    let lock: RLock = RLock::new();
+    {
+        let _a = lock.lock();
+        {
+            let _b = lock.lock();
+            assert_eq!(lock.recursion_count(), 2);
+        }
+        assert_eq!(lock.recursion_count(), 1);
+    }
+    let got = thread::scope(|s| s.spawn(|| lock.try_acquire()).join().unwrap());
+    assert!(got);
+}
+
+/// §3.3: −1 is forever, other negatives are errors, as for Lock.
+#[test]
+fn semantics_3_3_timeout_conventions_match_lock() {
+    let lock: RLock = RLock::new();
+    assert_eq!(lock.acquire_timeout(-1.0), Ok(true));
+    assert_eq!(lock.acquire_with(false, -1.0), Ok(true));
+    assert_eq!(lock.acquire_timeout(-0.9999999999), Ok(true));
+    assert_err(
+        lock.acquire_timeout(-1e-10),
+        Error::NegativeTimeout,
+        PyException::ValueError,
+        "timeout value must be positive",
+    );
+    assert_eq!(lock.recursion_count(), 3);
+}
