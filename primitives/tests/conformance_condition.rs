@@ -585,3 +585,23 @@ fn check_66_debug_repr() {
         cond.notify_one().unwrap();
     });
 }
+
+/// §4.7: with a NaN timeout, `wait_for` keeps waiting until the predicate holds (CPython
+/// busy-polls; lockproof waits; the result is the same).
+#[test]
+fn semantics_4_7_wait_for_nan_timeout_waits_for_predicate() {
+    let cond: Condition = Condition::new();
+    let ready = AtomicUsize::new(0);
+    thread::scope(|s| {
+        let h = s.spawn(|| {
+            let _g = cond.lock();
+            cond.wait_for(|| ready.load(SeqCst), Some(f64::NAN))
+        });
+        spin_until("the waiter waits", || cond.n_waiters() == 1);
+        let g = cond.lock();
+        ready.store(7, SeqCst);
+        cond.notify_all().unwrap();
+        drop(g);
+        assert_eq!(h.join().unwrap(), Ok(7));
+    });
+}

@@ -538,3 +538,29 @@ fn semantics_3_3_timeout_conventions_match_lock() {
     );
     assert_eq!(lock.recursion_count(), 3);
 }
+
+/// §3.5: `_release_save` does not check the caller is the owner: a non-owner unlocks the
+/// owner's lock and gets the owner's `(count, owner)`; restoring that state gives the lock
+/// back to the owner, at its depth.
+#[test]
+fn semantics_3_5_release_save_does_not_check_owner() {
+    let lock: RLock = RLock::new();
+    while_owned_elsewhere(&lock, 2, || {
+        let owner = owner_in_repr(&lock);
+        let state = lock.release_save().unwrap();
+        assert_eq!(state.count(), 2);
+        assert_eq!(state.owner(), owner);
+        assert_eq!(
+            format!("{lock:?}"),
+            "<unlocked _thread.RLock object owner=0 count=0>"
+        );
+        assert!(lock.try_acquire());
+        lock.release().unwrap();
+        lock.acquire_restore(state);
+        assert!(!lock.is_owned());
+        assert_eq!(
+            format!("{lock:?}"),
+            format!("<locked _thread.RLock object owner={owner} count=2>")
+        );
+    });
+}
