@@ -695,13 +695,37 @@ fn ex_6_2_02<B: Backend>() {
     });
 }
 
-/// A worker's state in ex-6.2-03.
-#[derive(Clone, Copy, Debug, Default)]
+/// A worker's state in ex-6.2-03 (`WorkerState`), shown as `{p=45 ready data err}`.
+#[derive(Clone, Copy, Default)]
 struct WorkerState {
     ready: bool,
     progress: usize,
     has_data: bool,
     has_error: bool,
+}
+
+impl fmt::Debug for WorkerState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{{p={}", self.progress)?;
+        for (on, name) in [
+            (self.ready, " ready"),
+            (self.has_data, " data"),
+            (self.has_error, " err"),
+        ] {
+            if on {
+                f.write_str(name)?;
+            }
+        }
+        f.write_str("}")
+    }
+}
+
+/// `self.workers_state`: one shared state per worker.
+type States<B> = Arc<Vec<Arc<Shared<WorkerState, B>>>>;
+
+/// Read every worker's state, one after the other (as `all(... for w in ...)` does).
+fn read_all<B: Backend>(states: &States<B>) -> Vec<WorkerState> {
+    states.iter().map(|s| s.get()).collect()
 }
 
 /// ex-6.2-03, ConditionalSyncPoint (4 workers + monitor → 2 + monitor): each worker passes
@@ -714,16 +738,17 @@ fn ex_6_2_03<B: Backend>() {
     const N: usize = 2;
     let condition_lock = Arc::new(Lock::<B>::new().with_name("self.condition_lock"));
     let condition = Arc::new(Condition::<B>::with_lock(condition_lock).with_name("self.condition"));
-    let states =
-        shared::<Vec<WorkerState>, B>("self.workers_state", vec![WorkerState::default(); N]);
+    let states: States<B> = Arc::new(
+        (1..=N)
+            .map(|i| {
+                shared::<WorkerState, B>(&format!("workers_state[{i}]"), WorkerState::default())
+            })
+            .collect(),
+    );
     type Pred = fn(&[WorkerState]) -> bool;
-    fn wait_for_condition<B: Backend>(
-        condition: &Condition<B>,
-        states: &Shared<Vec<WorkerState>, B>,
-        pred: Pred,
-    ) {
+    fn wait_for_condition<B: Backend>(condition: &Condition<B>, states: &States<B>, pred: Pred) {
         let _with = condition.lock();
-        while !pred(&states.get()) {
+        while !pred(&read_all(states)) {
             let _ = condition.wait(Some(0.1));
         }
     }
@@ -737,32 +762,33 @@ fn ex_6_2_03<B: Backend>() {
         let prep = [1.0, 1.5][i];
         threads.push(B::spawn(&format!("worker-{}", i + 1), move || {
             let pick = |lo: usize, hi: usize| if B::choose(2) == 0 { lo } else { hi };
+            let me = &states[i];
             sleep::<B>(prep);
             let p = pick(20, 60);
-            states.update(|s| {
-                s[i].ready = true;
-                s[i].progress = p;
+            me.update(|s| {
+                s.ready = true;
+                s.progress = p;
             });
             wait_for_condition(&condition, &states, all_ready);
             sleep::<B>(2.0);
             let p = pick(10, 40);
-            states.update(|s| {
-                s[i].has_data = true;
-                s[i].progress += p;
+            me.update(|s| {
+                s.has_data = true;
+                s.progress += p;
             });
             wait_for_condition(&condition, &states, all_data);
             let p = pick(5, 20);
             sleep::<B>(1.0);
             let err = B::choose(5) == 0; // random.random() < 0.2
-            states.update(|s| {
-                s[i].progress += p;
-                s[i].has_error |= err;
+            me.update(|s| {
+                s.progress += p;
+                s.has_error |= err;
             });
             wait_for_condition(&condition, &states, min_progress);
             sleep::<B>(0.5);
             wait_for_condition(&condition, &states, error_check);
             sleep::<B>(0.7);
-            states.update(|s| s[i].progress = 100);
+            me.update(|s| s.progress = 100);
         }));
         sleep::<B>(0.1);
     }
@@ -770,7 +796,7 @@ fn ex_6_2_03<B: Backend>() {
     let monitor = B::spawn("monitor-1", move || loop {
         {
             let _with = c.lock();
-            if s.get().iter().all(|w| w.progress == 100) {
+            if read_all(&s).iter().all(|w| w.progress == 100) {
                 break;
             }
         }
@@ -780,7 +806,7 @@ fn ex_6_2_03<B: Backend>() {
         t.join();
     }
     monitor.join();
-    let s = states.get();
+    let s = read_all(&states);
     ensure(s.iter().all(|w| w.progress == 100), "all-reach-100", || {
         format!("final states {s:?}")
     });
@@ -796,19 +822,14 @@ fn ex_6_2_03<B: Backend>() {
 /// monitor stops at 100%.
 fn ex_6_2_04<B: Backend>() {
     const TOTAL: usize = 4;
-    let groups = [
-        "DATA_COLLECTORS",
-        "DATA_PROCESSORS",
-        "DATA_VALIDATORS",
-        "RESULT_AGGREGATORS",
-    ];
+    let groups = ["COLLECTORS", "PROCESSORS", "VALIDATORS", "AGGREGATORS"];
     let sizes = [TOTAL / 4, TOTAL / 2, TOTAL / 6, TOTAL / 12];
-    let layer1_barrier = barrier::<B>("self.layer1_barrier", sizes.iter().sum(), None, None);
+    let layer1_barrier = barrier::<B>("layer1_barrier", sizes.iter().sum(), None, None);
     let group_barriers: Vec<Option<Arc<Barrier<B>>>> = groups
         .iter()
         .zip(sizes)
         .map(|(g, size)| {
-            (size > 0).then(|| barrier::<B>(&format!("self.group_barriers[{g}]"), size, None, None))
+            (size > 0).then(|| barrier::<B>(&format!("group_barriers[{g}]"), size, None, None))
         })
         .collect();
     // _initialize_workers: for layer in range(3): for group in ThreadGroup: ... (TOTAL of them)
@@ -821,7 +842,7 @@ fn ex_6_2_04<B: Backend>() {
     let infos: Vec<Info<B>> = (0..TOTAL)
         .map(|i| {
             shared::<(usize, Option<usize>), B>(
-                &format!("worker{} (completed_tasks, layer_sync_result)", i + 1),
+                &format!("worker_info[{}] (tasks, sync)", i + 1),
                 (0, None),
             )
         })
