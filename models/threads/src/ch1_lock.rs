@@ -881,8 +881,8 @@ fn ex_1_4_03<B: Backend>() {
     });
 }
 
-/// ex-1.4-04: attempts per thread (the tutorial: 10).
-const TRY_LOCK_ATTEMPTS: usize = 3;
+/// ex-1.4-04: attempts per thread, as in the tutorial.
+const TRY_LOCK_ATTEMPTS: usize = 10;
 
 /// ex-1.4-04: `try_lock_operation` — `acquire(blocking=False)` on both locks (opposite
 /// orders), 0.01 s between them, release the first on failure, back off
@@ -1277,8 +1277,9 @@ pub fn scenarios() -> Vec<Scenario> {
              order, and a thread delayed past another's deadline prints other results",
         )
         .adversarial()
-        // Finding it needs the engine to choose which due sleep or timeout fires first; loom's
-        // environment thread can only fire the first pending lock timeout early.
+        // Finding it needs the engine to choose which due deadline fires (a sleep delayed past
+        // another thread's timeout, two timeouts that both fire): loom's environment thread
+        // fires only the first pending lock timeout, and must as soon as it alone can run.
         .needs_choice()
         .threads(3)
         .source("ex-1.2-01"),
@@ -1423,24 +1424,26 @@ pub fn scenarios() -> Vec<Scenario> {
         )
         .violates(
             "retry-succeeds",
-            "both second acquires time out together, both back off the same 0.1 s and \
-             collide again: after 3 rounds both give up (livelock, no progress guarantee)",
+            "a timeout ends every wait but guarantees no progress: when the other thread is \
+             late (it holds its first lock past the 0.5 s timeouts) or both second acquires time \
+             out together, a thread spends its 3 retries and gives up (达到最大重试次数)",
         )
         .adversarial()
-        // Both timeouts must fire before either thread's release reaches the other: the engine
-        // must choose; loom's environment thread fires the first pending timeout as soon as it
-        // is the only runnable thread, before the second thread is waiting.
+        // Finding it needs the engine to choose which due deadline fires (a sleep delayed past
+        // another thread's timeout, two timeouts that both fire): loom's environment thread
+        // fires only the first pending lock timeout, and must as soon as it alone can run.
         .needs_choice()
         .source("ex-1.4-03"),
         Scenario::new(
             "ex-1.4-04",
-            "try-lock on both locks in opposite orders, random back-off, 3 attempts",
+            "try-lock on both locks in opposite orders, random back-off, 10 attempts",
             bodies!(ex_1_4_04),
         )
         .violates(
             "retry-succeeds",
-            "each thread can hold its first lock whenever the other tries it: all attempts \
-             collide and both give up (random back-off only makes it unlikely)",
+            "never a deadlock, but no progress promise: the thread that loses spends its 10 \
+             attempts (1-10 ms back-offs) while the winner holds lock1 for its 10 + 50 ms, and \
+             gives up (尝试10次后失败)",
         )
         .needs_choice()
         .source("ex-1.4-04"),
@@ -1473,9 +1476,9 @@ pub fn scenarios() -> Vec<Scenario> {
              other thread's dump lists it as still waiting",
         )
         .adversarial()
-        // Both timeouts must fire before either thread's release reaches the other: the engine
-        // must choose; loom's environment thread fires the first pending timeout as soon as it
-        // is the only runnable thread, before the second thread is waiting.
+        // Finding it needs the engine to choose which due deadline fires (a sleep delayed past
+        // another thread's timeout, two timeouts that both fire): loom's environment thread
+        // fires only the first pending lock timeout, and must as soon as it alone can run.
         .needs_choice()
         .source("ex-1.4-05"),
         Scenario::new(
