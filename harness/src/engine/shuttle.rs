@@ -138,20 +138,29 @@ pub fn replay(body: fn(), settings: &RunSettings, encoded: &str) -> Result<Optio
     Ok(result.err().map(|_| classify(1)))
 }
 
-/// shuttle's own encoding of a schedule (hex), as `shuttle::replay` takes it.
+/// shuttle's own encoding of a schedule (hex, as `shuttle::replay` takes it), on one line.
 pub fn encode(schedule: &Schedule) -> String {
-    shuttle_encode(schedule)
-}
-
-fn shuttle_encode(schedule: &Schedule) -> String {
-    // shuttle-engine exposes its serializer under scheduler::serialization.
     shuttle_serialization::serialize_schedule(schedule)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect()
 }
 
-/// Decode shuttle's encoding; a clear error for anything else.
+/// Decode shuttle's encoding; a clear error for anything else (shuttle's own decoder
+/// panics on some truncated input, so it runs under `catch_unwind`).
 pub fn decode(encoded: &str) -> Result<Schedule, String> {
-    shuttle_serialization::deserialize_schedule(encoded.trim())
-        .ok_or_else(|| "the shuttle schedule is not a valid encoded schedule".to_owned())
+    let text = encoded.trim().to_owned();
+    if text.is_empty() || !text.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err("the shuttle schedule is not a hex string".to_owned());
+    }
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let r = catch_unwind(|| shuttle_serialization::deserialize_schedule(&text));
+    std::panic::set_hook(hook);
+    match r {
+        Ok(Some(s)) => Ok(s),
+        _ => Err("the shuttle schedule is truncated or corrupt".to_owned()),
+    }
 }
 
 mod shuttle_serialization {

@@ -292,14 +292,16 @@ impl World {
         let mut st = self.lock();
         st.keys.insert(key, id);
         st.threads[id].unpark = Some(unpark);
-        self.push(
-            &mut st,
-            id,
-            None,
-            "start",
-            String::new(),
-            StepKind::Thread("start"),
-        );
+        if !st.threads[id].env {
+            self.push(
+                &mut st,
+                id,
+                None,
+                "start",
+                String::new(),
+                StepKind::Thread("start"),
+            );
+        }
     }
 
     fn me(&self, st: &State) -> usize {
@@ -592,15 +594,17 @@ impl World {
             return;
         }
         let me = self.me(&st);
-        if let Some(f) = self.push(
-            &mut st,
-            me,
-            None,
-            "finish",
-            String::new(),
-            StepKind::Thread("finish"),
-        ) {
-            self.fail(st, f);
+        if !st.threads[me].env {
+            if let Some(f) = self.push(
+                &mut st,
+                me,
+                None,
+                "finish",
+                String::new(),
+                StepKind::Thread("finish"),
+            ) {
+                self.fail(st, f);
+            }
         }
         st.threads[me].status = Status::Finished;
         let mut woken = Vec::new();
