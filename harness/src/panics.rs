@@ -40,3 +40,8 @@ pub fn install_quiet_hook() {
 pub fn take_last_panic() -> Option<String> {
     LAST.with(|l| l.borrow_mut().take())
 }
+
+/// Put a message back as the last panic (after looking at it).
+pub fn set_last_panic(msg: String) {
+    LAST.with(|l| *l.borrow_mut() = Some(msg));
+}

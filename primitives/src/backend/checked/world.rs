@@ -865,6 +865,9 @@ fn track_holders(
                 holders.remove(0);
             }
         }
+        // Condition.wait over an RLock: released completely, then restored to its depth.
+        ("_release_save", Outcome::Value(_)) => holders.retain(|&t| t != thread),
+        ("_acquire_restore", Outcome::Done) => holders.push(thread),
         _ => {}
     }
 }
