@@ -646,9 +646,9 @@ fn ex_1_3_05<B: Backend>() {
 /// (10). Fewer keys than iterations and more keys than capacity keep the structure: hits,
 /// misses and evictions all happen.
 const CACHE_WORKERS: usize = 2;
-const CACHE_ITERATIONS: usize = 4;
-const CACHE_KEYS: usize = 3;
-const CACHE_CAPACITY: usize = 2;
+const CACHE_ITERATIONS: usize = 3;
+const CACHE_KEYS: usize = 2;
+const CACHE_CAPACITY: usize = 1;
 
 /// ex-1.3-06's `ThreadSafeCache`: an `OrderedDict` (oldest first) and hit/miss counts under
 /// one lock.
@@ -1379,7 +1379,7 @@ pub fn scenarios() -> Vec<Scenario> {
         .source("ex-1.3-05"),
         Scenario::new(
             "ex-1.3-06",
-            "ThreadSafeCache (LRU, capacity 2): 2 workers, 4 get-or-put each over 3 keys",
+            "ThreadSafeCache (LRU, capacity 1): 2 workers, 3 get-or-put each over 2 keys",
             bodies!(ex_1_3_06),
         )
         .holds(
