@@ -38,7 +38,10 @@ impl<T: Clone + fmt::Debug + Send, B: Backend> Shared<T, B> {
 
     /// Read the variable (one step).
     pub fn get(&self) -> T {
-        self.touch.load(SeqCst);
+        // A read-modify-write, not a load: the value itself is bookkeeping the checker does
+        // not see, so the read must synchronize with the last `set` the way the value does
+        // (a plain load may read an older counter under loom's memory model).
+        self.touch.fetch_add(0, SeqCst);
         let v = self.value.lock().unwrap_or_else(|e| e.into_inner()).clone();
         B::record(&self.tag, || {
             Event::with_args("get", String::new(), show(&v))

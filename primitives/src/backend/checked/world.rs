@@ -668,10 +668,20 @@ impl World {
                 .min(pending.len() - 1);
             st = self.lock();
         }
-        let (deadline, t) = pending[pick];
+        let (deadline, _) = pending[pick];
         st.now = st.now.max(deadline);
-        self.time_out(&mut st, t);
-        let unparkers = unparkers_of(&st, &[t]);
+        // Every waiter due at that instant wakes at once, so that threads whose sleeps or
+        // timeouts end together race as they would on a real clock, in any order the engine
+        // picks (not one after the other in thread order).
+        let due: Vec<usize> = pending
+            .iter()
+            .filter(|(d, _)| *d == deadline)
+            .map(|(_, t)| *t)
+            .collect();
+        for &t in &due {
+            self.time_out(&mut st, t);
+        }
+        let unparkers = unparkers_of(&st, &due);
         drop(st);
         for u in unparkers {
             u();
