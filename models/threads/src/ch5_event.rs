@@ -912,10 +912,10 @@ fn ex_5_2_03<B: Backend>() {
 
 // ---- ex-5.2-04: MultiConsumerSystem ---------------------------------------------------
 
-/// 3 consumers (of 5) block on `data_ready.wait()`; the producer prepares for 3 s, sets it,
+/// 2 consumers (of 5) block on `data_ready.wait()`; the producer prepares for 3 s, sets it,
 /// joins the consumers and counts their results.
 fn ex_5_2_04<B: Backend>() {
-    const CONSUMERS: usize = 3;
+    const CONSUMERS: usize = 2;
     let data_ready = Arc::new(Event::<B>::new().with_name("data_ready"));
     let results = Arc::new(Shared::<Vec<String>, B>::new(Vec::new()).with_name("consumer_results"));
     let consumers: Vec<_> = (1..=CONSUMERS)
@@ -1851,9 +1851,10 @@ impl<B: Backend> MessageBus<B> {
 }
 
 /// Publishers (all in main) and subscribers on a message bus: GeneralReader (NEWS, ALERT)
-/// and WeatherWatcher (WEATHER, ALERT) of 4; 2 news, 1 weather update, 2 alerts (of
-/// 4/4/4/4/4), then TempReader subscribes to NEWS for one news item. Claim: every
-/// subscriber gets every message of its types; TempReader gets exactly 1.
+/// and WeatherWatcher (WEATHER, ALERT) of 4; 1 news item, 1 weather update, 1 alert (of
+/// 4/4/4), without the 2 s pauses between the phases but the last, then TempReader
+/// subscribes to NEWS for one news item. Claim: every subscriber gets every message of its
+/// types; TempReader gets exactly 1.
 fn ex_5_4_02<B: Backend>() {
     const GENERAL: usize = 0;
     const WEATHER_WATCHER: usize = 1;
@@ -1880,18 +1881,15 @@ fn ex_5_4_02<B: Backend>() {
     bus.subscribe(ALERT, GENERAL);
     bus.subscribe(WEATHER, WEATHER_WATCHER);
     bus.subscribe(ALERT, WEATHER_WATCHER);
-    for _ in 0..2 {
-        bus.publish(NEWS);
-        sleep::<B>(1.0);
-    }
-    sleep::<B>(2.0);
+    // simulate_news_publishing (1 item of 4)
+    bus.publish(NEWS);
+    sleep::<B>(1.0);
+    // simulate_weather_updates (1 of 4)
     bus.publish(WEATHER);
     sleep::<B>(0.8);
-    sleep::<B>(2.0);
-    for _ in 0..2 {
-        bus.publish(ALERT);
-        sleep::<B>(0.5);
-    }
+    // simulate_alerts (1 publisher of 4)
+    bus.publish(ALERT);
+    sleep::<B>(0.5);
     sleep::<B>(2.0);
     // demonstrate_dynamic_subscription
     bus.subscribe(NEWS, TEMP);
@@ -1911,10 +1909,10 @@ fn ex_5_4_02<B: Backend>() {
     dispatcher.join_timeout(3.0);
     let count = |sub: usize, t: usize| bus.received[sub].get().iter().filter(|&&x| x == t).count();
     let got = [
-        (count(GENERAL, NEWS), 4),
-        (count(GENERAL, ALERT), 2),
+        (count(GENERAL, NEWS), 3),
+        (count(GENERAL, ALERT), 1),
         (count(WEATHER_WATCHER, WEATHER), 1),
-        (count(WEATHER_WATCHER, ALERT), 2),
+        (count(WEATHER_WATCHER, ALERT), 1),
     ];
     ensure(
         got.iter().all(|(a, b)| a == b),
@@ -2222,7 +2220,7 @@ pub fn scenarios() -> Vec<Scenario> {
             bodies!(ex_5_2_04),
         )
         .holds("set() wakes every waiter and the flag stays set for late ones")
-        .threads(4)
+        .threads(3)
         .source("ex-5.2-04"),
         Scenario::new(
             "ex-5.2-05",
@@ -2250,7 +2248,7 @@ pub fn scenarios() -> Vec<Scenario> {
         )
         .violates(
             "each-batch-once",
-            "a consumer delayed past the 1 s pulse (its rest or processing ends late) never sees that batch: set() and clear() both happen while it is not looking",
+            "a consumer delayed past the 1 s pulse never sees that batch (set() and clear() both happen while it is not looking), and one that runs while the producer's clear() is late processes the same batch again",
         )
         .adversarial()
         .threads(3)
