@@ -12,12 +12,40 @@
 //!   spurious wakeups injected. CPython's Condition never wakes spuriously, so the verdict
 //!   under injection is the code's robustness once ported to a condition variable that
 //!   may (Rust's, POSIX's).
-//! - `-adversarial`: examples with timeouts are also checked with timeouts that may fire
-//!   at any step, and, when every thread is blocked, with any pending deadline first.
+//! - `-adversarial`: examples whose claims could depend on timing are also checked with
+//!   timeouts that may fire at any step and, when every thread is blocked, any pending
+//!   deadline first. ex-3.1-04 has no timeout, only sleeps, which adversarial time never
+//!   ends early: its variant models `time.sleep` as a timed wait that it may cut short.
 //!
-//! Claims about timing are asserted with their premise, as the tutorial states it ("the
-//! notifier notifies only after 3 s, so the 2 s wait times out"): in timed mode the premise
-//! holds as in the example; in adversarial mode the checker tries other timings.
+//! What is asserted: the example's printed claims; for a function with a timeout
+//! (`wait_for_data`, `acquire(timeout=2)`, `wait_for_event`), its contract in a form
+//! that a scheduling delay alone cannot break: data or a connection that comes within
+//! the timeout is received, and no wait is armed past the timeout (a thread that is not
+//! run when its wait is due returns late whatever the code does).
+//!
+//! | scenario | example | expected |
+//! |---|---|---|
+//! | `ex-3.1-01` (`-spurious`) | consumer waits in a while loop | holds |
+//! | `ex-3.1-02` (`-spurious`) | waiter loops on `ready` | holds |
+//! | `ex-3.1-03` | `wait(timeout=2)`, notify at 3 s | holds |
+//! | `ex-3.1-03-adversarial`, `-spurious` | the same | wait-times-out |
+//! | `ex-3.1-04` | `notify()` then `notify_all()`, no predicate | holds |
+//! | `ex-3.1-04-adversarial`, `-spurious` | the same | notify-wakes-one-then-all |
+//! | `ex-3.2-01` (`-spurious`) | bounded buffer, 1 producer, 1 consumer | holds |
+//! | `ex-3.2-02` (`-adversarial`) | typed tasks, `wait(timeout=2)` | holds |
+//! | `ex-3.2-02-spurious` | the same | worker-processes-its-task |
+//! | `ex-3.2-03` (`-spurious`) | spurious-wakeup detector | holds |
+//! | `ex-3.2-04` (`-adversarial`, `-spurious`) | deadline loop | holds |
+//! | `ex-3.3-01` (`-spurious`) | 2 producers, 2 consumers, `notify()` | holds |
+//! | `ex-3.3-02` (`-spurious`) | `producer_count` outside the lock | all-items-consumed |
+//! | `ex-3.3-03` (`-spurious`) | heapq priority queue | holds |
+//! | `ex-3.3-03-adversarial` | the same | priority-order |
+//! | `ex-3.3-04` (`-adversarial`, `-spurious`) | batches, return on empty wakeup | all-items-consumed |
+//! | `ex-3.4-01` (`-spurious`) | thread pool | holds |
+//! | `ex-3.4-02` (`-adversarial`, `-spurious`) | connection pool | holds |
+//! | `ex-3.4-03` (`-spurious`) | event bus, `wait(timeout=3)` in a loop | holds |
+//! | `ex-3.4-03-adversarial` | the same | timeout-bounds-wait |
+//! | `ex-3.4-04` (`-spurious`) | phase barrier on a Condition | holds |
 
 use lockproof_scenario::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
