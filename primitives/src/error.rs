@@ -59,6 +59,10 @@ pub enum Error {
     SemaphoreNegative,
     /// `Semaphore.release(0)`: `ValueError('n must be one or more')`.
     ReleaseCount,
+    /// A semaphore value beyond [`Semaphore::MAX_VALUE`](crate::Semaphore::MAX_VALUE), in
+    /// `Semaphore(value)` or `release(n)`: `OverflowError('semaphore value too large')`.
+    /// lockproof only: CPython's counter is an unbounded int and never overflows.
+    SemaphoreOverflow,
     /// `BoundedSemaphore.release()` past the initial value:
     /// `ValueError('Semaphore released too many times')`.
     ReleasedTooManyTimes,
@@ -67,6 +71,10 @@ pub enum Error {
     BarrierParties,
     /// A broken barrier: `threading.BrokenBarrierError()` (empty message).
     BrokenBarrier,
+    /// A `Barrier` action that failed, with the action's text: the last arrival gets it
+    /// (`RuntimeError(text)`), every other party `BrokenBarrier`. CPython re-raises the
+    /// action's own exception; a Rust action reports a failure as text.
+    BarrierAction(String),
 }
 
 impl Error {
@@ -82,16 +90,16 @@ impl Error {
             | ReleaseCount
             | ReleasedTooManyTimes
             | BarrierParties => PyException::ValueError,
-            TimeoutOverflow => PyException::OverflowError,
-            ReleaseUnlocked | ReleaseUnacquired | WaitUnacquired | NotifyUnacquired => {
-                PyException::RuntimeError
-            }
+            TimeoutOverflow | SemaphoreOverflow => PyException::OverflowError,
+            ReleaseUnlocked | ReleaseUnacquired | WaitUnacquired | NotifyUnacquired
+            | BarrierAction(_) => PyException::RuntimeError,
             BrokenBarrier => PyException::BrokenBarrierError,
         }
     }
 
-    /// The message, exactly as `str(e)` gives it in CPython 3.11.
-    pub fn message(&self) -> &'static str {
+    /// The message, exactly as `str(e)` gives it in CPython 3.11 (for
+    /// [`Error::BarrierAction`], the action's text).
+    pub fn message(&self) -> &str {
         use Error::*;
         match self {
             NonBlockingTimeout => "can't specify a timeout for a non-blocking call",
@@ -105,9 +113,11 @@ impl Error {
             NotifyUnacquired => "cannot notify on un-acquired lock",
             SemaphoreNegative => "semaphore initial value must be >= 0",
             ReleaseCount => "n must be one or more",
+            SemaphoreOverflow => "semaphore value too large",
             ReleasedTooManyTimes => "Semaphore released too many times",
             BarrierParties => "parties must be > 0",
             BrokenBarrier => "",
+            BarrierAction(text) => text,
         }
     }
 
