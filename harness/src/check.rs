@@ -131,7 +131,11 @@ pub fn unsupported(s: &Scenario, family: Family) -> Option<String> {
         return None;
     }
     if s.needs_choice {
-        return Some("loom has no choice operator; this scenario makes choices".into());
+        return Some(
+            "loom has no choice operator; this scenario needs one (a random value, or which of \
+             several pending timeouts fires)"
+                .into(),
+        );
     }
     // Without a choice operator, loom injects through one more thread (the checker's
     // environment thread), which counts toward its limit.

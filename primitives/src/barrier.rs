@@ -199,7 +199,16 @@ impl<B: Backend> Barrier<B> {
     pub fn wait_timeout(&self, timeout: Option<f64>) -> Result<usize> {
         let r = self.wait_raw(timeout.or(self.timeout));
         B::record(&self.tag, || {
-            let args = timeout.map(fmt_secs).unwrap_or_default();
+            // `parties` and whether there is an action travel with every wait, for the
+            // barrier-generation monitor (Python spells the timeout only).
+            let mut args = format!(
+                "parties={}, action={}",
+                self.parties,
+                u8::from(self.action.is_some())
+            );
+            if let Some(t) = timeout {
+                args.push_str(&format!(", timeout={}", fmt_secs(t)));
+            }
             let outcome = match &r {
                 Ok(i) => Outcome::Int(*i as i64),
                 Err(e) => Outcome::Error(e.python_repr()),
@@ -278,7 +287,19 @@ impl<B: Backend> Barrier<B> {
     /// `_release`: the last arrival runs the action and releases the generation.
     fn trip(&self) -> Trip {
         if let Some(action) = &self.action {
-            match catch_unwind(AssertUnwindSafe(action)) {
+            let ran = catch_unwind(AssertUnwindSafe(action));
+            // Traced where it runs: in the last arrival, before any party is released.
+            B::record(&self.tag, || {
+                Event::new(
+                    "action",
+                    match &ran {
+                        Ok(Ok(())) => Outcome::Done,
+                        Ok(Err(text)) => Outcome::Error(text.clone()),
+                        Err(_) => Outcome::Error("panic".to_owned()),
+                    },
+                )
+            });
+            match ran {
                 Ok(Ok(())) => {}
                 Ok(Err(text)) => {
                     self.break_barrier();
@@ -306,7 +327,7 @@ impl<B: Backend> Barrier<B> {
             if phase != FILLING {
                 break phase;
             }
-            match deadline.next::<B>()? {
+            match deadline.next_wait::<B>()? {
                 Next::Expired => {
                     self.break_barrier();
                     return Err(Error::BrokenBarrier);

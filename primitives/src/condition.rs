@@ -474,7 +474,7 @@ impl<B: Backend> Condition<B> {
         while !result.is_truthy() {
             // This turn's wait time; CPython computes it before calling `wait`, which then
             // checks ownership before the time's range.
-            let wait = match deadline.next::<B>() {
+            let wait = match deadline.next_wait::<B>() {
                 Ok(Next::Expired) => break,
                 Ok(Next::Wait(w)) => Ok(w),
                 Err(e) => Err(e),

@@ -190,9 +190,12 @@ impl<B: Backend> Lock<B> {
 
     // ---- crate-internal, untraced ----------------------------------------------------
 
+    /// A read-modify-write rather than a load: under loom a load may return a value other
+    /// threads have long overwritten (models that poll `locked()` would see ghosts); an
+    /// RMW always reads the latest. Off the hot path, so the extra cost does not matter.
     #[inline]
     pub(crate) fn is_locked_raw(&self) -> bool {
-        self.state.load(SeqCst) != UNLOCKED
+        self.state.fetch_add(0, SeqCst) != UNLOCKED
     }
 
     #[inline]

@@ -397,7 +397,7 @@ impl<B: Backend> Semaphore<B> {
             // The count was zero: wait as CPython's loop does (the first wait with the
             // whole timeout, later ones with the time left; a timeout too large to wait on
             // fails here, so only when a wait is really needed).
-            let wait = match deadline.next::<B>() {
+            let wait = match deadline.next_wait::<B>() {
                 Err(e) => break Err(e),
                 Ok(Next::Expired) => break Ok(false),
                 Ok(Next::Wait(w)) => w,

@@ -130,7 +130,7 @@ impl DeadlineLoop {
 
     /// The next wait, or [`Next::Expired`]. Errors with `OverflowError` for a timeout too
     /// large to wait on.
-    pub fn next<B: Backend>(&mut self) -> Result<Next> {
+    pub fn next_wait<B: Backend>(&mut self) -> Result<Next> {
         let Some(t) = self.timeout else {
             return Ok(Next::Wait(Wait::Forever));
         };

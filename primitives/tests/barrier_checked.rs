@@ -22,7 +22,7 @@ fn check(ok: bool, property: &str, message: impl Fn() -> String) {
 
 // The report is the failing run's evidence, returned by value as support's helpers do.
 #[allow(clippy::result_large_err)]
-fn loom_bounded(bound: usize, body: fn()) -> Result<usize, ExecutionReport> {
+fn loom_bounded(bound: usize, body: fn()) -> Result<usize, Box<ExecutionReport>> {
     loom_with(WorldConfig::default(), Some(bound), body)
 }
 

@@ -22,7 +22,7 @@ const SPIN_BOUND: Option<usize> = Some(2);
 
 /// The number of executions of a run that must pass; on failure, the failure and the end
 /// of its trace.
-fn passes(r: Result<usize, ExecutionReport>) -> usize {
+fn passes(r: Result<usize, Box<ExecutionReport>>) -> usize {
     match r {
         Ok(n) => {
             assert!(n > 0, "no execution ran");

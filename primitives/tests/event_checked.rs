@@ -21,7 +21,7 @@ fn check(ok: bool, property: &str, message: impl Fn() -> String) {
 /// loom with preemption bound 2: scenarios with three threads besides main stay in seconds.
 // The report is the failing run's evidence, returned by value as support's helpers do.
 #[allow(clippy::result_large_err)]
-fn loom_bound2(body: fn()) -> Result<usize, ExecutionReport> {
+fn loom_bound2(body: fn()) -> Result<usize, Box<ExecutionReport>> {
     loom_with(WorldConfig::default(), Some(2), body)
 }
 

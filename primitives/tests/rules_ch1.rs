@@ -41,7 +41,7 @@ fn assert_release_unlocked(r: lockproof::Result<()>) {
 }
 
 /// The checked deadlock of a failed run: its waits-for cycle, as thread ids.
-fn deadlock_cycle(r: Result<usize, ExecutionReport>) -> Vec<usize> {
+fn deadlock_cycle(r: Result<usize, Box<ExecutionReport>>) -> Vec<usize> {
     let report = r.expect_err("the checker should find a deadlock");
     match report.failure {
         Some(Failure::Deadlock(d)) => d.cycle.expect("a lock deadlock has a waits-for cycle"),

@@ -34,7 +34,7 @@ fn times_out_elsewhere(r: &RLock) {
 }
 
 /// Assert a checked run failed with a deadlock, and return the report's text.
-fn expect_deadlock(r: Result<usize, lockproof::backend::checked::ExecutionReport>) -> String {
+fn expect_deadlock(r: Result<usize, Box<lockproof::backend::checked::ExecutionReport>>) -> String {
     let report = r.expect_err("the checker should find the deadlock");
     match report.failure {
         Some(f @ Failure::Deadlock(_)) => format!("{f:?}"),

@@ -47,7 +47,7 @@ fn now<B: Backend>() -> u64 {
 
 /// Every interleaving of `body` with at most two preemptions (the harness's bound).
 #[allow(clippy::result_large_err)] // the report `support::loom_with` returns, unboxed
-fn loom_check(body: fn()) -> Result<usize, ExecutionReport> {
+fn loom_check(body: fn()) -> Result<usize, Box<ExecutionReport>> {
     support::loom_with(WorldConfig::default(), Some(2), body)
 }
 
@@ -58,7 +58,7 @@ fn holds(loom: fn(), shuttle: fn()) {
 }
 
 /// The checker finds an execution violating `property`.
-fn found(r: Result<usize, ExecutionReport>, property: &str) {
+fn found(r: Result<usize, Box<ExecutionReport>>, property: &str) {
     let Err(report) = r else {
         eprintln!("expected a {property} violation, every execution passed");
         panic!("expected a {property} violation, every execution passed");
@@ -74,7 +74,7 @@ fn found(r: Result<usize, ExecutionReport>, property: &str) {
 }
 
 /// The checker finds a violation of one of `properties`.
-fn found_any(r: Result<usize, ExecutionReport>, properties: &[&str]) {
+fn found_any(r: Result<usize, Box<ExecutionReport>>, properties: &[&str]) {
     let failure = r.map_err(|r| r.failure);
     match failure {
         Err(Some(Failure::Violation { property, .. })) if properties.contains(&&*property) => {}
@@ -86,7 +86,7 @@ fn found_any(r: Result<usize, ExecutionReport>, properties: &[&str]) {
 }
 
 /// The checker finds a deadlock.
-fn found_deadlock(r: Result<usize, ExecutionReport>) {
+fn found_deadlock(r: Result<usize, Box<ExecutionReport>>) {
     let report = r.expect_err("the checker should find the deadlock");
     if !matches!(report.failure, Some(Failure::Deadlock(_))) {
         eprintln!("expected a deadlock, got {:?}", report.failure);

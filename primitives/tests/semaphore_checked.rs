@@ -15,7 +15,7 @@ use support::{loom_check, loom_with, shuttle_check};
 /// loom with preemption bound 2: scenarios with three threads besides main stay in seconds.
 // The report is the failing run's evidence, returned by value as support's helpers do.
 #[allow(clippy::result_large_err)]
-fn loom_bound2(body: fn()) -> Result<usize, ExecutionReport> {
+fn loom_bound2(body: fn()) -> Result<usize, Box<ExecutionReport>> {
     let r = loom_with(WorldConfig::default(), Some(2), body);
     if let Ok(n) = &r {
         eprintln!("loom: {n} executions");

@@ -23,7 +23,7 @@ pub fn loom_with(
     config: WorldConfig,
     bound: Option<usize>,
     body: fn(),
-) -> Result<usize, ExecutionReport> {
+) -> Result<usize, Box<ExecutionReport>> {
     let count = Arc::new(AtomicUsize::new(0));
     let c = count.clone();
     let r = std::panic::catch_unwind(move || {
@@ -36,14 +36,17 @@ pub fn loom_with(
     });
     match r {
         Ok(()) => Ok(count.load(Ordering::Relaxed)),
-        Err(p) => Err(take_last_report().unwrap_or_else(|| {
-            panic!("loom failed outside a checked execution: {:?}", p.downcast_ref::<String>())
-        })),
+        Err(p) => Err(Box::new(take_last_report().unwrap_or_else(|| {
+            panic!(
+                "loom failed outside a checked execution: {:?}",
+                p.downcast_ref::<String>()
+            )
+        }))),
     }
 }
 
 /// `loom_with` with timed virtual time and preemption bound 3.
-pub fn loom_check(body: fn()) -> Result<usize, ExecutionReport> {
+pub fn loom_check(body: fn()) -> Result<usize, Box<ExecutionReport>> {
     loom_with(WorldConfig::default(), Some(3), body)
 }
 
@@ -52,7 +55,7 @@ pub fn shuttle_with(
     config: WorldConfig,
     iterations: usize,
     body: fn(),
-) -> Result<usize, ExecutionReport> {
+) -> Result<usize, Box<ExecutionReport>> {
     for pct in [false, true] {
         let cfg = config.clone();
         let r = std::panic::catch_unwind(move || {
@@ -66,16 +69,19 @@ pub fn shuttle_with(
             }
         });
         if let Err(p) = r {
-            return Err(take_last_report().unwrap_or_else(|| {
-                panic!("shuttle failed outside a checked execution: {:?}", p.downcast_ref::<String>())
-            }));
+            return Err(Box::new(take_last_report().unwrap_or_else(|| {
+                panic!(
+                    "shuttle failed outside a checked execution: {:?}",
+                    p.downcast_ref::<String>()
+                )
+            })));
         }
     }
     Ok(2 * iterations)
 }
 
 /// `shuttle_with` with timed virtual time.
-pub fn shuttle_check(body: fn(), iterations: usize) -> Result<usize, ExecutionReport> {
+pub fn shuttle_check(body: fn(), iterations: usize) -> Result<usize, Box<ExecutionReport>> {
     shuttle_with(WorldConfig::default(), iterations, body)
 }
 

@@ -653,6 +653,27 @@ impl World {
             })
             .collect();
         pending.sort_unstable();
+        // With injection on, a Condition waiter may also wake spuriously now, instead of
+        // time moving on or a deadlock being declared: the engine chooses.
+        if self.config.spurious && st.spurious_used < self.config.max_spurious && st.env.is_none() {
+            let waiters = blocked_where(&st, |b| b.kind == WaitKind::Condition);
+            if !waiters.is_empty() {
+                drop(st);
+                // Every live thread is blocked, so nothing changes while the state is released.
+                let c = (self.ops.choose)(waiters.len() + 1).unwrap_or(0);
+                st = self.lock();
+                if c > 0 {
+                    let t = waiters[c - 1];
+                    self.wake_spuriously(&mut st, t);
+                    let unparkers = unparkers_of(&st, &[t]);
+                    drop(st);
+                    for u in unparkers {
+                        u();
+                    }
+                    return self.lock();
+                }
+            }
+        }
         if pending.is_empty() {
             let report = deadlock_report(&st);
             self.fail(st, Failure::Deadlock(report))
@@ -687,6 +708,27 @@ impl World {
             u();
         }
         self.lock()
+    }
+
+    /// End thread `t`'s Condition wait with a spurious wakeup (state only; the caller
+    /// unparks).
+    fn wake_spuriously(&self, st: &mut State, t: usize) {
+        if let Status::Blocked(b) = st.threads[t].status.clone() {
+            if let Some(q) = st.queues.get_mut(&b.key) {
+                q.retain(|&x| x != t);
+            }
+            st.threads[t].status = Status::Running;
+            st.threads[t].wake = Some(Wake::Spurious);
+            st.spurious_used += 1;
+            self.push(
+                st,
+                t,
+                b.object,
+                b.op,
+                String::new(),
+                StepKind::Woken("spurious wakeup"),
+            );
+        }
     }
 
     /// End thread `t`'s wait with a timeout (state only; the caller unparks).
@@ -779,22 +821,7 @@ impl World {
                 }
                 self.time_out(&mut st, t);
             }
-            _ => {
-                if let Some(q) = st.queues.get_mut(&b.key) {
-                    q.retain(|&x| x != t);
-                }
-                st.threads[t].status = Status::Running;
-                st.threads[t].wake = Some(Wake::Spurious);
-                st.spurious_used += 1;
-                self.push(
-                    &mut st,
-                    t,
-                    b.object,
-                    b.op,
-                    String::new(),
-                    StepKind::Woken("spurious wakeup"),
-                );
-            }
+            _ => self.wake_spuriously(&mut st, t),
         }
         self.wake_all(st, vec![t]);
     }

@@ -9,7 +9,7 @@
 //! most `max_spurious` spurious wakeups and [`MAX_EARLY_TIMEOUTS`] early timeouts per
 //! execution, and costs one of loom's threads.
 
-use super::{unparkers_of, Blocked, State, Status, StepKind, TimeMode, Unparker, Wake, World};
+use super::{unparkers_of, Blocked, State, Status, TimeMode, Unparker, Wake, World};
 use crate::backend::WaitKind;
 
 /// The queue the environment thread waits in (never a primitive's address).
@@ -109,20 +109,7 @@ impl World {
             st.env_fired += 1;
             self.time_out(&mut st, t);
         } else {
-            if let Some(q) = st.queues.get_mut(&b.key) {
-                q.retain(|&x| x != t);
-            }
-            st.threads[t].status = Status::Running;
-            st.threads[t].wake = Some(Wake::Spurious);
-            st.spurious_used += 1;
-            self.push(
-                &mut st,
-                t,
-                b.object,
-                b.op,
-                String::new(),
-                StepKind::Woken("spurious wakeup"),
-            );
+            self.wake_spuriously(&mut st, t);
         }
         let unparkers = unparkers_of(&st, &[t]);
         drop(st);
