@@ -1,0 +1,274 @@
+//! Conformance of `lockproof::Event` with CPython 3.11's `threading.Event`, on real threads.
+//!
+//! Two sources: `Lib/test/lock_tests.py` (`EventTests`, tests named `lock_tests_*`) and
+//! SEMANTICS.md's conformance checks 92–102 (tests named `check_NN_*`).
+//! `primitives/CONFORMANCE.md` maps every Python test and every check to its Rust test, or
+//! says why it has none.
+//!
+//! No test sleeps to let another thread block. An `Event` does not say how many threads
+//! wait on it, so where a test needs waiters to be woken *while blocked*, the main thread
+//! keeps repeating the waking step until every waiter has returned; each repetition is as
+//! good as the first, so the result does not depend on when the waiters got to block.
+
+use lockproof::{Error, Event, PyException};
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::Mutex;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Spin (yielding) until `cond` holds. The watchdog is not a timing assertion: it turns a
+/// hang into a failure that names what never happened.
+fn spin_until(what: &str, cond: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "never happened: {what}"
+        );
+        thread::yield_now();
+    }
+}
+
+/// Assert `r` is exactly `want`, that it is the Python class `exc`, with message `msg`.
+fn assert_err<T: std::fmt::Debug>(
+    r: lockproof::Result<T>,
+    want: Error,
+    exc: PyException,
+    msg: &str,
+) {
+    let e = r.expect_err("expected an error");
+    assert_eq!(e, want);
+    assert_eq!(e.exception(), exc);
+    assert_eq!(e.to_string(), msg);
+}
+
+/// Assert a timed call lasted at least `secs` (the point of a timeout test: it waited).
+fn assert_waited(start: Instant, secs: f64) {
+    let dt = start.elapsed();
+    assert!(
+        dt >= Duration::from_secs_f64(secs),
+        "returned after {dt:?}, before its {secs} s timeout"
+    );
+}
+
+// ---- lock_tests.py: EventTests ------------------------------------------------------------
+
+#[test]
+fn lock_tests_is_set() {
+    let evt: Event = Event::new();
+    assert!(!evt.is_set());
+    evt.set();
+    assert!(evt.is_set());
+    evt.set();
+    assert!(evt.is_set());
+    evt.clear();
+    assert!(!evt.is_set());
+    evt.clear();
+    assert!(!evt.is_set());
+}
+
+/// `EventTests._check_notify`: every waiter gets woken, and waits again at once.
+fn check_notify(evt: &Event) {
+    const N: usize = 5;
+    let started = AtomicUsize::new(0);
+    let results1 = Mutex::new(Vec::new());
+    let results2 = Mutex::new(Vec::new());
+    thread::scope(|s| {
+        for _ in 0..N {
+            s.spawn(|| {
+                started.fetch_add(1, SeqCst);
+                let r = evt.wait(None).unwrap();
+                results1.lock().unwrap().push(r);
+                let r = evt.wait(None).unwrap();
+                results2.lock().unwrap().push(r);
+            });
+        }
+        spin_until("all started", || started.load(SeqCst) == N);
+        // The event is clear: nobody can have returned.
+        assert_eq!(results1.lock().unwrap().len(), 0);
+        evt.set();
+    });
+    assert_eq!(results1.into_inner().unwrap(), vec![true; N]);
+    assert_eq!(results2.into_inner().unwrap(), vec![true; N]);
+}
+
+#[test]
+fn lock_tests_notify() {
+    let evt: Event = Event::new();
+    check_notify(&evt);
+    // Another time, after an explicit clear().
+    evt.set();
+    evt.clear();
+    check_notify(&evt);
+}
+
+#[test]
+fn lock_tests_timeout() {
+    const N: usize = 5;
+    let evt: Event = Event::new();
+    let run = |evt: &Event| {
+        let results1 = Mutex::new(Vec::new());
+        let results2 = Mutex::new(Vec::new());
+        thread::scope(|s| {
+            for _ in 0..N {
+                s.spawn(|| {
+                    let r = evt.wait(Some(0.0)).unwrap();
+                    results1.lock().unwrap().push(r);
+                    let t = Instant::now();
+                    let r = evt.wait(Some(0.05)).unwrap();
+                    results2.lock().unwrap().push((r, t.elapsed()));
+                });
+            }
+        });
+        (
+            results1.into_inner().unwrap(),
+            results2.into_inner().unwrap(),
+        )
+    };
+    let (r1, r2) = run(&evt);
+    assert_eq!(r1, vec![false; N]);
+    for (r, dt) in r2 {
+        assert!(!r);
+        assert!(dt >= Duration::from_secs_f64(0.05), "returned after {dt:?}");
+    }
+    // The event is set.
+    evt.set();
+    let (r1, r2) = run(&evt);
+    assert_eq!(r1, vec![true; N]);
+    assert!(r2.iter().all(|&(r, _)| r));
+}
+
+/// bpo-13502: `wait()` returns true even when the event is cleared before the waiter
+/// wakes up.
+#[test]
+fn lock_tests_set_and_clear() {
+    set_then_clear(5);
+}
+
+/// Waiters each `wait(5)`; the main thread runs `set(); clear()` until all have returned.
+/// Every one must return `True` (its wait ended through a `set`, even though the flag was
+/// cleared again before it ran), and the event ends clear.
+fn set_then_clear(n: usize) {
+    let evt: Event = Event::new();
+    let started = AtomicUsize::new(0);
+    let results = Mutex::new(Vec::new());
+    thread::scope(|s| {
+        for _ in 0..n {
+            s.spawn(|| {
+                started.fetch_add(1, SeqCst);
+                let r = evt.wait(Some(5.0)).unwrap();
+                results.lock().unwrap().push(r);
+            });
+        }
+        spin_until("all started", || started.load(SeqCst) == n);
+        while results.lock().unwrap().len() < n {
+            evt.set();
+            evt.clear();
+            thread::yield_now();
+        }
+    });
+    assert_eq!(results.into_inner().unwrap(), vec![true; n]);
+    assert!(!evt.is_set());
+}
+
+#[test]
+fn lock_tests_repr() {
+    let evt: Event = Event::new();
+    assert_eq!(format!("{evt:?}"), "<threading.Event: unset>");
+    evt.set();
+    assert_eq!(format!("{evt:?}"), "<threading.Event: set>");
+}
+
+// ---- SEMANTICS.md conformance checks 92–102 -----------------------------------------------
+
+#[test]
+fn check_92_new_event_is_clear() {
+    assert!(!<Event>::new().is_set());
+    assert!(!<Event>::default().is_set());
+}
+
+#[test]
+fn check_93_set_and_clear_are_idempotent() {
+    let evt: Event = Event::new();
+    evt.set();
+    evt.set();
+    assert!(evt.is_set());
+    evt.clear();
+    evt.clear();
+    assert!(!evt.is_set());
+}
+
+#[test]
+fn check_94_wait_on_clear_event() {
+    let evt: Event = Event::new();
+    assert_eq!(evt.wait(Some(0.0)), Ok(false));
+    assert_eq!(evt.wait(Some(-1.0)), Ok(false));
+    assert_eq!(evt.wait(Some(f64::NAN)), Ok(false));
+    assert_eq!(evt.wait(Some(f64::NEG_INFINITY)), Ok(false));
+    let t = Instant::now();
+    assert_eq!(evt.wait(Some(0.05)), Ok(false));
+    assert_waited(t, 0.05);
+}
+
+#[test]
+fn check_95_wait_on_set_event() {
+    let evt: Event = Event::new();
+    evt.set();
+    assert_eq!(evt.wait(None), Ok(true));
+    assert_eq!(evt.wait(Some(0.0)), Ok(true));
+    assert_eq!(evt.wait(Some(-1.0)), Ok(true));
+    // The timeout is not even looked at.
+    assert_eq!(evt.wait(Some(1e100)), Ok(true));
+    assert_eq!(evt.wait(Some(f64::INFINITY)), Ok(true));
+    assert_eq!(evt.wait(Some(f64::NAN)), Ok(true));
+}
+
+#[test]
+fn check_96_huge_timeout_on_clear_event() {
+    let evt: Event = Event::new();
+    for t in [1e100, f64::INFINITY] {
+        assert_err(
+            evt.wait(Some(t)),
+            Error::TimeoutOverflow,
+            PyException::OverflowError,
+            "timestamp out of range for platform time_t",
+        );
+    }
+    assert!(!evt.is_set());
+}
+
+#[test]
+fn check_97_set_wakes_every_waiter() {
+    const N: usize = 5;
+    let evt: Event = Event::new();
+    let started = AtomicUsize::new(0);
+    let results = Mutex::new(Vec::new());
+    thread::scope(|s| {
+        for _ in 0..N {
+            s.spawn(|| {
+                started.fetch_add(1, SeqCst);
+                let r = evt.wait(None);
+                results.lock().unwrap().push(r);
+            });
+        }
+        spin_until("all started", || started.load(SeqCst) == N);
+        evt.set();
+    });
+    assert_eq!(results.into_inner().unwrap(), vec![Ok(true); N]);
+    assert!(evt.is_set());
+}
+
+#[test]
+fn check_98_set_then_clear_still_wakes_with_true() {
+    set_then_clear(3);
+}
+
+#[test]
+fn check_101_debug_repr() {
+    let evt: Event = Event::new();
+    assert_eq!(format!("{evt:?}"), "<threading.Event: unset>");
+    evt.set();
+    assert_eq!(format!("{evt:?}"), "<threading.Event: set>");
+    evt.clear();
+    assert_eq!(format!("{evt:?}"), "<threading.Event: unset>");
+}
