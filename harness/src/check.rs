@@ -247,6 +247,12 @@ pub fn judge(s: &Scenario, outcome: &RunOutcome) -> Verdict {
             Verdict::Unmet(format!("expected to hold, found {}", f.message))
         }
         (Expect::Violates(p), Some(f)) if f.property == *p || f.kind.name() == *p => Verdict::Met,
+        (Expect::Violates(_), Some(f))
+            if s.also_violates.contains(&f.property.as_str())
+                || s.also_violates.contains(&f.kind.name()) =>
+        {
+            Verdict::Met
+        }
         (Expect::Violates(p), Some(f)) => {
             Verdict::Unmet(format!("expected {p}, found {}: {}", f.property, f.message))
         }

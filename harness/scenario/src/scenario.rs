@@ -66,6 +66,9 @@ pub struct Scenario {
     pub max_steps: u64,
     /// The catalogue entry this scenario models, if any (`"ex-1.3-03"`).
     pub source: Option<&'static str>,
+    /// Other properties the program is known to violate besides the expected one: an engine
+    /// that finds one of these first has found a real failure of the same program too.
+    pub also_violates: Vec<&'static str>,
 }
 
 impl Scenario {
@@ -83,6 +86,7 @@ impl Scenario {
             needs_choice: false,
             max_steps: 20_000,
             source: None,
+            also_violates: Vec::new(),
         }
     }
 
@@ -90,6 +94,13 @@ impl Scenario {
     pub fn violates(mut self, property: &'static str, reason: &'static str) -> Self {
         self.expect = Expect::Violates(property);
         self.reason = reason;
+        self
+    }
+
+    /// The program also violates `property`: finding that one first meets the verdict too
+    /// (an engine reports the first failure it reaches, and a buggy example often has two).
+    pub fn or_violates(mut self, property: &'static str) -> Self {
+        self.also_violates.push(property);
         self
     }
 
