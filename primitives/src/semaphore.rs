@@ -48,8 +48,9 @@ enum Entry {
 /// - **No order promise**, as CPython's docs say ("the order in which threads are awoken
 ///   should not be relied on"). A release wakes one waiter, but any thread that gets to the
 ///   counter first takes the permit: a releasing thread that calls
-///   [`try_acquire`](Semaphore::try_acquire) at once gets it back, and the woken waiter
-///   waits again (conformance check 82, as in CPython).
+///   [`try_acquire`](Semaphore::try_acquire) at once may get it back, and the woken waiter
+///   then waits again (conformance check 82: CPython's GIL makes the releaser win there in
+///   practice; lockproof allows either outcome and promises neither, as the docs do).
 /// - Timeouts follow `Semaphore.acquire`'s convention (SEMANTICS.md §1.2): `None` waits
 ///   forever, zero or negative polls once then gives up, the first wait uses the timeout
 ///   and later ones the time left.

@@ -466,8 +466,11 @@ fn check_79_with_block() {
     assert_eq!(s.value(), 2);
 }
 
-/// A releaser that re-acquires at once beats the waiter it just notified (barging): the
-/// notified waiter finds no permit, waits again and times out.
+/// A releaser that re-acquires at once may beat the waiter it just notified (barging). In
+/// CPython the GIL makes the releaser win in practice (SEMANTICS.md observed it: [R]), but no
+/// order is promised; lockproof allows both outcomes on real threads, and
+/// `semaphore_checked.rs::releaser_may_take_the_permit_back` shows under the checker that
+/// both happen. What must hold either way: the one permit goes to exactly one of them.
 #[test]
 fn check_82_releaser_barges_ahead_of_notified_waiter() {
     let s = sem(0);
@@ -479,9 +482,12 @@ fn check_82_releaser_barges_ahead_of_notified_waiter() {
         });
         spin_until("the waiter started", || started.load(SeqCst) == 1);
         s.release().unwrap();
-        // A hand-off semaphore would have given the permit to the waiter.
-        assert!(s.try_acquire(), "the notified waiter got the permit first");
-        assert_eq!(waiter.join().unwrap(), Ok(false));
+        let releaser_got_it = s.try_acquire();
+        let waiter_got_it = waiter.join().unwrap().expect("a valid timeout");
+        assert!(
+            releaser_got_it != waiter_got_it,
+            "one permit, two takers: releaser {releaser_got_it}, waiter {waiter_got_it}"
+        );
     });
     assert_eq!(s.value(), 0);
 }
