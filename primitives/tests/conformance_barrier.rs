@@ -15,49 +15,17 @@ use lockproof::{Barrier, BarrierAction, Error, PyException};
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
+
+mod support;
+use support::{assert_err, assert_waited, spin_until};
 
 /// `BarrierTests.N`: the number of parties.
 const N: usize = 5;
 
-/// Spin (yielding) until `cond` holds. The watchdog is not a timing assertion: it turns a
-/// hang into a failure that names what never happened.
-fn spin_until(what: &str, cond: impl Fn() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "never happened: {what}"
-        );
-        thread::yield_now();
-    }
-}
-
-/// Assert `r` is exactly `want`, that it is the Python class `exc`, with message `msg`.
-fn assert_err<T: std::fmt::Debug>(
-    r: lockproof::Result<T>,
-    want: Error,
-    exc: PyException,
-    msg: &str,
-) {
-    let e = r.expect_err("expected an error");
-    assert_eq!(e, want);
-    assert_eq!(e.exception(), exc);
-    assert_eq!(e.to_string(), msg);
-}
-
 /// Assert `r` is `BrokenBarrierError()`.
 fn broken<T: std::fmt::Debug>(r: lockproof::Result<T>) {
     assert_err(r, Error::BrokenBarrier, PyException::BrokenBarrierError, "");
-}
-
-/// Assert a timed call lasted at least `secs` (the point of a timeout test: it waited).
-fn assert_waited(start: Instant, secs: f64) {
-    let dt = start.elapsed();
-    assert!(
-        dt >= Duration::from_secs_f64(secs),
-        "returned after {dt:?}, before its {secs} s timeout"
-    );
 }
 
 fn barrier(parties: usize) -> Barrier {

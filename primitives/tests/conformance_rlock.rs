@@ -12,42 +12,10 @@
 use lockproof::{Error, PyException, RLock, TIMEOUT_MAX};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-/// Spin (yielding) until `cond` holds. The watchdog is not a timing assertion: it turns a
-/// hang into a failure that names what never happened.
-fn spin_until(what: &str, cond: impl Fn() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "never happened: {what}"
-        );
-        thread::yield_now();
-    }
-}
-
-/// Assert `r` is exactly `want`, that it is the Python class `exc`, with message `msg`.
-fn assert_err<T: std::fmt::Debug>(
-    r: lockproof::Result<T>,
-    want: Error,
-    exc: PyException,
-    msg: &str,
-) {
-    let e = r.expect_err("expected an error");
-    assert_eq!(e, want);
-    assert_eq!(e.exception(), exc);
-    assert_eq!(e.to_string(), msg);
-}
-
-/// Assert a timed call lasted at least `secs` (the point of a timeout test: it waited).
-fn assert_waited(start: Instant, secs: f64) {
-    let dt = start.elapsed();
-    assert!(
-        dt >= Duration::from_secs_f64(secs),
-        "returned after {dt:?}, before its {secs} s timeout"
-    );
-}
+mod support;
+use support::{assert_err, assert_waited, spin_until};
 
 /// The owner ident the lock's repr shows (`threading.get_ident()` of its owner).
 fn owner_in_repr(lock: &RLock) -> u64 {

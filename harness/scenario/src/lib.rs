@@ -4,7 +4,7 @@
 //! to check it with, and the verdict it is expected to get. Models crates define
 //! scenarios; the harness (`lockproof-harness`) runs them under every engine.
 //!
-//! ```ignore
+//! ```no_run
 //! use lockproof_scenario::prelude::*;
 //!
 //! fn counter<B: Backend>() {

@@ -1,9 +1,7 @@
 //! loom: exhaustive exploration (DPOR) of the interleavings of the visible operations.
 
 use super::checked::{Checked, Engine};
-use super::RawAtomic;
 use std::hash::{Hash, Hasher};
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// The loom engine. loom has no choice operator, so under loom the checked world explores
@@ -14,35 +12,7 @@ pub struct LoomEngine;
 /// Primitives under loom.
 pub type Loom = Checked<LoomEngine>;
 
-impl RawAtomic for ::loom::sync::atomic::AtomicUsize {
-    fn new(v: usize) -> Self {
-        ::loom::sync::atomic::AtomicUsize::new(v)
-    }
-    fn load(&self, order: Ordering) -> usize {
-        ::loom::sync::atomic::AtomicUsize::load(self, order)
-    }
-    fn store(&self, v: usize, order: Ordering) {
-        ::loom::sync::atomic::AtomicUsize::store(self, v, order)
-    }
-    fn swap(&self, v: usize, order: Ordering) -> usize {
-        ::loom::sync::atomic::AtomicUsize::swap(self, v, order)
-    }
-    fn compare_exchange(
-        &self,
-        current: usize,
-        new: usize,
-        success: Ordering,
-        failure: Ordering,
-    ) -> Result<usize, usize> {
-        ::loom::sync::atomic::AtomicUsize::compare_exchange(self, current, new, success, failure)
-    }
-    fn fetch_add(&self, v: usize, order: Ordering) -> usize {
-        ::loom::sync::atomic::AtomicUsize::fetch_add(self, v, order)
-    }
-    fn fetch_sub(&self, v: usize, order: Ordering) -> usize {
-        ::loom::sync::atomic::AtomicUsize::fetch_sub(self, v, order)
-    }
-}
+forward_raw_atomic!(::loom::sync::atomic::AtomicUsize);
 
 impl Engine for LoomEngine {
     const NAME: &'static str = "loom";

@@ -29,6 +29,49 @@ use std::fmt;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+/// Implement [`RawAtomic`] for an atomic type with std's `AtomicUsize` methods (std's own,
+/// loom's and shuttle's mocks all have them).
+macro_rules! forward_raw_atomic {
+    ($t:ty) => {
+        impl $crate::backend::RawAtomic for $t {
+            #[inline(always)]
+            fn new(v: usize) -> Self {
+                <$t>::new(v)
+            }
+            #[inline(always)]
+            fn load(&self, order: std::sync::atomic::Ordering) -> usize {
+                <$t>::load(self, order)
+            }
+            #[inline(always)]
+            fn store(&self, v: usize, order: std::sync::atomic::Ordering) {
+                <$t>::store(self, v, order)
+            }
+            #[inline(always)]
+            fn swap(&self, v: usize, order: std::sync::atomic::Ordering) -> usize {
+                <$t>::swap(self, v, order)
+            }
+            #[inline(always)]
+            fn compare_exchange(
+                &self,
+                current: usize,
+                new: usize,
+                success: std::sync::atomic::Ordering,
+                failure: std::sync::atomic::Ordering,
+            ) -> Result<usize, usize> {
+                <$t>::compare_exchange(self, current, new, success, failure)
+            }
+            #[inline(always)]
+            fn fetch_add(&self, v: usize, order: std::sync::atomic::Ordering) -> usize {
+                <$t>::fetch_add(self, v, order)
+            }
+            #[inline(always)]
+            fn fetch_sub(&self, v: usize, order: std::sync::atomic::Ordering) -> usize {
+                <$t>::fetch_sub(self, v, order)
+            }
+        }
+    };
+}
+
 mod real;
 pub use real::Std;
 

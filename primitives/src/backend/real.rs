@@ -1,6 +1,6 @@
 //! Real OS threads: std atomics, `parking_lot_core` wait queues, the monotonic clock.
 
-use super::{Backend, Deadline, Event, JoinHandle, ObjectTag, ParkRequest, ParkResult, RawAtomic};
+use super::{Backend, Deadline, Event, JoinHandle, ObjectTag, ParkRequest, ParkResult};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::OnceLock;
@@ -29,42 +29,7 @@ impl ObjectTag for NoTag {
     fn set_name(&self, _name: &str) {}
 }
 
-impl RawAtomic for AtomicUsize {
-    #[inline(always)]
-    fn new(v: usize) -> Self {
-        AtomicUsize::new(v)
-    }
-    #[inline(always)]
-    fn load(&self, order: Ordering) -> usize {
-        AtomicUsize::load(self, order)
-    }
-    #[inline(always)]
-    fn store(&self, v: usize, order: Ordering) {
-        AtomicUsize::store(self, v, order)
-    }
-    #[inline(always)]
-    fn swap(&self, v: usize, order: Ordering) -> usize {
-        AtomicUsize::swap(self, v, order)
-    }
-    #[inline(always)]
-    fn compare_exchange(
-        &self,
-        current: usize,
-        new: usize,
-        success: Ordering,
-        failure: Ordering,
-    ) -> Result<usize, usize> {
-        AtomicUsize::compare_exchange(self, current, new, success, failure)
-    }
-    #[inline(always)]
-    fn fetch_add(&self, v: usize, order: Ordering) -> usize {
-        AtomicUsize::fetch_add(self, v, order)
-    }
-    #[inline(always)]
-    fn fetch_sub(&self, v: usize, order: Ordering) -> usize {
-        AtomicUsize::fetch_sub(self, v, order)
-    }
-}
+forward_raw_atomic!(AtomicUsize);
 
 /// A joinable real thread.
 #[derive(Debug)]

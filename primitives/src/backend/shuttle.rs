@@ -1,8 +1,6 @@
 //! shuttle: randomized, PCT and bounded-DFS scheduling, with a recorded choice operator.
 
 use super::checked::{Checked, Engine};
-use super::RawAtomic;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// The shuttle engine. Its `rand` values are scheduling decisions recorded in the
@@ -13,35 +11,7 @@ pub struct ShuttleEngine;
 /// Primitives under shuttle.
 pub type Shuttle = Checked<ShuttleEngine>;
 
-impl RawAtomic for ::shuttle::sync::atomic::AtomicUsize {
-    fn new(v: usize) -> Self {
-        ::shuttle::sync::atomic::AtomicUsize::new(v)
-    }
-    fn load(&self, order: Ordering) -> usize {
-        ::shuttle::sync::atomic::AtomicUsize::load(self, order)
-    }
-    fn store(&self, v: usize, order: Ordering) {
-        ::shuttle::sync::atomic::AtomicUsize::store(self, v, order)
-    }
-    fn swap(&self, v: usize, order: Ordering) -> usize {
-        ::shuttle::sync::atomic::AtomicUsize::swap(self, v, order)
-    }
-    fn compare_exchange(
-        &self,
-        current: usize,
-        new: usize,
-        success: Ordering,
-        failure: Ordering,
-    ) -> Result<usize, usize> {
-        ::shuttle::sync::atomic::AtomicUsize::compare_exchange(self, current, new, success, failure)
-    }
-    fn fetch_add(&self, v: usize, order: Ordering) -> usize {
-        ::shuttle::sync::atomic::AtomicUsize::fetch_add(self, v, order)
-    }
-    fn fetch_sub(&self, v: usize, order: Ordering) -> usize {
-        ::shuttle::sync::atomic::AtomicUsize::fetch_sub(self, v, order)
-    }
-}
+forward_raw_atomic!(::shuttle::sync::atomic::AtomicUsize);
 
 impl Engine for ShuttleEngine {
     const NAME: &'static str = "shuttle";

@@ -6,7 +6,7 @@
 //! world's report of the failing execution, so a test can assert a failure as well as a
 //! pass. Bodies are generic over the backend, so one body runs in every world:
 //!
-//! ```ignore
+//! ```text
 //! fn body<B: Backend>() { ... }
 //! assert!(loom_check(body::<Loom>).is_ok());
 //! assert!(shuttle_check(body::<Shuttle>, 500).is_ok());
@@ -89,4 +89,44 @@ pub fn shuttle_check(body: fn(), iterations: usize) -> Result<usize, Box<Executi
 /// purpose (a failing model); call once at the start of a test that expects failures.
 pub fn quiet_panics() {
     std::panic::set_hook(Box::new(|_| {}));
+}
+
+// ---- real-thread helpers for the conformance suites -----------------------------------
+
+use lockproof::{Error, PyException};
+use std::time::{Duration, Instant};
+
+/// Spin (yielding) until `cond` holds. The watchdog is not a timing assertion: it turns a
+/// hang into a failure that names what never happened.
+pub fn spin_until(what: &str, cond: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "never happened: {what}"
+        );
+        std::thread::yield_now();
+    }
+}
+
+/// Assert `r` is exactly `want`, that it is the Python class `exc`, with message `msg`.
+pub fn assert_err<T: std::fmt::Debug>(
+    r: lockproof::Result<T>,
+    want: Error,
+    exc: PyException,
+    msg: &str,
+) {
+    let e = r.expect_err("expected an error");
+    assert_eq!(e, want);
+    assert_eq!(e.exception(), exc);
+    assert_eq!(e.to_string(), msg);
+}
+
+/// Assert a timed call lasted at least `secs` (the point of a timeout test: it waited).
+pub fn assert_waited(start: Instant, secs: f64) {
+    let dt = start.elapsed();
+    assert!(
+        dt >= Duration::from_secs_f64(secs),
+        "returned after {dt:?}, before its {secs} s timeout"
+    );
 }
