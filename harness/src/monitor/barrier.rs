@@ -1,11 +1,12 @@
 //! Barrier generation correctness.
 
 use super::arg;
+use lockproof::backend::checked::fxhash::FxHashMap as HashMap;
 use lockproof::backend::checked::{
     ExecutionReport, ObjectInfo, Observer, StepKind, TraceEvent, Violation,
 };
 use lockproof::backend::Outcome;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 /// Watches rendezvous rounds:
 ///

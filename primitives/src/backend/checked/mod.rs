@@ -18,6 +18,7 @@
 //! without a choice operator (loom) explores timed mode fully and says, in the execution
 //! report's `limitations`, what it could not explore.
 
+pub mod fxhash;
 mod report;
 mod world;
 
@@ -194,14 +195,14 @@ fn panic_message(p: &(dyn Any + Send)) -> String {
 ///
 /// Call it inside the engine's model closure (`loom::model(|| execute::<LoomEngine>(…))`).
 /// Like a Python program at exit, it waits for every thread the body started. The report
-/// of the execution is returned, and kept for [`take_last_report`]. If the execution fails
+/// of the execution is kept for [`take_last_report`]. If the execution fails
 /// (a deadlock, a violation, a panic, the step budget), the report is stored first and the
 /// call unwinds, so that the engine records the failing schedule.
 pub fn execute<E: Engine>(
     config: WorldConfig,
     observer: Option<Box<dyn Observer>>,
     body: impl FnOnce(),
-) -> ExecutionReport {
+) {
     let world = Arc::new(World::new(config, observer, ops::<E>()));
     world.install();
     let main = world.new_thread("main").expect("main thread");
@@ -236,12 +237,12 @@ pub fn execute<E: Engine>(
         }
     }
     let report = world.finish();
-    World::store_report(report.clone());
+    let failed = report.failure.is_some();
+    World::store_report(report);
     World::uninstall();
-    if report.failure.is_some() {
+    if failed {
         resume_unwind(Box::new(Aborted));
     }
-    report
 }
 
 fn needs_injection(world: &World) -> bool {

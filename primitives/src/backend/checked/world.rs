@@ -7,13 +7,14 @@
 //! operation on the same primitive (the atomic in `validate`, an unpark), so the engine's
 //! ordering of visible operations decides the bookkeeping's order too.
 
+use super::fxhash::FxHashMap as HashMap;
 use super::report::{
     BlockedThread, DeadlockReport, ExecutionReport, Failure, ObjectInfo, StepKind, Switch,
     TraceEvent,
 };
 use crate::backend::{Deadline, Event, ParkResult, WaitKind};
 use std::cell::RefCell;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 mod environment;
@@ -134,7 +135,8 @@ const SLEEP_KEY: usize = 0;
 struct State {
     now: u64,
     threads: Vec<ThreadSlot>,
-    keys: HashMap<u64, usize>,
+    /// Engine thread key → thread id (a handful of threads: a scan beats hashing).
+    keys: Vec<(u64, usize)>,
     queues: HashMap<usize, VecDeque<usize>>,
     objects: Vec<ObjectInfo>,
     kind_counts: HashMap<&'static str, usize>,
@@ -224,11 +226,11 @@ impl World {
             state: Mutex::new(State {
                 now: 0,
                 threads: Vec::new(),
-                keys: HashMap::new(),
-                queues: HashMap::new(),
+                keys: Vec::new(),
+                queues: HashMap::default(),
                 objects: Vec::new(),
-                kind_counts: HashMap::new(),
-                holders: HashMap::new(),
+                kind_counts: HashMap::default(),
+                holders: HashMap::default(),
                 trace: Vec::new(),
                 last_thread: None,
                 failure: None,
@@ -290,7 +292,8 @@ impl World {
     pub(crate) fn bind(&self, id: usize, unpark: Unparker) {
         let key = (self.ops.thread_key)();
         let mut st = self.lock();
-        st.keys.insert(key, id);
+        st.keys.retain(|(k, _)| *k != key);
+        st.keys.push((key, id));
         st.threads[id].unpark = Some(unpark);
         if !st.threads[id].env {
             self.push(
@@ -306,8 +309,10 @@ impl World {
 
     fn me(&self, st: &State) -> usize {
         let key = (self.ops.thread_key)();
-        *st.keys
-            .get(&key)
+        st.keys
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, id)| *id)
             .expect("lockproof: thread not started through Backend::spawn")
     }
 
@@ -830,9 +835,16 @@ impl World {
 
     fn report_of(&self, st: &State) -> ExecutionReport {
         ExecutionReport {
+            trace: st.trace.clone(),
+            ..self.report_of_without_trace(st)
+        }
+    }
+
+    fn report_of_without_trace(&self, st: &State) -> ExecutionReport {
+        ExecutionReport {
             threads: st.threads.iter().map(|t| t.name.clone()).collect(),
             objects: st.objects.clone(),
-            trace: st.trace.clone(),
+            trace: Vec::new(),
             failure: st.failure.clone(),
             time: st.now,
             limitations: st.limitations.clone(),
@@ -844,7 +856,12 @@ impl World {
     /// The report of this execution so far; runs the observer's final check first.
     pub(crate) fn finish(&self) -> ExecutionReport {
         let mut st = self.lock();
-        let mut report = self.report_of(&st);
+        // The execution is over: the trace moves into the report instead of being copied.
+        let trace = std::mem::take(&mut st.trace);
+        let mut report = ExecutionReport {
+            trace,
+            ..self.report_of_without_trace(&st)
+        };
         if report.failure.is_none() {
             if let Some(obs) = st.observer.as_mut() {
                 if let Err(v) = obs.on_finish(&report) {
@@ -911,7 +928,7 @@ fn track_holders(
 
 fn deadlock_report(st: &State) -> DeadlockReport {
     let mut threads = Vec::new();
-    let mut waits_for: HashMap<usize, Vec<usize>> = HashMap::new();
+    let mut waits_for: HashMap<usize, Vec<usize>> = HashMap::default();
     let mut lost_wakeup = true;
     for (i, t) in st.threads.iter().enumerate() {
         let Status::Blocked(b) = &t.status else {
