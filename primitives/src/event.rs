@@ -218,8 +218,15 @@ impl<B: Backend> Event<B> {
             // announcement above. Every `set` of a clear flag moves the epoch.
             let no_set_since = || epoch(self.state.fetch_add(0, SeqCst)) == seen;
             match B::park(req, no_set_since) {
-                // Only `set` unparks this key.
-                ParkResult::Unparked => return Ok(true),
+                // Only `set` unparks this key, but an unpark can be stale: a `set` whose
+                // epoch this wait already saw (it ran before the announcement) may reach its
+                // `unpark_all` only after this thread parked again. Only a moved epoch means
+                // a `set` ended this wait; otherwise park again.
+                ParkResult::Unparked => {
+                    if epoch(self.state.fetch_add(0, SeqCst)) != seen {
+                        return Ok(true);
+                    }
+                }
                 ParkResult::TimedOut => return Ok(false),
                 ParkResult::Invalid | ParkResult::Spurious => {
                     if epoch(self.state.fetch_add(0, SeqCst)) != seen {
