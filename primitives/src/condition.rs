@@ -607,28 +607,7 @@ pub struct ConditionGuard<'a, B: Backend = Std> {
     cond: &'a Condition<B>,
 }
 
-impl<B: Backend> ConditionGuard<'_, B> {
-    /// Leave the `with` block now, returning what `__exit__` would raise.
-    pub fn exit(self) -> Result<()> {
-        let cond = self.cond;
-        std::mem::forget(self);
-        cond.release()
-    }
-}
-
-impl<B: Backend> fmt::Debug for ConditionGuard<'_, B> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ConditionGuard")
-            .field("cond", self.cond)
-            .finish()
-    }
-}
-
-impl<B: Backend> Drop for ConditionGuard<'_, B> {
-    fn drop(&mut self) {
-        let _ = self.cond.release();
-    }
-}
+crate::guard::with_scope!(ConditionGuard, cond);
 
 #[cfg(test)]
 mod tests {

@@ -48,6 +48,7 @@ mod barrier;
 mod condition;
 mod error;
 mod event;
+mod guard;
 mod lock;
 mod rlock;
 mod semaphore;

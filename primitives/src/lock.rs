@@ -4,7 +4,7 @@ use crate::backend::{
     Backend, Event, ObjectTag, Outcome, ParkRequest, ParkResult, RawAtomic, Std, WaitKind,
 };
 use crate::error::{Error, Result};
-use crate::timeout::{fmt_secs, lock_wait, Wait};
+use crate::timeout::{lock_acquire_args, lock_wait, Wait};
 use std::fmt;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 
@@ -131,13 +131,7 @@ impl<B: Backend> Lock<B> {
     /// `acquire_with(false, t)` with `t != -1` is `ValueError("can't specify a timeout for
     /// a non-blocking call")`.
     pub fn acquire_with(&self, blocking: bool, timeout: f64) -> Result<bool> {
-        let args = || {
-            if blocking {
-                format!("timeout={}", fmt_secs(timeout))
-            } else {
-                format!("blocking=False, timeout={}", fmt_secs(timeout))
-            }
-        };
+        let args = || lock_acquire_args(blocking, timeout);
         let wait = match lock_wait(blocking, timeout) {
             Ok(w) => w,
             Err(e) => {
@@ -303,25 +297,4 @@ pub struct LockGuard<'a, B: Backend = Std> {
     lock: &'a Lock<B>,
 }
 
-impl<B: Backend> LockGuard<'_, B> {
-    /// Leave the `with` block now, returning what `__exit__` would raise.
-    pub fn exit(self) -> Result<()> {
-        let lock = self.lock;
-        std::mem::forget(self);
-        lock.release()
-    }
-}
-
-impl<B: Backend> fmt::Debug for LockGuard<'_, B> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LockGuard")
-            .field("lock", self.lock)
-            .finish()
-    }
-}
-
-impl<B: Backend> Drop for LockGuard<'_, B> {
-    fn drop(&mut self) {
-        let _ = self.lock.release();
-    }
-}
+crate::guard::with_scope!(LockGuard, lock);

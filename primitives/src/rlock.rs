@@ -3,7 +3,7 @@
 use crate::backend::{Backend, Event, ObjectTag, Outcome, RawAtomic, Std, WaitKind};
 use crate::error::{Error, Result};
 use crate::lock::{Acquired, Lock};
-use crate::timeout::{fmt_secs, lock_wait, Wait};
+use crate::timeout::{lock_acquire_args, lock_wait, Wait};
 use std::fmt;
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 
@@ -153,13 +153,7 @@ impl<B: Backend> RLock<B> {
     /// before the ownership check: even the owner's `acquire_with(false, 1.0)` is
     /// `ValueError("can't specify a timeout for a non-blocking call")`.
     pub fn acquire_with(&self, blocking: bool, timeout: f64) -> Result<bool> {
-        let args = || {
-            if blocking {
-                format!("timeout={}", fmt_secs(timeout))
-            } else {
-                format!("blocking=False, timeout={}", fmt_secs(timeout))
-            }
-        };
+        let args = || lock_acquire_args(blocking, timeout);
         let wait = match lock_wait(blocking, timeout) {
             Ok(w) => w,
             Err(e) => {
@@ -342,28 +336,7 @@ pub struct RLockGuard<'a, B: Backend = Std> {
     lock: &'a RLock<B>,
 }
 
-impl<B: Backend> RLockGuard<'_, B> {
-    /// Leave the `with` block now, returning what `__exit__` would raise.
-    pub fn exit(self) -> Result<()> {
-        let lock = self.lock;
-        std::mem::forget(self);
-        lock.release()
-    }
-}
-
-impl<B: Backend> fmt::Debug for RLockGuard<'_, B> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RLockGuard")
-            .field("lock", self.lock)
-            .finish()
-    }
-}
-
-impl<B: Backend> Drop for RLockGuard<'_, B> {
-    fn drop(&mut self) {
-        let _ = self.lock.release();
-    }
-}
+crate::guard::with_scope!(RLockGuard, lock);
 
 #[cfg(test)]
 mod tests {

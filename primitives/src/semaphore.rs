@@ -517,25 +517,4 @@ pub struct SemaphoreGuard<'a, B: Backend = Std> {
     sem: &'a Semaphore<B>,
 }
 
-impl<B: Backend> SemaphoreGuard<'_, B> {
-    /// Leave the `with` block now, returning what `__exit__` would raise.
-    pub fn exit(self) -> Result<()> {
-        let sem = self.sem;
-        std::mem::forget(self);
-        sem.release()
-    }
-}
-
-impl<B: Backend> fmt::Debug for SemaphoreGuard<'_, B> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SemaphoreGuard")
-            .field("sem", self.sem)
-            .finish()
-    }
-}
-
-impl<B: Backend> Drop for SemaphoreGuard<'_, B> {
-    fn drop(&mut self) {
-        let _ = self.sem.release();
-    }
-}
+crate::guard::with_scope!(SemaphoreGuard, sem);

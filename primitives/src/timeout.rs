@@ -162,6 +162,16 @@ impl DeadlineLoop {
     }
 }
 
+/// The arguments of `Lock.acquire(blocking, timeout)` / `RLock.acquire` as a trace shows
+/// them.
+pub(crate) fn lock_acquire_args(blocking: bool, timeout: f64) -> String {
+    if blocking {
+        format!("timeout={}", fmt_secs(timeout))
+    } else {
+        format!("blocking=False, timeout={}", fmt_secs(timeout))
+    }
+}
+
 /// Format a timeout argument the way a trace shows it.
 pub(crate) fn fmt_secs(t: f64) -> String {
     if t == t.trunc() && t.abs() < 1e15 {
