@@ -91,7 +91,7 @@ fn main() {
             let t = Instant::now();
             let mut found = None;
             for bound in 0..=2 {
-                let (f, explored, _) = first(&s, EngineKind::Loom { bound }, 0);
+                let (f, explored, _) = first(&s, EngineKind::Loom { bound: Some(bound) }, 0);
                 match f {
                     Some(n) => {
                         found = Some((bound, total + n));

@@ -89,7 +89,7 @@ fn main() {
     for _ in 0..reps {
         let o = engine::loom::run(
             s.body.loom,
-            &settings(EngineKind::Loom { bound: 3 }, 1_000_000),
+            &settings(EngineKind::Loom { bound: None }, 1_000_000),
         );
         assert!(o.found.is_none() && o.exhausted);
         harness_execs += o.executions;

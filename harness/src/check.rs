@@ -1,17 +1,24 @@
 //! Checking one scenario under several engines, shortest counterexample first.
 //!
-//! - loom: preemption bound 0, then 1, … up to the budget's bound; the first bound that
-//!   fails gives the counterexample with the fewest preemptions.
+//! - dfs: preemption bound 0, then 1, … up to the budget's bound, each bound enumerated to
+//!   its end; the first bound that fails gives a counterexample with the fewest
+//!   preemptions. When every bound was covered and nothing failed, a run without a bound
+//!   tries to cover every schedule ("exhausted" then means every schedule was run).
+//! - loom: preemption bound 0, then 1, … up to the budget's bound — loom's bounded search
+//!   finds most shallow bugs fast but is not complete within its bound (see `engine`), so
+//!   no bound is reported exhausted; when nothing failed, loom runs without a bound, which
+//!   is complete, and says "exhausted" if it ends within the budget.
 //! - pct: depth 1, then 2, then 3.
-//! - random: the budget's executions; when one fails, a few more seeds are tried and the
-//!   failure with the fewest preemptions (then the shortest trace) is kept.
+//! - random: the budget's executions (the search: its seed, and the execution that failed
+//!   first); when one fails, a few more seeds are tried and the failure with the fewest
+//!   preemptions (then the shortest trace) is kept (the shortening, counted apart).
 //!
 //! A failing run is saved as a schedule file unless one with the same trace is already
 //! saved for that scenario and engine (the same counterexample is not written twice; a new
 //! one never overwrites an old one).
 
 use crate::child::Runner;
-use crate::engine::{EngineKind, Found, RunOutcome, RunSettings};
+use crate::engine::{EngineKind, Found, RunOutcome, RunSettings, Shortening};
 use crate::schedule::ScheduleFile;
 use crate::trace;
 use lockproof_scenario::{Expect, Scenario, Spurious};
@@ -21,13 +28,13 @@ use std::time::Duration;
 /// An engine family as the CLI names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Family {
-    /// loom, bounds 0..=max.
+    /// loom, bounds 0..=max, then no bound.
     Loom,
     /// shuttle random.
     Random,
     /// shuttle PCT, depths 1..=max.
     Pct,
-    /// shuttle bounded DFS.
+    /// Depth-first enumeration, bounds 0..=max, then no bound.
     Dfs,
 }
 
@@ -59,9 +66,9 @@ impl Family {
 pub struct Budget {
     /// loom executions per bound.
     pub loom_executions: usize,
-    /// The highest loom preemption bound tried.
-    pub loom_max_bound: usize,
-    /// shuttle executions per run (random, each PCT depth, dfs).
+    /// The highest preemption bound tried by loom and dfs.
+    pub max_bound: usize,
+    /// shuttle executions per run (random, each PCT depth, each dfs bound).
     pub shuttle_executions: usize,
     /// The highest PCT depth tried.
     pub pct_max_depth: usize,
@@ -76,7 +83,7 @@ impl Budget {
     pub fn ci() -> Budget {
         Budget {
             loom_executions: 20_000,
-            loom_max_bound: 2,
+            max_bound: 2,
             shuttle_executions: 2_000,
             pct_max_depth: 3,
             shorten_runs: 8,
@@ -127,6 +134,9 @@ pub struct EngineResult {
 
 /// Why an engine cannot run a scenario at all, if it cannot.
 pub fn unsupported(s: &Scenario, family: Family) -> Option<String> {
+    if let Some((_, why)) = s.not_for.iter().find(|(f, _)| *f == family.name()) {
+        return Some((*why).to_owned());
+    }
     if family != Family::Loom {
         return None;
     }
@@ -174,6 +184,25 @@ fn run_one(s: &Scenario, st: &RunSettings, req: &Request) -> RunOutcome {
     req.runner.run(s, st)
 }
 
+/// The engine runs of a family, in order (the unbounded run of loom and dfs comes last and
+/// runs only when no bounded run failed).
+fn family_steps(family: Family, b: &Budget) -> Vec<EngineKind> {
+    match family {
+        Family::Loom => (0..=b.max_bound)
+            .map(|bound| EngineKind::Loom { bound: Some(bound) })
+            .chain([EngineKind::Loom { bound: None }])
+            .collect(),
+        Family::Dfs => (0..=b.max_bound)
+            .map(|bound| EngineKind::Dfs { bound: Some(bound) })
+            .chain([EngineKind::Dfs { bound: None }])
+            .collect(),
+        Family::Pct => (1..=b.pct_max_depth)
+            .map(|depth| EngineKind::Pct { depth })
+            .collect(),
+        Family::Random => vec![EngineKind::Random],
+    }
+}
+
 fn better(a: &Found, b: &Found) -> bool {
     let len = |f: &Found| f.report.as_ref().map_or(usize::MAX, |r| r.trace.len());
     (a.preemptions, len(a)) < (b.preemptions, len(b))
@@ -185,17 +214,8 @@ pub fn run_family(s: &Scenario, family: Family, req: &Request) -> RunOutcome {
     let mut total = 0;
     let mut elapsed = Duration::ZERO;
     let mut last = None;
-    let steps: Vec<EngineKind> = match family {
-        Family::Loom => (0..=b.loom_max_bound)
-            .map(|bound| EngineKind::Loom { bound })
-            .collect(),
-        Family::Pct => (1..=b.pct_max_depth)
-            .map(|depth| EngineKind::Pct { depth })
-            .collect(),
-        Family::Random => vec![EngineKind::Random],
-        Family::Dfs => vec![EngineKind::Dfs],
-    };
-    for kind in steps {
+    let mut shortening = None;
+    for kind in family_steps(family, b) {
         let n = if family == Family::Loom {
             b.loom_executions
         } else {
@@ -206,14 +226,26 @@ pub fn run_family(s: &Scenario, family: Family, req: &Request) -> RunOutcome {
         total += out.executions;
         elapsed += out.elapsed;
         if family == Family::Random && out.found.is_some() {
-            // Look for a failure with fewer preemptions among a few more seeds.
+            // Look for a failure with fewer preemptions among a few more seeds; the search
+            // (this seed, the execution that failed) is reported apart from this.
+            let first_at = out.found.as_ref().map_or(0, |f| f.execution);
+            let mut sh = Shortening {
+                search_seed: b.seed,
+                search_found_at: first_at,
+                runs: 0,
+                executions: 0,
+            };
             for extra in 1..=b.shorten_runs as u64 {
                 let st2 = settings(s, kind, n, b.seed.wrapping_add(extra * 7919));
                 let o2 = run_one(s, &st2, req);
-                total += o2.executions;
+                sh.runs += 1;
+                sh.executions += o2.executions;
                 elapsed += o2.elapsed;
                 if let (Some(f2), Some(f1)) = (&o2.found, &out.found) {
-                    if f2.kind == f1.kind && f2.property == f1.property && better(f2, f1) {
+                    if f2.kind.family() == f1.kind.family()
+                        && f2.property == f1.property
+                        && better(f2, f1)
+                    {
                         out = RunOutcome {
                             executions: out.executions,
                             ..o2
@@ -221,10 +253,11 @@ pub fn run_family(s: &Scenario, family: Family, req: &Request) -> RunOutcome {
                     }
                 }
             }
+            shortening = Some(sh);
         }
-        let stop = out.found.is_some()
-            || out.unsupported.is_some()
-            || (family == Family::Loom && !out.exhausted);
+        // A bounded dfs run that ran out of budget: a higher bound would only be larger.
+        let budget_out = family == Family::Dfs && !out.exhausted && kind.bound().is_some();
+        let stop = out.found.is_some() || out.unsupported.is_some() || budget_out;
         last = Some(out);
         if stop {
             break;
@@ -233,6 +266,7 @@ pub fn run_family(s: &Scenario, family: Family, req: &Request) -> RunOutcome {
     let mut out = last.expect("at least one engine step");
     out.executions = total;
     out.elapsed = elapsed;
+    out.shortening = shortening;
     out
 }
 
@@ -246,10 +280,15 @@ pub fn judge(s: &Scenario, outcome: &RunOutcome) -> Verdict {
         (Expect::Holds, Some(f)) => {
             Verdict::Unmet(format!("expected to hold, found {}", f.message))
         }
-        (Expect::Violates(p), Some(f)) if f.property == *p || f.kind.name() == *p => Verdict::Met,
+        (Expect::Violates(p), Some(f))
+            if f.property == *p || f.kind.name() == *p || f.kind.family() == *p =>
+        {
+            Verdict::Met
+        }
         (Expect::Violates(_), Some(f))
             if s.also_violates.contains(&f.property.as_str())
-                || s.also_violates.contains(&f.kind.name()) =>
+                || s.also_violates.contains(&f.kind.name())
+                || s.also_violates.contains(&f.kind.family()) =>
         {
             Verdict::Met
         }
@@ -274,14 +313,17 @@ pub fn check_scenario(s: &Scenario, req: &Request) -> Vec<EngineResult> {
         .iter()
         .map(|&family| {
             if let Some(why) = unsupported(s, family) {
+                let first = family_steps(family, &req.budget)[0];
                 let outcome = RunOutcome {
-                    settings: settings(s, EngineKind::Random, 0, 0),
+                    settings: settings(s, first, 0, req.budget.seed),
                     executions: 0,
                     exhausted: false,
                     elapsed: Duration::ZERO,
                     found: None,
                     unsupported: Some(why.clone()),
                     limitations: vec![],
+                    shortening: None,
+                    engine_preemptions: None,
                 };
                 return EngineResult {
                     family,

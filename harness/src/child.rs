@@ -10,8 +10,9 @@
 use crate::engine::{self, EngineSchedule, FailureKind, Found, RunOutcome, RunSettings};
 use lockproof_scenario::Scenario;
 use serde::{Deserialize, Serialize};
+use std::io::{Read, Write};
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Where engine runs execute.
@@ -82,6 +83,18 @@ fn from_wire(w: WireFound) -> Found {
     }
 }
 
+/// The child's side: read one request from standard input, serve it and print the outcome.
+/// Returns the exit code.
+pub fn serve_stdin(scenarios: &[Scenario]) -> i32 {
+    let mut request = String::new();
+    if let Err(e) = std::io::stdin().read_to_string(&mut request) {
+        let out = WireOutcome::error(format!("cannot read the child request: {e}"));
+        println!("{MARK}{}", serde_json::to_string(&out).unwrap_or_default());
+        return 0;
+    }
+    serve(&request, scenarios)
+}
+
 /// The child's side: serve one request and print the outcome. Returns the exit code.
 pub fn serve(request: &str, scenarios: &[Scenario]) -> i32 {
     let out = match serde_json::from_str::<ChildRequest>(request) {
@@ -134,10 +147,14 @@ fn replay_here(
         (engine::EngineKind::Loom { .. }, EngineSchedule::Loom(json)) => {
             engine::loom::replay(s.body.loom, settings, json)
         }
-        (engine::EngineKind::Loom { .. }, _) | (_, EngineSchedule::Loom(_)) => {
-            Err("the schedule does not belong to the engine it names".into())
+        (engine::EngineKind::Dfs { .. }, EngineSchedule::Steps(steps)) => {
+            engine::shuttle::replay_steps(s.body.shuttle, settings, steps)
         }
-        (_, EngineSchedule::Shuttle(enc)) => engine::shuttle::replay(s.body.shuttle, settings, enc),
+        (
+            engine::EngineKind::Random | engine::EngineKind::Pct { .. },
+            EngineSchedule::Shuttle(enc),
+        ) => engine::shuttle::replay(s.body.shuttle, settings, enc),
+        _ => Err("the schedule does not belong to the engine it names".into()),
     }
 }
 
@@ -156,12 +173,22 @@ impl WireOutcome {
 
 impl Runner {
     fn call(&self, exe: &PathBuf, req: &ChildRequest) -> Result<WireOutcome, String> {
+        // The request travels on the child's standard input: a schedule of any size fits
+        // (an argument is limited by the system's ARG_MAX).
         let json = serde_json::to_string(req).map_err(|e| e.to_string())?;
-        let out = Command::new(exe)
+        let mut child = Command::new(exe)
             .arg("__run")
-            .arg(json)
-            .output()
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
             .map_err(|e| format!("cannot start {}: {e}", exe.display()))?;
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        let writer = std::thread::spawn(move || stdin.write_all(json.as_bytes()));
+        let out = child
+            .wait_with_output()
+            .map_err(|e| format!("cannot read the engine's process: {e}"))?;
+        let _ = writer.join();
         let stdout = String::from_utf8_lossy(&out.stdout);
         match stdout.lines().find_map(|l| l.strip_prefix(MARK)) {
             Some(line) => {
@@ -204,6 +231,8 @@ impl Runner {
                         found: w.found.map(from_wire),
                         unsupported: None,
                         limitations: w.limitations,
+                        shortening: None,
+                        engine_preemptions: None,
                     },
                     Err(e) => RunOutcome {
                         settings: settings.clone(),
@@ -222,6 +251,8 @@ impl Runner {
                         }),
                         unsupported: None,
                         limitations: vec![],
+                        shortening: None,
+                        engine_preemptions: None,
                     },
                 }
             }

@@ -27,7 +27,9 @@ CHECK OPTIONS:
   --engine LIST       engines, comma-separated: loom,random,pct,dfs (default loom,random,pct)
   --budget N          shuttle executions per run (default 2000)
   --loom-budget N     loom executions per preemption bound (default 20000)
-  --bound N           highest loom preemption bound tried, from 0 up (default 2)
+                      (--budget is the dfs executions per bound)
+  --bound N           highest preemption bound tried by loom and dfs, from 0 up (default 2);
+                      then each runs once without a bound
   --depth N           highest PCT depth tried, from 1 up (default 3)
   --seed N            seed of the first shuttle run (default 1)
   --time MODE         override the scenarios' time mode: timed|adversarial
@@ -99,7 +101,7 @@ fn parse_check(args: &[String]) -> Result<Args, String> {
             }
             "--budget" => a.budget.shuttle_executions = positive("--budget", it.next())?,
             "--loom-budget" => a.budget.loom_executions = positive("--loom-budget", it.next())?,
-            "--bound" => a.budget.loom_max_bound = num("--bound", it.next())? as usize,
+            "--bound" => a.budget.max_bound = num("--bound", it.next())? as usize,
             "--depth" => {
                 let d = positive("--depth", it.next())?;
                 if d > 3 {
@@ -212,10 +214,7 @@ pub fn main(args: Vec<String>) -> i32 {
         Some("replay") => replay(&args[1..], false),
         Some("trace") => replay(&args[1..], true),
         Some("coverage") => coverage(&args[1..]),
-        Some("__run") => Ok(crate::child::serve(
-            args.get(1).map(String::as_str).unwrap_or(""),
-            &registry::all(),
-        )),
+        Some("__run") => Ok(crate::child::serve_stdin(&registry::all())),
         Some(other) => Err(format!("unknown command {other:?} (see lockproof help)")),
     };
     match result {
@@ -314,10 +313,8 @@ fn run_check(a: Args) -> Result<i32, String> {
 fn engine_cell(r: &EngineResult) -> String {
     let o = &r.outcome;
     match o.settings.engine {
-        crate::engine::EngineKind::Loom { bound } => format!("loom bound {bound}"),
-        crate::engine::EngineKind::Pct { depth } => format!("pct depth {depth}"),
         crate::engine::EngineKind::Random => format!("random seed {}", o.settings.seed),
-        crate::engine::EngineKind::Dfs => "dfs".to_owned(),
+        other => other.describe(),
     }
 }
 

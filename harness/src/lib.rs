@@ -15,6 +15,7 @@
 pub mod check;
 pub mod child;
 pub mod cli;
+pub mod conformance;
 pub mod coverage;
 pub mod engine;
 pub mod monitor;

@@ -1,15 +1,38 @@
 //! A quiet panic hook for checking: failing executions panic on purpose, thousands of
 //! times; their messages are kept for the report instead of printed.
+//!
+//! The hook is quiet only while an engine run is under way on the panicking thread (see
+//! [`quiet`]); any other panic — a user's own failing `assert!` in a `#[test]` that also
+//! uses the checker — goes to the hook that was installed before, which prints it.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::sync::Once;
 
 thread_local! {
     static LAST: RefCell<Option<String>> = const { RefCell::new(None) };
+    static QUIET: Cell<u32> = const { Cell::new(0) };
 }
 
-/// Install the quiet hook once per process (after shuttle's own, which it replaces: shuttle's
-/// prints the failing schedule, which the harness saves to a file instead).
+/// While the returned guard lives, panics on this thread are recorded, not printed.
+pub fn quiet() -> QuietGuard {
+    install_quiet_hook();
+    QUIET.with(|q| q.set(q.get() + 1));
+    QuietGuard(())
+}
+
+/// See [`quiet`].
+#[derive(Debug)]
+pub struct QuietGuard(());
+
+impl Drop for QuietGuard {
+    fn drop(&mut self) {
+        QUIET.with(|q| q.set(q.get().saturating_sub(1)));
+    }
+}
+
+/// Install the quiet hook once per process, chained to the hook in place before (shuttle's,
+/// which itself chains to the one before it): shuttle's prints the failing schedule, which
+/// the harness saves to a file instead, so during engine runs the chain is not called.
 pub fn install_quiet_hook() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
@@ -19,7 +42,12 @@ pub fn install_quiet_hook() {
             shuttle::Config::new(),
         )
         .run(|| {});
-        std::panic::set_hook(Box::new(|info| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if QUIET.with(|q| q.get()) == 0 {
+                previous(info);
+                return;
+            }
             let msg = if let Some(s) = info.payload().downcast_ref::<&str>() {
                 (*s).to_owned()
             } else if let Some(s) = info.payload().downcast_ref::<String>() {

@@ -8,7 +8,7 @@
 //! | `format` | `lockproof-schedule/1` (first line after comments) |
 //! | `scenario` | the scenario id |
 //! | `engine` | `loom`, `random`, `pct` or `dfs` |
-//! | `bound` | loom's preemption bound (loom only) |
+//! | `bound` | the preemption bound, or `none` (loom and dfs) |
 //! | `depth` | PCT depth (pct only) |
 //! | `seed` | the shuttle scheduler's seed (shuttle engines) |
 //! | `time` | `timed` or `adversarial` |
@@ -20,7 +20,7 @@
 //! | `preemptions` | preemptions in the failing execution |
 //! | `found-after` | executions the search ran to find it |
 //! | `trace-digest` | FNV-1a 64 of the rendered trace: replay must reproduce it |
-//! | `schedule` | the engine's own schedule: shuttle's encoded string, or loom's checkpoint JSON |
+//! | `schedule` | the engine's own schedule: shuttle's encoded string (random, pct), loom's checkpoint JSON, or the depth-first engine's decisions (`t0 t1 c2 …`) |
 //! | `end` | (no value) |
 //!
 //! Files are written under `corpus/schedules/<scenario>/` with a new name each time
@@ -111,10 +111,11 @@ impl ScheduleFile {
         out.push_str(&format!("scenario {}\n", self.scenario));
         out.push_str(&format!("engine {}\n", s.engine.family()));
         match s.engine {
-            EngineKind::Loom { bound } => out.push_str(&format!("bound {bound}\n")),
+            EngineKind::Loom { bound } | EngineKind::Dfs { bound } => {
+                out.push_str(&format!("bound {}\n", bound_text(bound)))
+            }
             EngineKind::Pct { depth } => out.push_str(&format!("depth {depth}\nseed {}\n", s.seed)),
             EngineKind::Random => out.push_str(&format!("seed {}\n", s.seed)),
-            EngineKind::Dfs => {}
         }
         out.push_str(&format!("time {}\n", s.time));
         out.push_str(&format!(
@@ -130,7 +131,7 @@ impl ScheduleFile {
         out.push_str(&format!("trace-digest {}\n", self.trace_digest));
         let sched = match &self.schedule {
             EngineSchedule::Loom(j) => one_line(j),
-            EngineSchedule::Shuttle(h) => h.clone(),
+            EngineSchedule::Shuttle(h) | EngineSchedule::Steps(h) => h.clone(),
         };
         out.push_str(&format!("schedule {sched}\n"));
         out.push_str("end\n");
@@ -195,15 +196,22 @@ impl ScheduleFile {
             let v = get(k)?;
             v.parse().map_err(|_| ScheduleError::Bad(k, v.to_owned()))
         };
+        let bound = || -> Result<Option<usize>, ScheduleError> {
+            match get("bound")? {
+                "none" => Ok(None),
+                v => v
+                    .parse()
+                    .map(Some)
+                    .map_err(|_| ScheduleError::Bad("bound", v.to_owned())),
+            }
+        };
         let engine = match get("engine")? {
-            "loom" => EngineKind::Loom {
-                bound: num("bound")? as usize,
-            },
+            "loom" => EngineKind::Loom { bound: bound()? },
             "random" => EngineKind::Random,
             "pct" => EngineKind::Pct {
                 depth: num("depth")? as usize,
             },
-            "dfs" => EngineKind::Dfs,
+            "dfs" => EngineKind::Dfs { bound: bound()? },
             other => return Err(ScheduleError::Bad("engine", other.to_owned())),
         };
         let seed = match engine {
@@ -235,6 +243,11 @@ impl ScheduleFile {
                 serde_json::from_str::<serde_json::Value>(&raw)
                     .map_err(|_| ScheduleError::Bad("schedule", cut(&raw)))?;
                 EngineSchedule::Loom(raw)
+            }
+            EngineKind::Dfs { .. } => {
+                crate::engine::dfs::decode(&raw)
+                    .map_err(|_| ScheduleError::Bad("schedule", cut(&raw)))?;
+                EngineSchedule::Steps(raw)
             }
             _ => {
                 crate::engine::shuttle::decode(&raw)
@@ -274,10 +287,12 @@ impl ScheduleFile {
         let dir = root.join("schedules").join(&self.scenario);
         std::fs::create_dir_all(&dir)?;
         let stem = match self.settings.engine {
-            EngineKind::Loom { bound } => format!("loom-bound{bound}"),
+            EngineKind::Loom { bound: Some(b) } => format!("loom-bound{b}"),
+            EngineKind::Loom { bound: None } => "loom".to_owned(),
             EngineKind::Pct { depth } => format!("pct-depth{depth}"),
             EngineKind::Random => "random".to_owned(),
-            EngineKind::Dfs => "dfs".to_owned(),
+            EngineKind::Dfs { bound: Some(b) } => format!("dfs-bound{b}"),
+            EngineKind::Dfs { bound: None } => "dfs".to_owned(),
         };
         for i in 1.. {
             let path = dir.join(format!("{stem}-{i:03}.schedule"));
@@ -292,6 +307,10 @@ impl ScheduleFile {
         }
         unreachable!("an unbounded loop returns")
     }
+}
+
+fn bound_text(bound: Option<usize>) -> String {
+    bound.map_or_else(|| "none".to_owned(), |b| b.to_string())
 }
 
 fn one_line(s: &str) -> String {

@@ -79,6 +79,11 @@ pub fn render(report: &ExecutionReport) -> String {
     if let Some(f) = &report.failure {
         out.push_str(&format!(" {}\n", failure_message(f, Some(report))));
     }
+    if report.preemptions > 0 {
+        // Counted at the engine's scheduling points (a mark above sits on the first traced
+        // step after each); the count is what loom's and dfs's bounds limit.
+        out.push_str(&format!(" preemptions: {}\n", report.preemptions));
+    }
     for l in &report.limitations {
         out.push_str(&format!(" note: {l}\n"));
     }
@@ -142,11 +147,8 @@ pub fn digest(text: &str) -> String {
     format!("{h:016x}")
 }
 
-/// How many times the scheduler preempted a thread that could have gone on.
+/// How many times the engine preempted a thread that could have gone on, counted at the
+/// engine's own scheduling points (see `ExecutionReport::preemptions`).
 pub fn preemptions(report: &ExecutionReport) -> usize {
-    report
-        .trace
-        .iter()
-        .filter(|e| matches!(e.switch, Some(Switch::Preempted(_))))
-        .count()
+    report.preemptions as usize
 }

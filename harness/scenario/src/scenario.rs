@@ -69,6 +69,9 @@ pub struct Scenario {
     /// Other properties the program is known to violate besides the expected one: an engine
     /// that finds one of these first has found a real failure of the same program too.
     pub also_violates: Vec<&'static str>,
+    /// Engine families (`"loom"`, `"pct"`, …) that cannot run or cannot be expected to meet
+    /// this scenario's verdict, each with the reason; the check reports them as not run.
+    pub not_for: Vec<(&'static str, &'static str)>,
 }
 
 impl Scenario {
@@ -87,7 +90,15 @@ impl Scenario {
             max_steps: 20_000,
             source: None,
             also_violates: Vec::new(),
+            not_for: Vec::new(),
         }
+    }
+
+    /// The engine family `family` (`"loom"`, `"random"`, `"pct"`, `"dfs"`) is not run on this
+    /// scenario, for `reason` (said in every check, never silently skipped).
+    pub fn not_for(mut self, family: &'static str, reason: &'static str) -> Self {
+        self.not_for.push((family, reason));
+        self
     }
 
     /// Expect a violation of `property` (or a failure kind), for `reason`.

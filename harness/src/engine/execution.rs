@@ -122,10 +122,16 @@ pub fn failure_message(failure: &Failure, report: Option<&ExecutionReport>) -> S
                     format!("{} {what}", thread(b.thread))
                 })
                 .collect();
+            // One family, "every thread is blocked", named with its sub-kind.
+            let all_joins = d.threads.iter().all(|b| b.op == "join");
             let head = if d.lost_wakeup {
-                "lost wakeup"
+                "deadlock (lost wakeup: waiting for a notification nobody can send)"
+            } else if d.cycle.is_some() {
+                "deadlock (lock cycle)"
+            } else if all_joins {
+                "deadlock (join)"
             } else {
-                "deadlock"
+                "deadlock (blocked, no cycle)"
             };
             let cycle = match &d.cycle {
                 Some(c) => {

@@ -1,4 +1,6 @@
-//! loom driver: exhaustive runs with a preemption bound, and replay from loom's checkpoint.
+//! loom driver: loom's search, with or without its preemption bound, and replay from loom's
+//! checkpoint. Only a run without a bound can say "exhausted" (see the engine table in
+//! `engine`).
 //!
 //! loom reports a failure only by panicking. The checked world has stored the failing
 //! execution's report by then; to replay it, the run is repeated with loom's checkpoint
@@ -7,7 +9,7 @@
 
 use super::execution::{classify, execution, world_config};
 use super::{EngineKind, EngineSchedule, Found, RunOutcome, RunSettings};
-use crate::panics::install_quiet_hook;
+
 use lockproof::backend::LoomEngine;
 use loom::model::Builder;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -19,9 +21,9 @@ use std::time::Instant;
 /// spin through a few hundred steps).
 const MAX_BRANCHES: usize = 100_000;
 
-fn builder(bound: usize) -> Builder {
+fn builder(bound: Option<usize>) -> Builder {
     let mut b = Builder::new();
-    b.preemption_bound = Some(bound);
+    b.preemption_bound = bound;
     b.max_branches = MAX_BRANCHES;
     b.max_threads = loom::MAX_THREADS;
     b.checkpoint_file = None;
@@ -34,7 +36,7 @@ fn builder(bound: usize) -> Builder {
 
 /// Run `body` under loom as `settings` says.
 pub fn run(body: fn(), settings: &RunSettings) -> RunOutcome {
-    install_quiet_hook();
+    let _quiet = crate::panics::quiet();
     let EngineKind::Loom { bound } = settings.engine else {
         unreachable!("shuttle settings given to the loom driver");
     };
@@ -58,17 +60,26 @@ pub fn run(body: fn(), settings: &RunSettings) -> RunOutcome {
     RunOutcome {
         settings: settings.clone(),
         executions,
-        exhausted: found.is_none() && executions < settings.executions,
+        // loom's bounded search is not complete within its bound: only a run without a
+        // bound that ended before its budget covered every execution.
+        exhausted: bound.is_none() && found.is_none() && executions < settings.executions,
         elapsed: start.elapsed(),
         found,
         unsupported: None,
         limitations,
+        shortening: None,
+        engine_preemptions: None,
     }
 }
 
 /// Re-run to the failing execution (number `failing`) with loom's checkpoint written just
 /// before it; return the checkpoint's JSON.
-fn checkpoint(body: fn(), settings: &RunSettings, bound: usize, failing: usize) -> Option<String> {
+fn checkpoint(
+    body: fn(),
+    settings: &RunSettings,
+    bound: Option<usize>,
+    failing: usize,
+) -> Option<String> {
     let dir = tempfile::tempdir().ok()?;
     let path = dir.path().join("loom-path.json");
     let mut b = builder(bound);
@@ -89,7 +100,7 @@ pub fn replay(
     settings: &RunSettings,
     path_json: &str,
 ) -> Result<Option<Found>, String> {
-    install_quiet_hook();
+    let _quiet = crate::panics::quiet();
     let EngineKind::Loom { bound } = settings.engine else {
         return Err("not a loom schedule".into());
     };

@@ -1,12 +1,22 @@
 //! The engines a scenario runs under, and what one run returns.
 //!
-//! | engine | explores | time modes | spurious wakeups | choices |
-//! |---|---|---|---|---|
-//! | `loom` | every interleaving up to a preemption bound (DPOR) | timed | not explored (said in the result) | none |
-//! | `random` | shuttle's uniformly random schedules | timed, adversarial | injected | recorded |
-//! | `pct` | shuttle's PCT schedules, depth 1–3 | timed, adversarial | injected | recorded |
-//! | `dfs` | shuttle's bounded depth-first search (no reduction) | timed, adversarial | injected | recorded |
+//! | engine | explores | "exhausted" means | time modes | spurious wakeups | choices |
+//! |---|---|---|---|---|---|
+//! | `loom`, no bound | every interleaving, up to loom's partial-order reduction (DPOR) | every execution was covered | timed (adversarial and spurious through the checker thread) | through the checker thread | none |
+//! | `loom`, bound k | loom's preemption-bounded DPOR: a search, not a proof (below) | never said | as above | as above | none |
+//! | `random` | shuttle's uniformly random schedules | never said | timed, adversarial | injected | recorded |
+//! | `pct` | shuttle's PCT schedules, depth 1–3 | never said | timed, adversarial | injected | recorded |
+//! | `dfs`, bound k | every schedule with at most k preemptions and every checker choice, no reduction ([`dfs`]) | every such schedule was run | timed, adversarial | injected | enumerated |
+//! | `dfs`, no bound | every schedule and every checker choice | every schedule was run | timed, adversarial | injected | enumerated |
+//!
+//! Why loom's bound is a search and not a proof: at a scheduling point where the bound is
+//! already used up, loom 0.7.3 adds no backtracking point at all (`Schedule::backtrack` in
+//! its `rt/path.rs` returns when `preemptions == bound`), not even for a switch that is no
+//! preemption (the running thread blocked or finished, and another runnable thread could
+//! go next). So loom at bound 0 runs exactly one execution, and bound k can miss an
+//! execution with k preemptions. The depth-first engine has no such gap.
 
+pub mod dfs;
 pub mod execution;
 pub mod loom;
 pub mod shuttle;
@@ -19,10 +29,10 @@ use std::time::Duration;
 /// Which engine, with its own setting.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum EngineKind {
-    /// loom with this preemption bound.
+    /// loom, with this preemption bound (`None`: loom's full search).
     Loom {
         /// loom's preemption bound.
-        bound: usize,
+        bound: Option<usize>,
     },
     /// shuttle, random scheduling.
     Random,
@@ -31,8 +41,12 @@ pub enum EngineKind {
         /// PCT's bug depth (1 to 3).
         depth: usize,
     },
-    /// shuttle, bounded depth-first search.
-    Dfs,
+    /// Depth-first enumeration of every schedule on shuttle's runtime, with at most this
+    /// many preemptions (`None`: no bound). See [`dfs`].
+    Dfs {
+        /// The preemption bound.
+        bound: Option<usize>,
+    },
 }
 
 impl EngineKind {
@@ -42,17 +56,27 @@ impl EngineKind {
             EngineKind::Loom { .. } => "loom",
             EngineKind::Random => "random",
             EngineKind::Pct { .. } => "pct",
-            EngineKind::Dfs => "dfs",
+            EngineKind::Dfs { .. } => "dfs",
         }
     }
 
-    /// `loom bound 1`, `pct depth 2`, `random`, `dfs`.
+    /// The preemption bound of a loom or dfs run (`None` for no bound or another engine).
+    pub fn bound(&self) -> Option<usize> {
+        match self {
+            EngineKind::Loom { bound } | EngineKind::Dfs { bound } => *bound,
+            _ => None,
+        }
+    }
+
+    /// `loom bound 1`, `loom`, `pct depth 2`, `random`, `dfs bound 0`, `dfs`.
     pub fn describe(&self) -> String {
         match self {
-            EngineKind::Loom { bound } => format!("loom bound {bound}"),
+            EngineKind::Loom { bound: Some(b) } => format!("loom bound {b}"),
+            EngineKind::Loom { bound: None } => "loom".into(),
             EngineKind::Pct { depth } => format!("pct depth {depth}"),
             EngineKind::Random => "random".into(),
-            EngineKind::Dfs => "dfs".into(),
+            EngineKind::Dfs { bound: Some(b) } => format!("dfs bound {b}"),
+            EngineKind::Dfs { bound: None } => "dfs".into(),
         }
     }
 }
@@ -117,6 +141,8 @@ pub enum EngineSchedule {
     Loom(String),
     /// shuttle's encoded schedule.
     Shuttle(String),
+    /// The depth-first engine's decisions (see [`dfs::encode`]).
+    Steps(String),
 }
 
 /// The closed set of ways a run can fail.
@@ -124,9 +150,12 @@ pub enum EngineSchedule {
 pub enum FailureKind {
     /// A monitor or the model found a property false.
     Violation,
-    /// Every live thread blocked forever on locks (a waits-for cycle, usually).
+    /// Every live thread blocked forever, not all of them waiting for a notification: a
+    /// waits-for cycle of locks, a join of a thread that never ends, a semaphore nobody
+    /// releases. One of the [`DEADLOCK`] family.
     Deadlock,
-    /// Every live thread blocked forever waiting for a notification.
+    /// Every live thread blocked forever, each waiting for a notification (a Condition, an
+    /// Event, a Barrier) that nobody left can send. One of the [`DEADLOCK`] family.
     LostWakeup,
     /// A thread panicked.
     Panic,
@@ -136,7 +165,19 @@ pub enum FailureKind {
     Nondeterminism,
 }
 
+/// The family of every "every thread is blocked" verdict: an expected `"deadlock"` is met by
+/// any of them, and the message still says which.
+pub const DEADLOCK: &str = "deadlock";
+
 impl FailureKind {
+    /// The family: `"deadlock"` for every hang, else the kind's own name.
+    pub fn family(&self) -> &'static str {
+        match self {
+            FailureKind::Deadlock | FailureKind::LostWakeup => DEADLOCK,
+            other => other.name(),
+        }
+    }
+
     /// The kind as one word.
     pub fn name(&self) -> &'static str {
         match self {
@@ -199,4 +240,24 @@ pub struct RunOutcome {
     pub unsupported: Option<String>,
     /// What the engine could not explore (said, never silently skipped).
     pub limitations: Vec<String>,
+    /// For a random run that failed: the search apart from the extra seeds run to find a
+    /// shorter counterexample (`executions` counts the search only).
+    pub shortening: Option<Shortening>,
+    /// The engine's own count of preemptions in the failing execution, where the engine
+    /// keeps one (the depth-first engine): equal to the trace's by construction, and
+    /// checked so by the engine conformance tests.
+    pub engine_preemptions: Option<usize>,
+}
+
+/// How a random run's counterexample was shortened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Shortening {
+    /// The seed of the search.
+    pub search_seed: u64,
+    /// The execution (1-based) of the search that failed first.
+    pub search_found_at: usize,
+    /// Extra seeds run.
+    pub runs: usize,
+    /// Executions of those runs.
+    pub executions: usize,
 }

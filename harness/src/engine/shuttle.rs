@@ -1,12 +1,13 @@
-//! shuttle driver: random, PCT and DFS runs, with every decision recorded so a failing
-//! execution's schedule can be saved and replayed.
+//! shuttle driver: random, PCT and depth-first runs, with every decision recorded so a
+//! failing execution's schedule can be saved and replayed.
 
+use super::dfs::{self, DfsScheduler, StepReplay};
 use super::execution::{classify, execution, world_config};
 use super::{EngineKind, EngineSchedule, Found, RunOutcome, RunSettings};
-use crate::panics::install_quiet_hook;
+
 use lockproof::backend::ShuttleEngine;
 use shuttle::scheduler::{
-    DfsScheduler, PctScheduler, RandomScheduler, ReplayScheduler, Schedule, Scheduler, Task, TaskId,
+    PctScheduler, RandomScheduler, ReplayScheduler, Schedule, Scheduler, Task, TaskId,
 };
 use shuttle::{Config, FailurePersistence, MaxSteps, Runner};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -62,13 +63,14 @@ fn config(settings: &RunSettings) -> Config {
 
 /// Run `body` under shuttle as `settings` says.
 pub fn run(body: fn(), settings: &RunSettings) -> RunOutcome {
-    install_quiet_hook();
+    let _quiet = crate::panics::quiet();
     let start = Instant::now();
     let count = Arc::new(AtomicUsize::new(0));
     let current = Arc::new(Mutex::new(Schedule::new(0)));
     let n = settings.executions;
     let f = execution::<ShuttleEngine>(body, world_config(settings), count.clone());
     let cfg = config(settings);
+    let mut dfs_progress = None;
     let result = catch_unwind(AssertUnwindSafe(|| match settings.engine {
         EngineKind::Random => Runner::new(
             Recorder {
@@ -86,14 +88,11 @@ pub fn run(body: fn(), settings: &RunSettings) -> RunOutcome {
             cfg,
         )
         .run(f),
-        EngineKind::Dfs => Runner::new(
-            Recorder {
-                inner: DfsScheduler::new(Some(n), true),
-                current: current.clone(),
-            },
-            cfg,
-        )
-        .run(f),
+        EngineKind::Dfs { bound } => {
+            let (sched, progress) = DfsScheduler::new(bound, n);
+            dfs_progress = Some(progress);
+            Runner::new(sched, cfg).run(f)
+        }
         EngineKind::Loom { .. } => unreachable!("loom settings given to the shuttle driver"),
     }));
     let executions = count.load(Ordering::Relaxed);
@@ -116,22 +115,51 @@ pub fn run(body: fn(), settings: &RunSettings) -> RunOutcome {
         Err(_) => Err(()),
         Ok(n) => Ok(n),
     };
+    let dfs_state = dfs_progress.as_ref().map(|p| {
+        let p = p.lock().unwrap_or_else(|e| e.into_inner());
+        (
+            p.exhausted,
+            p.unenumerated_random,
+            dfs::encode(&p.current),
+            p.preemptions,
+        )
+    });
     let found = result.err().map(|_| {
         let mut found = classify(executions);
-        let schedule = current.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        found.schedule = Some(EngineSchedule::Shuttle(encode(&schedule)));
+        found.schedule = Some(match &dfs_state {
+            Some((_, _, steps, _)) => EngineSchedule::Steps(steps.clone()),
+            None => {
+                let schedule = current.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                EngineSchedule::Shuttle(encode(&schedule))
+            }
+        });
         found
     });
     let mut limitations = limitations_of(&found);
     limitations.extend(notes);
+    let mut exhausted = false;
+    let mut engine_preemptions = None;
+    if let Some((done, unenumerated, _, preemptions)) = dfs_state {
+        engine_preemptions = found.as_ref().map(|_| preemptions);
+        if unenumerated {
+            limitations.push(
+                "the model draws its own random values (shuttle::rand), which the depth-first \
+                 search does not enumerate: the search is not complete"
+                    .to_owned(),
+            );
+        }
+        exhausted = done && !unenumerated && found.is_none();
+    }
     RunOutcome {
         settings: settings.clone(),
         executions,
-        exhausted: settings.engine == EngineKind::Dfs && found.is_none() && executions < n,
+        exhausted,
         elapsed: start.elapsed(),
         found,
         unsupported: None,
         limitations,
+        shortening: None,
+        engine_preemptions,
     }
 }
 
@@ -143,10 +171,31 @@ fn limitations_of(found: &Option<Found>) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Replay one execution of the depth-first engine from its recorded decisions. Returns the
+/// failure it reproduces, or `None` if the execution passed.
+pub fn replay_steps(
+    body: fn(),
+    settings: &RunSettings,
+    encoded: &str,
+) -> Result<Option<Found>, String> {
+    let _quiet = crate::panics::quiet();
+    let steps = dfs::decode(encoded)?;
+    let f = execution::<ShuttleEngine>(body, world_config(settings), Arc::new(AtomicUsize::new(0)));
+    let (scheduler, diverged) = StepReplay::new(steps);
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        Runner::new(scheduler, config(settings)).run(f)
+    }));
+    let found = result.err().map(|_| classify(1));
+    if let Some(why) = diverged.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        return Err(format!("the schedule does not replay: {why}"));
+    }
+    Ok(found)
+}
+
 /// Replay one execution from an encoded schedule. Returns the failure it reproduces, or
 /// `None` if the execution passed.
 pub fn replay(body: fn(), settings: &RunSettings, encoded: &str) -> Result<Option<Found>, String> {
-    install_quiet_hook();
+    let _quiet = crate::panics::quiet();
     let schedule = decode(encoded)?;
     let count = Arc::new(AtomicUsize::new(0));
     let f = execution::<ShuttleEngine>(body, world_config(settings), count.clone());

@@ -84,7 +84,7 @@ pub use self::loom::{Loom, LoomEngine};
 #[cfg(feature = "shuttle")]
 mod shuttle;
 #[cfg(feature = "shuttle")]
-pub use self::shuttle::{Shuttle, ShuttleEngine};
+pub use self::shuttle::{choice as shuttle_choice, Shuttle, ShuttleEngine};
 
 /// A point on a backend's monotonic clock, in nanoseconds since the backend's epoch.
 ///

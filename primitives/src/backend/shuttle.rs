@@ -1,10 +1,19 @@
-//! shuttle: randomized, PCT and bounded-DFS scheduling, with a recorded choice operator.
+//! shuttle: randomized, PCT and depth-first scheduling, with a recorded choice operator.
 
 use super::checked::{Checked, Engine};
+use shuttle_engine::runtime::execution::ExecutionState;
+use shuttle_engine::runtime::task::TaskId;
 use std::sync::Arc;
 
 /// The shuttle engine. Its `rand` values are scheduling decisions recorded in the
 /// schedule, so injected timeouts and spurious wakeups replay exactly.
+///
+/// A checked thread that waits blocks its shuttle task *without* shuttle's spurious
+/// wakeups: `shuttle::thread::park` lets the scheduler wake a parked task at any step, and
+/// the checked world (which keeps its own wake flag) would only park it again. Those
+/// wakeups add nothing a model can observe, multiply the schedules a depth-first search
+/// must enumerate, and kept shuttle's DFS (which always takes the first runnable task)
+/// waking and re-parking the same thread forever.
 #[derive(Debug)]
 pub struct ShuttleEngine;
 
@@ -24,12 +33,23 @@ impl Engine for ShuttleEngine {
     }
 
     fn unparker() -> Arc<dyn Fn() + Send + Sync> {
-        let t = ::shuttle::thread::current();
-        Arc::new(move || t.unpark())
+        let task: TaskId = ::shuttle::current::me();
+        Arc::new(move || {
+            // Only a task blocked in `park` below is woken; a task that has not parked yet
+            // sees the world's wake flag before it would block (no engine step lies between
+            // that check and the block).
+            ExecutionState::with(|s| {
+                let t = s.get_mut(task);
+                if t.blocked() {
+                    t.unblock();
+                }
+            });
+        })
     }
 
     fn park() {
-        ::shuttle::thread::park()
+        ExecutionState::with(|s| s.current_mut().block(false));
+        shuttle_engine::runtime::thread::switch();
     }
 
     fn spawn(f: Box<dyn FnOnce() + Send>) {
@@ -41,7 +61,40 @@ impl Engine for ShuttleEngine {
     }
 
     fn choose(n: usize) -> Option<usize> {
-        use ::shuttle::rand::Rng;
-        Some(::shuttle::rand::thread_rng().gen_range(0..n))
+        Some(choice::choose(n, n))
+    }
+
+    fn choose_weighted(n: usize, distinct: usize) -> Option<usize> {
+        Some(choice::choose(n, distinct))
+    }
+}
+
+/// The choice operator under shuttle, and how a scheduler can enumerate it.
+pub mod choice {
+    use std::cell::Cell;
+
+    thread_local! {
+        static ARITY: Cell<usize> = const { Cell::new(0) };
+    }
+
+    /// A recorded choice in `0..n`: one `u64` from shuttle's data source, reduced mod `n`.
+    /// Only the first `distinct` values differ in effect (the caller treats every value
+    /// from `distinct - 1` on alike: a weighted coin).
+    ///
+    /// A scheduler that enumerates choices (the harness's depth-first search) reads the
+    /// number of distinct options with [`pending_arity`] inside its `next_u64` and answers
+    /// a value in `0..distinct`, which this maps to itself.
+    pub fn choose(n: usize, distinct: usize) -> usize {
+        debug_assert!(distinct >= 1 && distinct <= n);
+        ARITY.with(|a| a.set(distinct));
+        let v = ::shuttle::rand::RngCore::next_u64(&mut ::shuttle::rand::thread_rng());
+        ARITY.with(|a| a.set(0));
+        (v % n as u64) as usize
+    }
+
+    /// The number of options of the choice being made, while a scheduler's `next_u64`
+    /// answers it; 0 when the value is not a [`choose`] (a model's own `shuttle::rand`).
+    pub fn pending_arity() -> usize {
+        ARITY.with(|a| a.get())
     }
 }

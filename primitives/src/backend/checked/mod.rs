@@ -26,7 +26,9 @@ pub use report::{
     BlockedThread, DeadlockReport, ExecutionReport, Failure, ObjectInfo, StepKind, Switch,
     TraceEvent,
 };
-pub use world::{fmt_time, take_last_report, Aborted, Observer, TimeMode, Violation, WorldConfig};
+pub use world::{
+    engine_ops, fmt_time, take_last_report, Aborted, Observer, TimeMode, Violation, WorldConfig,
+};
 
 use super::{
     Backend, Deadline, Event, JoinHandle, ObjectTag, ParkRequest, ParkResult, RawAtomic, WaitKind,
@@ -59,6 +61,13 @@ pub trait Engine: Send + Sync + 'static {
     fn yield_now();
     /// A recorded nondeterministic choice in `0..n`, or `None` if the engine has none.
     fn choose(n: usize) -> Option<usize>;
+    /// A choice in `0..n` of which only `0..distinct` differ in effect (every value from
+    /// `distinct - 1` on means the same): a weighted coin that an enumerating engine need
+    /// try only `distinct` ways.
+    fn choose_weighted(n: usize, distinct: usize) -> Option<usize> {
+        let _ = distinct;
+        Self::choose(n)
+    }
     /// Whether [`choose`](Engine::choose) is available.
     const HAS_CHOICE: bool;
 }
@@ -111,7 +120,9 @@ macro_rules! guarded {
         if world::before_visible_op() {
             $fallback
         } else {
-            $op
+            let r = $op;
+            world::count_engine_op();
+            r
         }
     };
 }
@@ -177,6 +188,7 @@ fn ops<E: Engine>() -> world::EngineOps {
         thread_key: E::thread_key,
         park: E::park,
         choose: E::choose,
+        choose_weighted: E::choose_weighted,
         max_threads: E::MAX_THREADS,
     }
 }
@@ -321,6 +333,7 @@ impl<E: Engine> Backend for Checked<E> {
         let w = world::current();
         let deadline = Deadline::after(Deadline(w.now()), duration);
         if duration.is_zero() {
+            w.yield_step();
             E::yield_now();
             return;
         }
@@ -343,6 +356,7 @@ impl<E: Engine> Backend for Checked<E> {
         let slot = result.clone();
         let world_for_thread = w.clone();
         w.flush();
+        world::count_engine_op();
         E::spawn(Box::new(move || {
             let w = world_for_thread;
             w.bind(thread, E::unparker());
@@ -365,12 +379,14 @@ impl<E: Engine> Backend for Checked<E> {
     fn yield_now() {
         if let Some(w) = world::try_current() {
             w.flush();
+            w.yield_step();
         }
         E::yield_now()
     }
 
     fn choose(n: usize) -> usize {
         assert!(n > 0, "choose(0)");
+        world::count_engine_op();
         match E::choose(n) {
             Some(c) => c,
             None => world::current().violate(

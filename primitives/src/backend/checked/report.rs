@@ -21,6 +21,9 @@ pub enum Switch {
     Blocked(usize),
     /// The previous thread finished.
     Finished(usize),
+    /// The previous thread could have gone on but gave way without a preemption: it
+    /// yielded, or it had blocked and was woken again before the switch.
+    Resumed(usize),
 }
 
 /// What a traced step did.
@@ -154,4 +157,7 @@ pub struct ExecutionReport {
     pub timeouts_fired: u32,
     /// Spurious wakeups injected.
     pub spurious_injected: u32,
+    /// Preemptions: switches, at the engine's scheduling points, away from a thread that
+    /// could have gone on (as loom's preemption bound counts them).
+    pub preemptions: u32,
 }

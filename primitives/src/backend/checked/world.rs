@@ -87,6 +87,7 @@ pub(crate) struct EngineOps {
     pub thread_key: fn() -> u64,
     pub park: fn(),
     pub choose: fn(usize) -> Option<usize>,
+    pub choose_weighted: fn(usize, usize) -> Option<usize>,
     pub max_threads: Option<usize>,
 }
 
@@ -155,6 +156,13 @@ struct State {
     env_shutdown: bool,
     /// Threads woken whose engine unpark waits for the current thread's next step.
     pending_unparks: Vec<usize>,
+    /// The thread that took the last engine step, and whether it could have gone on (it did
+    /// not block, yield or finish there): a switch away from such a thread is a preemption.
+    engine_last: Option<(usize, bool)>,
+    /// Preemptions so far, counted at the engine's own scheduling points.
+    preemptions: u32,
+    /// (thread, the thread it preempted): shown on that thread's next traced step.
+    preempted_notes: Vec<(usize, usize)>,
 }
 
 /// One execution's world.
@@ -178,6 +186,22 @@ thread_local! {
     // an OS-thread local is the execution's global.
     static CURRENT: RefCell<Option<Arc<World>>> = const { RefCell::new(None) };
     static LAST_REPORT: RefCell<Option<ExecutionReport>> = const { RefCell::new(None) };
+}
+
+thread_local! {
+    static ENGINE_OPS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// How many operations the checked threads of this OS thread have taken so far (atomic
+/// operations, blocks, yields, finishes, spawns and checker choices): a scheduler that sees
+/// no operation between two of its scheduling points knows a switch at the second is the
+/// same as one at the first (see the harness's depth-first engine).
+pub fn engine_ops() -> u64 {
+    ENGINE_OPS.with(|c| c.get())
+}
+
+pub(crate) fn count_engine_op() {
+    ENGINE_OPS.with(|c| c.set(c.get().wrapping_add(1)));
 }
 
 /// The report of the last execution run (or failed) on this OS thread.
@@ -205,8 +229,12 @@ pub(crate) fn before_visible_op() -> bool {
     let Some(w) = try_current() else {
         return false;
     };
-    if w.lock().failure.is_some() {
-        return true;
+    {
+        let mut st = w.lock();
+        if st.failure.is_some() {
+            return true;
+        }
+        w.engine_step(&mut st);
     }
     w.flush();
     false
@@ -243,6 +271,9 @@ impl World {
                 env_fired: 0,
                 env_shutdown: false,
                 pending_unparks: Vec::new(),
+                engine_last: None,
+                preemptions: 0,
+                preempted_notes: Vec::new(),
             }),
             config,
             ops,
@@ -321,6 +352,45 @@ impl World {
         self.me(&st)
     }
 
+    // ---- preemptions ------------------------------------------------------------------
+
+    /// The current thread is about to take an engine step (a scheduling point of both
+    /// engines: an atomic operation). If the thread that took the last engine step could
+    /// have gone on, the engine preempted it: that is the preemption loom's bound counts
+    /// and the depth-first search bounds, so the trace and the engine count the same thing.
+    fn engine_step(&self, st: &mut State) {
+        let me = self.me(st);
+        if let Some((last, true)) = st.engine_last {
+            if last != me {
+                st.preemptions += 1;
+                st.preempted_notes.push((me, last));
+            }
+        }
+        st.engine_last = Some((me, true));
+    }
+
+    /// The current thread stops at its next engine step (it blocks, yields or finishes): a
+    /// switch away from it there is not a preemption.
+    fn engine_stop(&self, st: &mut State) {
+        count_engine_op();
+        let me = self.me(st);
+        if let Some((last, true)) = st.engine_last {
+            if last != me {
+                st.preemptions += 1;
+                st.preempted_notes.push((me, last));
+            }
+        }
+        st.engine_last = Some((me, false));
+    }
+
+    /// The current thread yields (`time.sleep(0)`, `yield_now`).
+    pub(crate) fn yield_step(&self) {
+        let mut st = self.lock();
+        if st.failure.is_none() {
+            self.engine_stop(&mut st);
+        }
+    }
+
     pub(crate) fn now(&self) -> u64 {
         self.lock().now
     }
@@ -353,9 +423,11 @@ impl World {
         args: String,
         kind: StepKind,
     ) -> Option<Failure> {
-        let switch = match st.last_thread {
-            Some(prev) if prev != thread => Some(match st.threads[prev].status {
-                Status::Running => Switch::Preempted(prev),
+        let note = st.preempted_notes.iter().position(|(t, _)| *t == thread);
+        let switch = match (note, st.last_thread) {
+            (Some(i), _) => Some(Switch::Preempted(st.preempted_notes.swap_remove(i).1)),
+            (None, Some(prev)) if prev != thread => Some(match st.threads[prev].status {
+                Status::Running => Switch::Resumed(prev),
                 Status::Blocked(_) => Switch::Blocked(prev),
                 Status::Finished => Switch::Finished(prev),
             }),
@@ -541,6 +613,7 @@ impl World {
                 drop(st);
                 abort_thread();
             }
+            self.engine_stop(&mut st);
             drop(st);
             (self.ops.park)();
         }
@@ -587,6 +660,8 @@ impl World {
             let pending = std::mem::take(&mut st.pending_unparks);
             unparkers_of(&st, &pending)
         };
+        // Waking a thread changes who may run next: an operation for the schedulers.
+        count_engine_op();
         for u in unparkers {
             u();
         }
@@ -611,6 +686,7 @@ impl World {
                 self.fail(st, f);
             }
         }
+        self.engine_stop(&mut st);
         st.threads[me].status = Status::Finished;
         let mut woken = Vec::new();
         if let Some(q) = st.queues.remove(&join_key(me)) {
@@ -665,7 +741,11 @@ impl World {
             if !waiters.is_empty() {
                 drop(st);
                 // Every live thread is blocked, so nothing changes while the state is released.
-                let c = (self.ops.choose)(waiters.len() + 1).unwrap_or(0);
+                let c = {
+                    count_engine_op();
+                    (self.ops.choose)(waiters.len() + 1)
+                }
+                .unwrap_or(0);
                 st = self.lock();
                 if c > 0 {
                     let t = waiters[c - 1];
@@ -689,9 +769,12 @@ impl World {
         if self.config.time == TimeMode::Adversarial && pending.len() > 1 {
             drop(st);
             // Every live thread is blocked, so nothing changes while the state is released.
-            pick = (self.ops.choose)(pending.len())
-                .unwrap_or(0)
-                .min(pending.len() - 1);
+            pick = {
+                count_engine_op();
+                (self.ops.choose)(pending.len())
+            }
+            .unwrap_or(0)
+            .min(pending.len() - 1);
             st = self.lock();
         }
         let (deadline, _) = pending[pick];
@@ -791,7 +874,8 @@ impl World {
         }
         // One coin per step: fire nothing (most of the time), or one pending event.
         let options = timed.len() + spur.len();
-        let Some(c) = (self.ops.choose)(options + 3) else {
+        count_engine_op();
+        let Some(c) = (self.ops.choose_weighted)(options + 3, options + 1) else {
             let mut st = self.lock();
             let what = match (adversarial, spurious) {
                 (true, true) => "adversarial timeouts and spurious wakeups",
@@ -850,6 +934,7 @@ impl World {
             limitations: st.limitations.clone(),
             timeouts_fired: st.timeouts_fired,
             spurious_injected: st.spurious_used,
+            preemptions: st.preemptions,
         }
     }
 

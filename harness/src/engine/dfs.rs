@@ -1,0 +1,346 @@
+//! The depth-first engine: every schedule of a scenario, optionally up to a preemption
+//! bound, enumerated without reduction on shuttle's runtime.
+//!
+//! shuttle's own `DfsScheduler` cannot serve: it answers every random value from a fixed
+//! sequence (so timeouts, spurious wakeups and `choose` are never enumerated, and "every
+//! schedule" would be false for any scenario that uses them), it has no preemption bound,
+//! and a schedule it found replays only through values it does not record. This one
+//!
+//! - branches at every scheduling point over the runnable threads, the running thread
+//!   first (so the first execution has no preemption), and at every checker choice over
+//!   each of its options (the checked world names how many: see
+//!   `lockproof::backend::shuttle_choice`);
+//! - counts a preemption exactly where the checked world does (a switch away from a thread
+//!   that could have gone on: it neither blocked, yielded nor finished), and with a bound
+//!   `k` offers no switch that would make it `k + 1`. A bounded run therefore covers every
+//!   execution with at most `k` preemptions, and the first bound that fails gives a
+//!   counterexample with the fewest preemptions;
+//! - records each decision (`t<task>` or `c<value>`), which is the schedule a failure is
+//!   saved with, and replays it decision by decision.
+//!
+//! "Exhausted" is said only when the tree was enumerated to its end within the budget.
+
+use lockproof::backend::checked::engine_ops;
+use lockproof::backend::shuttle_choice;
+use shuttle::scheduler::{Schedule, Scheduler, Task, TaskId};
+use std::fmt::Write;
+use std::sync::{Arc, Mutex};
+
+/// One recorded decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// The task (shuttle's thread index) that ran at a scheduling point.
+    Task(usize),
+    /// The value of a checker choice.
+    Choice(u64),
+}
+
+/// Encode decisions on one line: `t0 t1 c2 t0 …`.
+pub fn encode(steps: &[Decision]) -> String {
+    let mut out = String::with_capacity(steps.len() * 3);
+    for (i, d) in steps.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        let _ = match d {
+            Decision::Task(t) => write!(out, "t{t}"),
+            Decision::Choice(c) => write!(out, "c{c}"),
+        };
+    }
+    out
+}
+
+/// Decode [`encode`]'s text; a clear error for anything else.
+pub fn decode(text: &str) -> Result<Vec<Decision>, String> {
+    text.split_ascii_whitespace()
+        .map(|w| {
+            let (tag, num) = w.split_at(w.len().min(1));
+            let n = num.parse::<u64>().ok();
+            match (tag, n) {
+                ("t", Some(n)) => usize::try_from(n)
+                    .map(Decision::Task)
+                    .map_err(|_| format!("bad decision {w:?}")),
+                ("c", Some(n)) => Ok(Decision::Choice(n)),
+                _ => Err(format!(
+                    "the depth-first schedule has a bad decision {:?} (expected t<N> or c<N>)",
+                    w.chars().take(20).collect::<String>()
+                )),
+            }
+        })
+        .collect()
+}
+
+#[derive(Debug)]
+struct Level {
+    /// The options at this point, in the order they are tried.
+    options: Vec<Decision>,
+    /// The option taken in the current execution.
+    index: usize,
+    /// Preemptions before this point.
+    preemptions_before: usize,
+}
+
+/// What the search has done so far, readable after the run.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Executions started.
+    pub executions: usize,
+    /// True once every schedule within the bound was run.
+    pub exhausted: bool,
+    /// The decisions of the execution running (or last run).
+    pub current: Vec<Decision>,
+    /// Preemptions the scheduler made in that execution.
+    pub preemptions: usize,
+    /// A value was asked for that is not a checker choice (a model's own `shuttle::rand`):
+    /// it is answered with one fixed value, so the search is not complete.
+    pub unenumerated_random: bool,
+}
+
+/// The depth-first scheduler.
+#[derive(Debug)]
+pub struct DfsScheduler {
+    bound: Option<usize>,
+    max_executions: usize,
+    levels: Vec<Level>,
+    pos: usize,
+    preemptions: usize,
+    started: bool,
+    /// `engine_ops()` at the last scheduling point, and the task that ran from it.
+    last_point: Option<(u64, usize)>,
+    progress: Arc<Mutex<Progress>>,
+}
+
+impl DfsScheduler {
+    /// A search with `bound` preemptions at most (`None`: unbounded), for at most
+    /// `max_executions` executions.
+    pub fn new(bound: Option<usize>, max_executions: usize) -> (Self, Arc<Mutex<Progress>>) {
+        let progress = Arc::new(Mutex::new(Progress::default()));
+        (
+            DfsScheduler {
+                bound,
+                max_executions,
+                levels: Vec::new(),
+                pos: 0,
+                preemptions: 0,
+                started: false,
+                last_point: None,
+                progress: progress.clone(),
+            },
+            progress,
+        )
+    }
+
+    fn progress(&self) -> std::sync::MutexGuard<'_, Progress> {
+        self.progress.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Move to the next unexplored branch; false when there is none.
+    fn advance(&mut self) -> bool {
+        while let Some(level) = self.levels.last_mut() {
+            if level.index + 1 < level.options.len() {
+                level.index += 1;
+                return true;
+            }
+            self.levels.pop();
+        }
+        false
+    }
+
+    /// Take the decision at the current position: the recorded one on the current path, or
+    /// the first option of a new level.
+    fn decide(&mut self, options: impl FnOnce(usize) -> Vec<Decision>) -> Decision {
+        let d = if self.pos < self.levels.len() {
+            let l = &self.levels[self.pos];
+            l.options[l.index]
+        } else {
+            let opts = options(self.preemptions);
+            let first = opts[0];
+            self.levels.push(Level {
+                options: opts,
+                index: 0,
+                preemptions_before: self.preemptions,
+            });
+            first
+        };
+        debug_assert_eq!(self.levels[self.pos].preemptions_before, self.preemptions);
+        self.pos += 1;
+        self.progress().current.push(d);
+        d
+    }
+}
+
+impl Scheduler for DfsScheduler {
+    fn new_execution(&mut self) -> Option<Schedule> {
+        if self.started && !self.advance() {
+            self.progress().exhausted = true;
+            return None;
+        }
+        if self.progress().executions >= self.max_executions {
+            return None;
+        }
+        self.started = true;
+        self.pos = 0;
+        self.preemptions = 0;
+        self.last_point = None;
+        let mut p = self.progress();
+        p.executions += 1;
+        p.current.clear();
+        p.preemptions = 0;
+        Some(Schedule::new(0))
+    }
+
+    fn next_task(
+        &mut self,
+        runnable: &[&Task],
+        current: Option<TaskId>,
+        is_yielding: bool,
+    ) -> Option<TaskId> {
+        let ids: Vec<usize> = runnable
+            .iter()
+            .filter(|t| t.runnable())
+            .map(|t| usize::from(t.id()))
+            .collect();
+        let ids = if ids.is_empty() {
+            runnable.iter().map(|t| usize::from(t.id())).collect()
+        } else {
+            ids
+        };
+        // The running thread could go on: switching away from it is a preemption.
+        let cur = current
+            .map(usize::from)
+            .filter(|c| !is_yielding && ids.contains(c));
+        // No operation since the last scheduling point, and the same thread may go on: a
+        // switch here is the same schedule as a switch there (already enumerated), so this
+        // point is not a branch. (shuttle has a point after a spawn and another before the
+        // spawner's next operation.)
+        let ops = engine_ops();
+        if let (Some(c), Some((last_ops, last_task))) = (cur, self.last_point) {
+            if last_ops == ops && last_task == c {
+                // Recorded all the same: a replay answers every scheduling point.
+                self.progress().current.push(Decision::Task(c));
+                return Some(TaskId::from(c));
+            }
+        }
+        let bound = self.bound;
+        let d = self.decide(|preemptions| {
+            let mut opts = Vec::with_capacity(ids.len());
+            if let Some(c) = cur {
+                opts.push(Decision::Task(c));
+                if bound.is_some_and(|b| preemptions >= b) {
+                    return opts;
+                }
+            }
+            opts.extend(
+                ids.iter()
+                    .filter(|&&t| Some(t) != cur)
+                    .map(|&t| Decision::Task(t)),
+            );
+            opts
+        });
+        let Decision::Task(t) = d else {
+            unreachable!("a scheduling point on the path holds a task")
+        };
+        if cur.is_some_and(|c| c != t) {
+            self.preemptions += 1;
+            self.progress().preemptions = self.preemptions;
+        }
+        self.last_point = Some((ops, t));
+        Some(TaskId::from(t))
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        let arity = shuttle_choice::pending_arity();
+        if arity == 0 {
+            self.progress().unenumerated_random = true;
+            return 0;
+        }
+        match self.decide(|_| (0..arity as u64).map(Decision::Choice).collect()) {
+            Decision::Choice(c) => c,
+            Decision::Task(_) => unreachable!("a choice point on the path holds a value"),
+        }
+    }
+}
+
+/// Replays recorded decisions one by one.
+#[derive(Debug)]
+pub struct StepReplay {
+    steps: Vec<Decision>,
+    pos: usize,
+    ran: bool,
+    diverged: Arc<Mutex<Option<String>>>,
+}
+
+impl StepReplay {
+    /// A replay of `steps`; the handle says where the program left the recorded path.
+    pub fn new(steps: Vec<Decision>) -> (Self, Arc<Mutex<Option<String>>>) {
+        let diverged = Arc::new(Mutex::new(None));
+        (
+            StepReplay {
+                steps,
+                pos: 0,
+                ran: false,
+                diverged: diverged.clone(),
+            },
+            diverged,
+        )
+    }
+
+    fn diverge(&self, what: String) {
+        let mut d = self.diverged.lock().unwrap_or_else(|e| e.into_inner());
+        if d.is_none() {
+            *d = Some(what);
+        }
+    }
+
+    fn next(&mut self) -> Option<Decision> {
+        let d = self.steps.get(self.pos).copied();
+        self.pos += 1;
+        d
+    }
+}
+
+impl Scheduler for StepReplay {
+    fn new_execution(&mut self) -> Option<Schedule> {
+        if self.ran {
+            return None;
+        }
+        self.ran = true;
+        Some(Schedule::new(0))
+    }
+
+    fn next_task(
+        &mut self,
+        runnable: &[&Task],
+        _current: Option<TaskId>,
+        _is_yielding: bool,
+    ) -> Option<TaskId> {
+        let at = self.pos;
+        match self.next() {
+            Some(Decision::Task(t)) if runnable.iter().any(|r| usize::from(r.id()) == t) => {
+                Some(TaskId::from(t))
+            }
+            // Past the recording: the execution goes on no further (a failing one has
+            // failed by then; one that has not is reported as not reproducing).
+            None => None,
+            other => {
+                self.diverge(format!(
+                    "the program left the recorded schedule at decision {at} ({other:?} recorded)"
+                ));
+                None
+            }
+        }
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        let at = self.pos;
+        match self.next() {
+            Some(Decision::Choice(c)) => c,
+            other => {
+                self.diverge(format!(
+                    "the program left the recorded schedule at decision {at} ({other:?} recorded)"
+                ));
+                0
+            }
+        }
+    }
+}
