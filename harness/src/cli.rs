@@ -327,7 +327,11 @@ fn print_scenario(s: &Scenario, results: &[EngineResult]) {
             (Verdict::Met, Some(f)) => format!("{} found (expected)", f.property),
             (Verdict::Met, None) => format!(
                 "holds{}",
-                if o.exhausted { ", space exhausted" } else { "" }
+                if o.exhausted {
+                    ", space exhausted"
+                } else {
+                    ", not exhausted"
+                }
             ),
             (Verdict::Unmet(why), _) => format!("UNEXPECTED: {why}"),
         };
@@ -340,6 +344,17 @@ fn print_scenario(s: &Scenario, results: &[EngineResult]) {
                 o.executions,
                 what,
                 o.elapsed.as_secs_f64()
+            );
+        }
+        if let (Some(sh), Some(f)) = (&o.shortening, &o.found) {
+            println!(
+                "      search: seed {} failed at execution {}; shortest of {} more seeds ({} executions): seed {}, {} preemptions",
+                sh.search_seed,
+                sh.search_found_at,
+                sh.runs,
+                sh.executions,
+                o.settings.seed,
+                f.preemptions
             );
         }
         for l in &o.limitations {
@@ -403,10 +418,15 @@ fn print_json(results: &[(Scenario, Vec<EngineResult>)]) {
                             Verdict::Unsupported(w) => format!("unsupported: {w}"),
                         },
                         "found": o.found.as_ref().map(|f| serde_json::json!({
-                            "kind": f.kind.name(), "property": f.property, "message": f.message,
+                            "kind": f.kind.name(), "family": f.kind.family(),
+                            "property": f.property, "message": f.message,
                             "preemptions": f.preemptions, "execution": f.execution,
                         })),
                         "limitations": o.limitations,
+                        "search": o.shortening.as_ref().map(|sh| serde_json::json!({
+                            "seed": sh.search_seed, "found_at": sh.search_found_at,
+                            "shortening_runs": sh.runs, "shortening_executions": sh.executions,
+                        })),
                         "saved": r.saved.as_ref().map(|p| p.display().to_string()),
                     })
                 }).collect::<Vec<_>>(),

@@ -94,3 +94,22 @@ fn every_expected_violation_has_a_saved_schedule() {
         "expected violations without a saved counterexample (run `lockproof check ID`): {missing:?}"
     );
 }
+
+#[test]
+fn every_saved_loom_schedule_counts_the_preemptions_loom_itself_counted() {
+    for path in schedule_files() {
+        let file = ScheduleFile::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        if let lockproof_harness::engine::EngineSchedule::Loom(json) = &file.schedule {
+            let loom = lockproof_harness::engine::loom::preemptions_of_checkpoint(json);
+            assert_eq!(
+                loom,
+                Some(file.preemptions),
+                "{}: loom's own count differs from the trace's",
+                path.display()
+            );
+            if let Some(bound) = file.settings.engine.bound() {
+                assert!(file.preemptions <= bound, "{}", path.display());
+            }
+        }
+    }
+}

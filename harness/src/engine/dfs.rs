@@ -10,6 +10,8 @@
 //!   first (so the first execution has no preemption), and at every checker choice over
 //!   each of its options (the checked world names how many: see
 //!   `lockproof::backend::shuttle_choice`);
+//! - is fair to yields as loom is: a thread that yields is not scheduled next while
+//!   another can run (a spin loop is otherwise an infinite schedule);
 //! - counts a preemption exactly where the checked world does (a switch away from a thread
 //!   that could have gone on: it neither blocked, yielded nor finished), and with a bound
 //!   `k` offers no switch that would make it `k + 1`. A bounded run therefore covers every
@@ -200,11 +202,19 @@ impl Scheduler for DfsScheduler {
             .filter(|t| t.runnable())
             .map(|t| usize::from(t.id()))
             .collect();
-        let ids = if ids.is_empty() {
+        let mut ids = if ids.is_empty() {
             runnable.iter().map(|t| usize::from(t.id())).collect()
         } else {
             ids
         };
+        // A thread that yields (a spin or retry loop's `sleep(0)`) runs again only when no
+        // other thread can: the fairness loom applies too (a yielded thread waits until
+        // another has run). Without it the first schedule spins forever.
+        if let (true, Some(c)) = (is_yielding, current.map(usize::from)) {
+            if ids.len() > 1 {
+                ids.retain(|&t| t != c);
+            }
+        }
         // The running thread could go on: switching away from it is a preemption.
         let cur = current
             .map(usize::from)
@@ -249,12 +259,20 @@ impl Scheduler for DfsScheduler {
     }
 
     fn next_u64(&mut self) -> u64 {
-        let arity = shuttle_choice::pending_arity();
+        let (arity, weighted) = shuttle_choice::pending_arity();
         if arity == 0 {
             self.progress().unenumerated_random = true;
             return 0;
         }
-        match self.decide(|_| (0..arity as u64).map(Decision::Choice).collect()) {
+        let arity = arity as u64;
+        // A weighted coin's usual outcome (its last value: nothing fires) first, so the
+        // first execution is the undisturbed one.
+        let order: Vec<u64> = if weighted {
+            std::iter::once(arity - 1).chain(0..arity - 1).collect()
+        } else {
+            (0..arity).collect()
+        };
+        match self.decide(|_| order.into_iter().map(Decision::Choice).collect()) {
             Decision::Choice(c) => c,
             Decision::Task(_) => unreachable!("a choice point on the path holds a value"),
         }

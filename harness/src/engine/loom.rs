@@ -52,6 +52,10 @@ pub fn run(body: fn(), settings: &RunSettings) -> RunOutcome {
     if let Some(found) = found.as_mut() {
         found.schedule = checkpoint(body, settings, bound, executions).map(EngineSchedule::Loom);
     }
+    let engine_preemptions = found.as_ref().and_then(|f| match &f.schedule {
+        Some(EngineSchedule::Loom(json)) => preemptions_of_checkpoint(json),
+        _ => None,
+    });
     let limitations = found
         .as_ref()
         .and_then(|f| f.report.as_ref())
@@ -68,8 +72,31 @@ pub fn run(body: fn(), settings: &RunSettings) -> RunOutcome {
         unsupported: None,
         limitations,
         shortening: None,
-        engine_preemptions: None,
+        engine_preemptions,
     }
+}
+
+/// loom's own count of preemptions in the execution a checkpoint leads to: that of the
+/// path's last thread-scheduling branch (`Schedule::preemptions` in loom's `rt/path.rs`: the
+/// preemptions before it, plus one if it switched away from the thread that was active).
+/// Branches after the checkpoint's last one are new, and loom's first choice at a new branch
+/// never preempts.
+pub fn preemptions_of_checkpoint(json: &str) -> Option<usize> {
+    let v: serde_json::Value = serde_json::from_str(json).ok()?;
+    let entries = v.get("branches")?.get("entries")?.as_array()?;
+    // No scheduling branch at all: loom took its first (non-preempting) choice everywhere.
+    let Some(last) = entries.iter().rev().find_map(|e| e.get("Schedule")) else {
+        return Some(0);
+    };
+    let before = last.get("preemptions")?.as_u64()? as usize;
+    let initial = last.get("initial_active")?.as_u64();
+    let active = last
+        .get("threads")?
+        .as_array()?
+        .iter()
+        .position(|t| t.as_str() == Some("Active"))
+        .map(|i| i as u64);
+    Some(before + usize::from(initial.is_some() && initial != active))
 }
 
 /// Re-run to the failing execution (number `failing`) with loom's checkpoint written just

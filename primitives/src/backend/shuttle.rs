@@ -74,7 +74,7 @@ pub mod choice {
     use std::cell::Cell;
 
     thread_local! {
-        static ARITY: Cell<usize> = const { Cell::new(0) };
+        static ARITY: Cell<(usize, bool)> = const { Cell::new((0, false)) };
     }
 
     /// A recorded choice in `0..n`: one `u64` from shuttle's data source, reduced mod `n`.
@@ -86,15 +86,17 @@ pub mod choice {
     /// a value in `0..distinct`, which this maps to itself.
     pub fn choose(n: usize, distinct: usize) -> usize {
         debug_assert!(distinct >= 1 && distinct <= n);
-        ARITY.with(|a| a.set(distinct));
+        ARITY.with(|a| a.set((distinct, distinct < n)));
         let v = ::shuttle::rand::RngCore::next_u64(&mut ::shuttle::rand::thread_rng());
-        ARITY.with(|a| a.set(0));
+        ARITY.with(|a| a.set((0, false)));
         (v % n as u64) as usize
     }
 
-    /// The number of options of the choice being made, while a scheduler's `next_u64`
-    /// answers it; 0 when the value is not a [`choose`] (a model's own `shuttle::rand`).
-    pub fn pending_arity() -> usize {
+    /// The number of distinct options of the choice being made, while a scheduler's
+    /// `next_u64` answers it (0 when the value is not a [`choose`]: a model's own
+    /// `shuttle::rand`), and whether it is a weighted coin whose last option is the usual
+    /// outcome (nothing fires), which an enumeration should try first.
+    pub fn pending_arity() -> (usize, bool) {
         ARITY.with(|a| a.get())
     }
 }

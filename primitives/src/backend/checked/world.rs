@@ -363,7 +363,7 @@ impl World {
         if let Some((last, true)) = st.engine_last {
             if last != me {
                 st.preemptions += 1;
-                st.preempted_notes.push((me, last));
+                note_preemption(st, me, last);
             }
         }
         st.engine_last = Some((me, true));
@@ -377,7 +377,7 @@ impl World {
         if let Some((last, true)) = st.engine_last {
             if last != me {
                 st.preemptions += 1;
-                st.preempted_notes.push((me, last));
+                note_preemption(st, me, last);
             }
         }
         st.engine_last = Some((me, false));
@@ -964,6 +964,15 @@ impl World {
 
     pub(crate) fn store_report(report: ExecutionReport) {
         LAST_REPORT.with(|r| *r.borrow_mut() = Some(report));
+    }
+}
+
+/// Remember that `thread` preempted `preempted`, for `thread`'s next traced step; a newer
+/// preemption by the same thread replaces an older one not yet shown.
+fn note_preemption(st: &mut State, thread: usize, preempted: usize) {
+    match st.preempted_notes.iter_mut().find(|(t, _)| *t == thread) {
+        Some(n) => n.1 = preempted,
+        None => st.preempted_notes.push((thread, preempted)),
     }
 }
 
