@@ -5,8 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rm -rf target/criterion target/lockproof-bench
 cargo bench -p lockproof --bench primitives
-cargo bench -p lockproof-harness --bench overhead
-cargo bench -p lockproof-harness --bench first_bug
+cargo bench -p lockproof-cli --bench overhead
+cargo bench -p lockproof-cli --bench first_bug
 python3 ci/bench_python.py > target/lockproof-bench/python.json
 python3 ci/bench_table.py target/criterion target/lockproof-bench target/lockproof-bench/python.json > BENCHMARKS.md
 echo "wrote BENCHMARKS.md"

@@ -1,7 +1,7 @@
 //! # lockproof-harness
 //!
 //! Checks lockproof scenarios under loom (exhaustive, preemption-bounded) and shuttle
-//! (random, PCT, bounded DFS), with virtual time, injected spurious wakeups, monitors for
+//! (random, PCT) and a depth-first engine of its own, with virtual time, injected spurious wakeups, monitors for
 //! mutual exclusion, deadlock, lost wakeups and barrier generations; saves every failing
 //! execution as a schedule file that replays exactly, and renders its interleaving as a
 //! table with one column per thread.
@@ -9,20 +9,17 @@
 //! - [`engine`]: the engine drivers and what a run returns;
 //! - [`monitor`]: the property monitors;
 //! - [`check`]: a scenario under several engines, shortest counterexample first;
-//! - [`schedule`]: the schedule file format; [`trace`]: the trace table;
-//! - [`registry`]: every scenario the `lockproof` binary knows.
+//! - [`schedule`]: the schedule file format; [`trace`]: the trace table.
+//!
+//! The library knows no scenario of its own: the tutorial's models and the `lockproof`
+//! binary that checks them (`lockproof-cli`) sit on top of it.
 
 pub mod check;
 pub mod child;
-pub mod cli;
-pub mod conformance;
-pub mod coverage;
 pub mod engine;
 pub mod monitor;
 pub mod panics;
-pub mod registry;
 pub mod schedule;
-pub mod selftest;
 pub mod trace;
 
 pub use lockproof_scenario::{Expect, Scenario};

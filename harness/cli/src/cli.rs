@@ -1,10 +1,10 @@
 //! The `lockproof` command line.
 
-use crate::check::{self, Budget, EngineResult, Family, Request, Verdict};
-use crate::child::Runner;
 use crate::registry;
-use crate::schedule::ScheduleFile;
 use lockproof::backend::checked::TimeMode;
+use lockproof_harness::check::{self, Budget, EngineResult, Family, Request, Verdict};
+use lockproof_harness::child::Runner;
+use lockproof_harness::schedule::ScheduleFile;
 use lockproof_scenario::{Scenario, Spurious};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -214,7 +214,7 @@ pub fn main(args: Vec<String>) -> i32 {
         Some("replay") => replay(&args[1..], false),
         Some("trace") => replay(&args[1..], true),
         Some("coverage") => coverage(&args[1..]),
-        Some("__run") => Ok(crate::child::serve_stdin(&registry::all())),
+        Some("__run") => Ok(lockproof_harness::child::serve_stdin(&registry::all())),
         Some(other) => Err(format!("unknown command {other:?} (see lockproof help)")),
     };
     match result {
@@ -313,7 +313,7 @@ fn run_check(a: Args) -> Result<i32, String> {
 fn engine_cell(r: &EngineResult) -> String {
     let o = &r.outcome;
     match o.settings.engine {
-        crate::engine::EngineKind::Random => format!("random seed {}", o.settings.seed),
+        lockproof_harness::engine::EngineKind::Random => format!("random seed {}", o.settings.seed),
         other => other.describe(),
     }
 }
@@ -471,7 +471,7 @@ fn replay(args: &[String], show: bool) -> Result<i32, String> {
             found
                 .trace
                 .as_deref()
-                .map(crate::trace::digest)
+                .map(lockproof_harness::trace::digest)
                 .unwrap_or_default()
         );
         Ok(1)

@@ -3,8 +3,8 @@
 //! monitors, trace), in one run. Prints a table and writes
 //! `target/lockproof-bench/overhead.json`.
 
+use lockproof_cli::registry;
 use lockproof_harness::engine::{self, EngineKind, RunSettings, TimeModeName};
-use lockproof_harness::registry;
 use std::time::Instant;
 
 const SHUTTLE_RUNS: usize = 20_000;
@@ -136,7 +136,7 @@ fn main() {
             "slowdown": plain / harness,
         }));
     }
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/lockproof-bench");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/lockproof-bench");
     let _ = std::fs::create_dir_all(&dir);
     let _ = std::fs::write(
         dir.join("overhead.json"),

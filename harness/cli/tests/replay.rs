@@ -5,8 +5,8 @@
 
 mod common;
 
+use lockproof_cli::registry;
 use lockproof_harness::check::replay;
-use lockproof_harness::registry;
 use lockproof_harness::schedule::ScheduleFile;
 use std::path::PathBuf;
 
@@ -85,7 +85,7 @@ fn every_expected_violation_has_a_saved_schedule() {
         .collect();
     let missing: Vec<&str> = registry::all()
         .iter()
-        .filter(|s| matches!(s.expect, lockproof_harness::Expect::Violates(_)))
+        .filter(|s| matches!(s.expect, lockproof_cli::Expect::Violates(_)))
         .filter(|s| !saved.iter().any(|x| x == s.id))
         .map(|s| s.id)
         .collect();

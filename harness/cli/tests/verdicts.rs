@@ -4,8 +4,8 @@
 
 mod common;
 
+use lockproof_cli::registry;
 use lockproof_harness::check::{check_scenario, Verdict};
-use lockproof_harness::registry;
 
 fn check_all(filter: impl Fn(&str) -> bool) {
     let req = common::request();

@@ -2,8 +2,8 @@
 
 mod common;
 
+use lockproof_cli::registry;
 use lockproof_harness::check::{check_scenario, replay, Family, Verdict};
-use lockproof_harness::registry;
 use lockproof_harness::schedule::ScheduleFile;
 
 #[test]

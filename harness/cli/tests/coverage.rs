@@ -6,9 +6,8 @@ mod common;
 
 #[test]
 fn corpus_accounts_for_every_example_and_rule() {
-    let cov =
-        lockproof_harness::coverage::compute(&common::root(), &lockproof_harness::registry::all());
-    println!("{}", lockproof_harness::coverage::table(&cov));
+    let cov = lockproof_cli::coverage::compute(&common::root(), &lockproof_cli::registry::all());
+    println!("{}", lockproof_cli::coverage::table(&cov));
     assert!(
         cov.problems.is_empty(),
         "{} problems, first ones:\n{}",

@@ -1,14 +1,14 @@
 //! The engine conformance suite: models whose answers are known by construction
-//! (`lockproof_harness::conformance`), run under every engine. Each test states the claim it
+//! (`lockproof_cli::conformance`), run under every engine. Each test states the claim it
 //! holds the engine to.
 
 mod common;
 
+use lockproof_cli::conformance::take_interleavings;
+use lockproof_cli::registry;
 use lockproof_harness::check::{check_scenario, Budget, Family, Request, Verdict};
 use lockproof_harness::child::Runner;
-use lockproof_harness::conformance::take_interleavings;
 use lockproof_harness::engine::{self, EngineKind, FailureKind, RunOutcome, RunSettings};
-use lockproof_harness::registry;
 use lockproof_scenario::Scenario;
 use std::path::Path;
 use std::process::Command;

@@ -2,5 +2,5 @@
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    std::process::exit(lockproof_harness::cli::main(args));
+    std::process::exit(lockproof_cli::cli::main(args));
 }

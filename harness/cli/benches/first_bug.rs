@@ -3,10 +3,10 @@
 //! over 10 seeds) and under loom (bounds 0, 1, 2 in turn; deterministic, one run). Prints a
 //! table and writes `target/lockproof-bench/first_bug.json`.
 
+use lockproof_cli::registry;
 use lockproof_harness::check::unsupported;
 use lockproof_harness::check::Family;
 use lockproof_harness::engine::{self, EngineKind, RunOutcome, RunSettings};
-use lockproof_harness::registry;
 use lockproof_scenario::{Expect, Scenario, Spurious};
 use std::time::Instant;
 
@@ -113,7 +113,7 @@ fn main() {
         );
         json.push(row);
     }
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/lockproof-bench");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/lockproof-bench");
     let _ = std::fs::create_dir_all(&dir);
     let _ = std::fs::write(
         dir.join("first_bug.json"),
