@@ -22,6 +22,14 @@ pub enum Runner {
     InProcess,
     /// In a child process of this `lockproof` binary.
     Child(PathBuf),
+    /// In a child process of a test binary, re-run with a filter for one test (`test`),
+    /// which answers from its own `Check` (see `isolate`).
+    TestBinary {
+        /// The test binary.
+        exe: PathBuf,
+        /// The test's full name, as libtest filters it with `--exact`.
+        test: String,
+    },
 }
 
 /// What the parent asks the child.
@@ -133,8 +141,8 @@ pub fn serve(request: &str, scenarios: &[Scenario]) -> i32 {
 
 fn run_here(s: &Scenario, settings: &RunSettings) -> RunOutcome {
     match settings.engine {
-        engine::EngineKind::Loom { .. } => engine::loom::run(s.body.loom, settings),
-        _ => engine::shuttle::run(s.body.shuttle, settings),
+        engine::EngineKind::Loom { .. } => engine::loom::run(&s.body.loom, settings),
+        _ => engine::shuttle::run(&s.body.shuttle, settings),
     }
 }
 
@@ -145,15 +153,15 @@ fn replay_here(
 ) -> Result<Option<Found>, String> {
     match (settings.engine, schedule) {
         (engine::EngineKind::Loom { .. }, EngineSchedule::Loom(json)) => {
-            engine::loom::replay(s.body.loom, settings, json)
+            engine::loom::replay(&s.body.loom, settings, json)
         }
         (engine::EngineKind::Dfs { .. }, EngineSchedule::Steps(steps)) => {
-            engine::shuttle::replay_steps(s.body.shuttle, settings, steps)
+            engine::shuttle::replay_steps(&s.body.shuttle, settings, steps)
         }
         (
             engine::EngineKind::Random | engine::EngineKind::Pct { .. },
             EngineSchedule::Shuttle(enc),
-        ) => engine::shuttle::replay(s.body.shuttle, settings, enc),
+        ) => engine::shuttle::replay(&s.body.shuttle, settings, enc),
         _ => Err("the schedule does not belong to the engine it names".into()),
     }
 }
@@ -172,17 +180,35 @@ impl WireOutcome {
 }
 
 impl Runner {
-    fn call(&self, exe: &PathBuf, req: &ChildRequest) -> Result<WireOutcome, String> {
+    fn command(&self) -> Option<Command> {
+        match self {
+            Runner::InProcess => None,
+            Runner::Child(exe) => {
+                let mut c = Command::new(exe);
+                c.arg("__run");
+                Some(c)
+            }
+            Runner::TestBinary { exe, test } => {
+                let mut c = Command::new(exe);
+                c.args([test.as_str(), "--exact", "--nocapture", "--test-threads=1"])
+                    .env(crate::isolate::CHILD_ENV, "1");
+                Some(c)
+            }
+        }
+    }
+
+    fn call(&self, req: &ChildRequest) -> Result<WireOutcome, String> {
         // The request travels on the child's standard input: a schedule of any size fits
         // (an argument is limited by the system's ARG_MAX).
         let json = serde_json::to_string(req).map_err(|e| e.to_string())?;
-        let mut child = Command::new(exe)
-            .arg("__run")
+        let mut cmd = self.command().expect("a child runner");
+        let program = cmd.get_program().to_string_lossy().into_owned();
+        let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", exe.display()))?;
+            .map_err(|e| format!("cannot start {program}: {e}"))?;
         let mut stdin = child.stdin.take().expect("piped stdin");
         let writer = std::thread::spawn(move || stdin.write_all(json.as_bytes()));
         let out = child
@@ -190,7 +216,11 @@ impl Runner {
             .map_err(|e| format!("cannot read the engine's process: {e}"))?;
         let _ = writer.join();
         let stdout = String::from_utf8_lossy(&out.stdout);
-        match stdout.lines().find_map(|l| l.strip_prefix(MARK)) {
+        // A test binary's child prints libtest's `test NAME ... ` before it on the same line.
+        match stdout
+            .lines()
+            .find_map(|l| l.find(MARK).map(|i| &l[i + MARK.len()..]))
+        {
             Some(line) => {
                 let w: WireOutcome = serde_json::from_str(line)
                     .map_err(|e| format!("unreadable child answer: {e}"))?;
@@ -215,14 +245,14 @@ impl Runner {
     pub fn run(&self, s: &Scenario, settings: &RunSettings) -> RunOutcome {
         match self {
             Runner::InProcess => run_here(s, settings),
-            Runner::Child(exe) => {
+            Runner::Child(_) | Runner::TestBinary { .. } => {
                 let start = Instant::now();
                 let req = ChildRequest {
                     scenario: s.id.to_owned(),
                     settings: settings.clone(),
                     replay: None,
                 };
-                match self.call(exe, &req) {
+                match self.call(&req) {
                     Ok(w) => RunOutcome {
                         settings: settings.clone(),
                         executions: w.executions,
@@ -268,13 +298,13 @@ impl Runner {
     ) -> Result<Option<Found>, String> {
         match self {
             Runner::InProcess => replay_here(s, settings, schedule),
-            Runner::Child(exe) => {
+            Runner::Child(_) | Runner::TestBinary { .. } => {
                 let req = ChildRequest {
                     scenario: s.id.to_owned(),
                     settings: settings.clone(),
                     replay: Some(schedule.clone()),
                 };
-                Ok(self.call(exe, &req)?.found.map(from_wire))
+                Ok(self.call(&req)?.found.map(from_wire))
             }
         }
     }

@@ -15,11 +15,18 @@
 //! binary that checks them (`lockproof-cli`) sit on top of it.
 
 pub mod check;
+pub mod checker;
 pub mod child;
 pub mod engine;
+pub mod isolate;
+pub mod model;
 pub mod monitor;
 pub mod panics;
+pub mod regression;
 pub mod schedule;
 pub mod trace;
 
+pub use check::{Budget, Family};
+pub use checker::{check, Check, CheckError, Config, Report};
 pub use lockproof_scenario::{Expect, Scenario};
+pub use model::Model;

@@ -30,19 +30,21 @@ impl Drop for QuietGuard {
     }
 }
 
-/// Install the quiet hook once per process, chained to the hook in place before (shuttle's,
-/// which itself chains to the one before it): shuttle's prints the failing schedule, which
-/// the harness saves to a file instead, so during engine runs the chain is not called.
+/// Install the quiet hook once per process, chained to the hook in place before the first
+/// engine ran (shuttle's own, which prints a failing schedule the harness saves to a file
+/// instead, is replaced).
 pub fn install_quiet_hook() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        // Let shuttle install its hook first, so that ours is the one left in place.
+        // The hook in place before any engine ran (the default one, or the user's).
+        let previous = std::panic::take_hook();
+        // Let shuttle install its hook now (once per process), so that ours replaces it:
+        // shuttle's prints a failing schedule for any panic, even outside an execution.
         shuttle::Runner::new(
             shuttle::scheduler::RoundRobinScheduler::new(1),
             shuttle::Config::new(),
         )
         .run(|| {});
-        let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             if QUIET.with(|q| q.get()) == 0 {
                 previous(info);

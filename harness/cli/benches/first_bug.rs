@@ -35,8 +35,8 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
 fn first(s: &Scenario, kind: EngineKind, seed: u64) -> (Option<usize>, usize, f64) {
     let t = Instant::now();
     let o: RunOutcome = match kind {
-        EngineKind::Loom { .. } => engine::loom::run(s.body.loom, &settings(s, kind, seed)),
-        _ => engine::shuttle::run(s.body.shuttle, &settings(s, kind, seed)),
+        EngineKind::Loom { .. } => engine::loom::run(&s.body.loom, &settings(s, kind, seed)),
+        _ => engine::shuttle::run(&s.body.shuttle, &settings(s, kind, seed)),
     };
     (
         o.found.map(|f| f.execution),

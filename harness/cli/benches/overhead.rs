@@ -88,7 +88,7 @@ fn main() {
     let t = Instant::now();
     for _ in 0..reps {
         let o = engine::loom::run(
-            s.body.loom,
+            &s.body.loom,
             &settings(EngineKind::Loom { bound: None }, 1_000_000),
         );
         assert!(o.found.is_none() && o.exhausted);
@@ -114,7 +114,7 @@ fn main() {
         }
         let plain = rate(SHUTTLE_RUNS, t.elapsed().as_secs_f64());
         let t = Instant::now();
-        let o = engine::shuttle::run(s.body.shuttle, &settings(kind, SHUTTLE_RUNS));
+        let o = engine::shuttle::run(&s.body.shuttle, &settings(kind, SHUTTLE_RUNS));
         assert!(o.found.is_none());
         let harness = rate(o.executions, t.elapsed().as_secs_f64());
         rows.push((name, plain, harness, SHUTTLE_RUNS, o.executions));

@@ -35,8 +35,8 @@ fn settings(s: &Scenario, engine: EngineKind, executions: usize) -> RunSettings 
 fn run(s: &Scenario, engine: EngineKind, executions: usize) -> RunOutcome {
     let st = settings(s, engine, executions);
     match engine {
-        EngineKind::Loom { .. } => engine::loom::run(s.body.loom, &st),
-        _ => engine::shuttle::run(s.body.shuttle, &st),
+        EngineKind::Loom { .. } => engine::loom::run(&s.body.loom, &st),
+        _ => engine::shuttle::run(&s.body.shuttle, &st),
     }
 }
 

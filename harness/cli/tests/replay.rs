@@ -6,74 +6,23 @@
 mod common;
 
 use lockproof_cli::registry;
-use lockproof_harness::check::replay;
 use lockproof_harness::schedule::ScheduleFile;
 use std::path::PathBuf;
 
 fn schedule_files() -> Vec<PathBuf> {
-    let dir = common::root().join("corpus/schedules");
-    let mut out = Vec::new();
-    for scenario in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-        for f in std::fs::read_dir(scenario.path())
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            if f.path().extension().is_some_and(|e| e == "schedule") {
-                out.push(f.path());
-            }
-        }
-    }
-    out.sort();
-    out
+    lockproof_harness::regression::schedule_files(&common::root().join("corpus/schedules"))
 }
 
 #[test]
 fn saved_schedules_replay_to_their_snapshots() {
-    let scenarios = registry::all();
-    let files = schedule_files();
-    let mut problems = Vec::new();
-    for path in &files {
-        let file = ScheduleFile::load(path).unwrap_or_else(|e| panic!("{e}"));
-        let name = format!(
-            "{}__{}",
-            file.scenario,
-            path.file_stem().unwrap_or_default().to_string_lossy()
-        );
-        let expected_property = file.property.clone();
-        let r = replay(file, &scenarios, &common::runner())
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let Some(found) = r.found else {
-            problems.push(format!(
-                "{}: the execution passed on replay",
-                path.display()
-            ));
-            continue;
-        };
-        if found.property != expected_property {
-            problems.push(format!(
-                "{}: saved {expected_property}, replay found {}",
-                path.display(),
-                found.property
-            ));
-        }
-        if !r.same_trace {
-            problems.push(format!(
-                "{}: the replayed trace differs from the saved digest",
-                path.display()
-            ));
-        }
-        let trace = found.trace.unwrap_or_default();
-        insta::with_settings!({
-            snapshot_path => common::root().join("corpus/snapshots"),
-            prepend_module_to_snapshot => false,
-            omit_expression => true,
-            description => format!("lockproof trace {}", path.strip_prefix(common::root()).unwrap_or(path).display()),
-        }, {
-            insta::assert_snapshot!(name, trace);
-        });
-    }
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // The same call a user's crate makes for its own saved counterexamples.
+    let n = lockproof_harness::regression::replay_all(
+        &common::root().join("corpus/schedules"),
+        &common::root().join("corpus/snapshots"),
+        &registry::all(),
+        &common::runner(),
+    );
+    assert!(n > 200, "only {n} saved schedules");
 }
 
 #[test]

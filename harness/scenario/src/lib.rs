@@ -28,7 +28,7 @@ mod probe;
 mod scenario;
 
 pub use probe::{ensure, Region, RegionGuard, Rounds};
-pub use scenario::{Bodies, Expect, Scenario, Spurious};
+pub use scenario::{Bodies, Body, Expect, Scenario, Spurious};
 
 /// What a model file needs: the primitives, the backend trait, the scenario API.
 pub mod prelude {
@@ -55,8 +55,8 @@ pub mod __private {
 macro_rules! bodies {
     ($($f:ident)::+) => {
         $crate::Bodies {
-            loom: $($f)::+::<$crate::__private::Loom>,
-            shuttle: $($f)::+::<$crate::__private::Shuttle>,
+            loom: ::std::sync::Arc::new($($f)::+::<$crate::__private::Loom>),
+            shuttle: ::std::sync::Arc::new($($f)::+::<$crate::__private::Shuttle>),
         }
     };
 }

@@ -2,13 +2,23 @@
 
 use lockproof::backend::checked::TimeMode;
 
-/// The body of a scenario, instantiated for each engine by [`bodies!`](crate::bodies).
-#[derive(Clone, Copy, Debug)]
+/// One execution of a model on one engine: called once per execution.
+pub type Body = std::sync::Arc<dyn Fn() + Send + Sync>;
+
+/// The body of a scenario, instantiated for each engine by [`bodies!`](crate::bodies) (a
+/// generic function) or from a model value (`lockproof_harness::Model`).
+#[derive(Clone)]
 pub struct Bodies {
     /// The body on the loom backend.
-    pub loom: fn(),
-    /// The body on the shuttle backend.
-    pub shuttle: fn(),
+    pub loom: Body,
+    /// The body on the shuttle backend (random, PCT and the depth-first engine).
+    pub shuttle: Body,
+}
+
+impl std::fmt::Debug for Bodies {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bodies").finish_non_exhaustive()
+    }
 }
 
 /// The verdict a scenario expects.

@@ -6,6 +6,7 @@ use crate::panics::take_last_panic;
 use lockproof::backend::checked::{
     execute, take_last_report, Engine, ExecutionReport, Failure, WorldConfig,
 };
+use lockproof_scenario::Body;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -21,13 +22,14 @@ pub fn world_config(s: &RunSettings) -> WorldConfig {
 
 /// The closure an engine runs once per execution: a checked world with every monitor.
 pub fn execution<E: Engine>(
-    body: fn(),
+    body: &Body,
     config: WorldConfig,
     count: Arc<AtomicUsize>,
 ) -> impl Fn() + Send + Sync + 'static {
+    let body = body.clone();
     move || {
         count.fetch_add(1, Ordering::Relaxed);
-        execute::<E>(config.clone(), Some(Monitors::boxed()), body);
+        execute::<E>(config.clone(), Some(Monitors::boxed()), || body());
     }
 }
 

@@ -9,6 +9,7 @@
 
 use super::execution::{classify, execution, world_config};
 use super::{EngineKind, EngineSchedule, Found, RunOutcome, RunSettings};
+use lockproof_scenario::Body;
 
 use lockproof::backend::LoomEngine;
 use loom::model::Builder;
@@ -35,7 +36,7 @@ fn builder(bound: Option<usize>) -> Builder {
 }
 
 /// Run `body` under loom as `settings` says.
-pub fn run(body: fn(), settings: &RunSettings) -> RunOutcome {
+pub fn run(body: &Body, settings: &RunSettings) -> RunOutcome {
     let _quiet = crate::panics::quiet();
     let EngineKind::Loom { bound } = settings.engine else {
         unreachable!("shuttle settings given to the loom driver");
@@ -102,7 +103,7 @@ pub fn preemptions_of_checkpoint(json: &str) -> Option<usize> {
 /// Re-run to the failing execution (number `failing`) with loom's checkpoint written just
 /// before it; return the checkpoint's JSON.
 fn checkpoint(
-    body: fn(),
+    body: &Body,
     settings: &RunSettings,
     bound: Option<usize>,
     failing: usize,
@@ -123,7 +124,7 @@ fn checkpoint(
 /// Replay the execution a loom checkpoint describes. Returns the failure it reproduces, or
 /// `None` if the execution passed.
 pub fn replay(
-    body: fn(),
+    body: &Body,
     settings: &RunSettings,
     path_json: &str,
 ) -> Result<Option<Found>, String> {

@@ -4,6 +4,7 @@
 use super::dfs::{self, DfsScheduler, StepReplay};
 use super::execution::{classify, execution, world_config};
 use super::{EngineKind, EngineSchedule, Found, RunOutcome, RunSettings};
+use lockproof_scenario::Body;
 
 use lockproof::backend::ShuttleEngine;
 use shuttle::scheduler::{
@@ -62,7 +63,7 @@ fn config(settings: &RunSettings) -> Config {
 }
 
 /// Run `body` under shuttle as `settings` says.
-pub fn run(body: fn(), settings: &RunSettings) -> RunOutcome {
+pub fn run(body: &Body, settings: &RunSettings) -> RunOutcome {
     let _quiet = crate::panics::quiet();
     let start = Instant::now();
     let count = Arc::new(AtomicUsize::new(0));
@@ -174,7 +175,7 @@ fn limitations_of(found: &Option<Found>) -> Vec<String> {
 /// Replay one execution of the depth-first engine from its recorded decisions. Returns the
 /// failure it reproduces, or `None` if the execution passed.
 pub fn replay_steps(
-    body: fn(),
+    body: &Body,
     settings: &RunSettings,
     encoded: &str,
 ) -> Result<Option<Found>, String> {
@@ -194,7 +195,7 @@ pub fn replay_steps(
 
 /// Replay one execution from an encoded schedule. Returns the failure it reproduces, or
 /// `None` if the execution passed.
-pub fn replay(body: fn(), settings: &RunSettings, encoded: &str) -> Result<Option<Found>, String> {
+pub fn replay(body: &Body, settings: &RunSettings, encoded: &str) -> Result<Option<Found>, String> {
     let _quiet = crate::panics::quiet();
     let schedule = decode(encoded)?;
     let count = Arc::new(AtomicUsize::new(0));

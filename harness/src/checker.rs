@@ -1,0 +1,613 @@
+//! Checking a [`Model`] from a `#[test]`: one call, or a builder for the rest.
+//!
+//! ```text
+//! #[test]
+//! fn transfer_does_not_deadlock() {
+//!     lockproof_harness::check(Transfer { amount: 10 });
+//! }
+//! ```
+//!
+//! On a failure the test panics with the verdict, the rendered trace of the shortest
+//! counterexample found, the path of its saved schedule and the command that replays it.
+//!
+//! Environment variables scale a check without changing code (as loom's `LOOM_*`):
+//!
+//! | variable | effect |
+//! |---|---|
+//! | `LOCKPROOF_ENGINES` | engines, comma-separated: `loom,random,pct,dfs` |
+//! | `LOCKPROOF_BUDGET_SCALE` | multiply every execution budget (a whole number ≥ 1) |
+//! | `LOCKPROOF_BOUND` | the highest preemption bound of loom and dfs |
+//! | `LOCKPROOF_SEED` | the first shuttle seed |
+//! | `LOCKPROOF_DIR` | where failing schedules are saved (default `target/lockproof`) |
+//! | `LOCKPROOF_REPLAY` | a schedule file: the model it names is replayed from it instead of searched |
+
+use crate::check::{self, Budget, EngineResult, Family, Request, Verdict};
+use crate::child::Runner;
+use crate::engine::{EngineKind, FailureKind, Found};
+use crate::model::{bodies, Model};
+use crate::schedule::ScheduleFile;
+use lockproof::backend::checked::TimeMode;
+use lockproof_scenario::{Expect, Scenario, Spurious};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Check `model` under the default engines (loom, shuttle random, PCT) with the default
+/// budget; panic with the counterexample if any execution fails.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::{Backend, JoinHandle};
+/// use lockproof::{Lock, Shared};
+/// use std::sync::Arc;
+///
+/// struct Counter;
+///
+/// impl lockproof_harness::Model for Counter {
+///     fn run<B: Backend>(&self) {
+///         let (lock, n) = (Arc::new(Lock::<B>::new()), Arc::new(Shared::<u32, B>::new(0)));
+///         let (l2, n2) = (lock.clone(), n.clone());
+///         let t = B::spawn("t", move || {
+///             let _g = l2.lock();
+///             n2.set(n2.get() + 1);
+///         });
+///         {
+///             let _g = lock.lock();
+///             n.set(n.get() + 1);
+///         }
+///         t.join();
+///         assert_eq!(n.get(), 2);
+///     }
+/// }
+///
+/// lockproof_harness::check(Counter);
+/// ```
+#[track_caller]
+pub fn check<M: Model>(model: M) {
+    Check::new(model).assert_holds();
+}
+
+/// How a [`Check`] runs. Every field has a default; environment variables (see the module
+/// documentation) override them when the check runs.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Config {
+    /// The engines, in order.
+    pub engines: Vec<Family>,
+    /// Executions per engine run, bounds and depths.
+    pub budget: Budget,
+    /// How virtual time moves.
+    pub time: TimeMode,
+    /// Whether `Condition.wait` may wake spuriously.
+    pub spurious: bool,
+    /// Traced steps one execution may take before it is called a livelock.
+    pub max_steps: u64,
+    /// Where failing schedules are saved (`<dir>/schedules/<model>/…`); `None`: the
+    /// `lockproof` folder of the cargo target directory.
+    pub save_dir: Option<PathBuf>,
+    /// Save failing schedules at all.
+    pub save: bool,
+    /// Run each engine run in a child process (the test binary itself, re-run with a
+    /// filter for the current test, as rusty-fork does), so that a loom abort cannot end
+    /// the test process.
+    pub isolate: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            engines: vec![Family::Loom, Family::Random, Family::Pct],
+            budget: Budget::ci(),
+            time: TimeMode::Timed,
+            spurious: false,
+            max_steps: 20_000,
+            save_dir: None,
+            save: true,
+            isolate: false,
+        }
+    }
+}
+
+/// Why a check could not run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CheckError {
+    /// An environment variable has a value the checker cannot use.
+    Env {
+        /// The variable.
+        name: &'static str,
+        /// Its value.
+        value: String,
+        /// What it takes.
+        takes: &'static str,
+    },
+    /// A schedule file could not be read or replayed.
+    Replay(String),
+}
+
+impl fmt::Display for CheckError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CheckError::Env { name, value, takes } => {
+                write!(f, "{name}={value:?} is not usable: {name} takes {takes}")
+            }
+            CheckError::Replay(e) => write!(f, "cannot replay: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for CheckError {}
+
+/// A check of one model: the builder and its run.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::{Backend, JoinHandle};
+/// use lockproof::Lock;
+/// use lockproof_harness::{Check, Family, Model};
+/// use std::sync::Arc;
+///
+/// /// Two threads take two locks in opposite orders.
+/// struct Abba;
+///
+/// impl Model for Abba {
+///     fn run<B: Backend>(&self) {
+///         let (a, b) = (Arc::new(Lock::<B>::new()), Arc::new(Lock::<B>::new()));
+///         let (a2, b2) = (a.clone(), b.clone());
+///         let t = B::spawn("t", move || {
+///             let _b = b2.lock();
+///             let _a = a2.lock();
+///         });
+///         {
+///             let _a = a.lock();
+///             let _b = b.lock();
+///         }
+///         t.join();
+///     }
+/// }
+///
+/// let report = Check::new(Abba)
+///     .engines([Family::Dfs])
+///     .no_save()
+///     .assert_violates("deadlock");
+/// let failure = report.failure().expect("a counterexample");
+/// assert!(failure.trace.as_deref().unwrap_or("").contains("deadlock (lock cycle)"));
+/// ```
+#[derive(Clone)]
+pub struct Check {
+    scenario: Scenario,
+    config: Config,
+}
+
+impl fmt::Debug for Check {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Check")
+            .field("name", &self.scenario.id)
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+impl Check {
+    /// A check of `model` with the default [`Config`]; it is named after the model's type.
+    pub fn new<M: Model>(model: M) -> Check {
+        let full = std::any::type_name::<M>();
+        let short = full.rsplit("::").next().unwrap_or(full);
+        let mut scenario = Scenario::new(leak(short), "", bodies(model));
+        // The checker counts what the model spawns: an engine that cannot run that many
+        // threads says so instead of a verdict.
+        scenario.threads = 0;
+        Check {
+            scenario,
+            config: Config::default(),
+        }
+    }
+
+    /// A check of a scenario (a registered model of the corpus, say).
+    pub fn scenario(scenario: Scenario) -> Check {
+        let config = Config {
+            time: scenario.time,
+            spurious: scenario.spurious == Spurious::On,
+            max_steps: scenario.max_steps,
+            ..Config::default()
+        };
+        Check { scenario, config }
+    }
+
+    /// The name saved schedules carry (`schedules/<name>/…`), and that `LOCKPROOF_REPLAY`
+    /// matches.
+    pub fn name(mut self, name: &str) -> Check {
+        self.scenario.id = leak(name);
+        self
+    }
+
+    /// The whole configuration at once.
+    pub fn config(mut self, config: Config) -> Check {
+        self.config = config;
+        self
+    }
+
+    /// The engines to run, in order.
+    pub fn engines(mut self, engines: impl IntoIterator<Item = Family>) -> Check {
+        self.config.engines = engines.into_iter().collect();
+        self
+    }
+
+    /// The budget.
+    pub fn budget(mut self, budget: Budget) -> Check {
+        self.config.budget = budget;
+        self
+    }
+
+    /// Adversarial time: any pending timeout may fire at any step.
+    pub fn adversarial(mut self) -> Check {
+        self.config.time = TimeMode::Adversarial;
+        self
+    }
+
+    /// Inject spurious wakeups into `Condition.wait`.
+    pub fn spurious(mut self) -> Check {
+        self.config.spurious = true;
+        self
+    }
+
+    /// The seed of the first shuttle run.
+    pub fn seed(mut self, seed: u64) -> Check {
+        self.config.budget.seed = seed;
+        self
+    }
+
+    /// Save failing schedules under `dir` (`dir/schedules/<name>/`).
+    pub fn save_to(mut self, dir: impl Into<PathBuf>) -> Check {
+        self.config.save_dir = Some(dir.into());
+        self.config.save = true;
+        self
+    }
+
+    /// Save nothing.
+    pub fn no_save(mut self) -> Check {
+        self.config.save = false;
+        self
+    }
+
+    /// Run each engine run in a child process of the test binary (see [`Config::isolate`]).
+    pub fn isolate(mut self) -> Check {
+        self.config.isolate = true;
+        self
+    }
+
+    /// The scenario this check runs (its bodies, settings and name).
+    pub fn as_scenario(&self) -> Scenario {
+        let mut s = self.scenario.clone();
+        s.time = self.config.time;
+        s.spurious = if self.config.spurious {
+            Spurious::On
+        } else {
+            Spurious::Off
+        };
+        s.max_steps = self.config.max_steps;
+        s
+    }
+
+    /// Replay the saved schedule at `path` (a schedule of this model): the report holds the
+    /// failure it reproduces, or none if the execution now passes.
+    pub fn replay(&self, path: impl AsRef<Path>) -> Result<Report, CheckError> {
+        let path = path.as_ref().to_path_buf();
+        let file = ScheduleFile::load(&path).map_err(CheckError::Replay)?;
+        let mut scenario = self.as_scenario();
+        scenario.expect = Expect::Holds;
+        if file.scenario != scenario.id {
+            return Err(CheckError::Replay(format!(
+                "{} is a schedule of {:?}, not of {:?}",
+                path.display(),
+                file.scenario,
+                scenario.id
+            )));
+        }
+        replay_report(&scenario, file, path)
+    }
+
+    /// Run the check (or, when `LOCKPROOF_REPLAY` names a schedule of this model, replay
+    /// it). Never panics; an unusable environment variable or schedule is an error.
+    pub fn run(&self) -> Result<Report, CheckError> {
+        let config = with_env(self.config.clone())?;
+        let mut scenario = self.as_scenario();
+        scenario.expect = Expect::Holds;
+        if let Some(path) = std::env::var_os("LOCKPROOF_REPLAY") {
+            let path = PathBuf::from(path);
+            let file = ScheduleFile::load(&path).map_err(CheckError::Replay)?;
+            if file.scenario == scenario.id {
+                return replay_report(&scenario, file, path);
+            }
+        }
+        let save_root = config
+            .save
+            .then(|| config.save_dir.clone().unwrap_or_else(default_dir));
+        let runner = if config.isolate {
+            crate::isolate::runner(scenario.id)
+        } else {
+            Runner::InProcess
+        };
+        if let Some(served) = crate::isolate::serve_if_child(&scenario) {
+            // This process is a child run by an isolated check: it has answered.
+            let _ = served;
+            std::process::exit(0);
+        }
+        let req = Request {
+            families: config.engines.clone(),
+            budget: config.budget.clone(),
+            save_root: save_root.clone(),
+            runner,
+        };
+        let results = check::check_scenario(&scenario, &req);
+        Ok(Report {
+            name: scenario.id,
+            results,
+            replayed: None,
+            schedules: save_root.map(|r| r.join("schedules").join(scenario.id)),
+        })
+    }
+
+    /// Run the check and panic, with the counterexample, if any execution fails.
+    #[track_caller]
+    pub fn assert_holds(&self) -> Report {
+        let report = self.run().unwrap_or_else(|e| panic!("lockproof: {e}"));
+        if report.failure().is_some() {
+            panic!("{report}");
+        }
+        report
+    }
+
+    /// Run the check and panic unless every engine that could run the model found a
+    /// violation of `property` (a property a model names, or a failure kind such as
+    /// `"deadlock"`). Returns the report, with each counterexample.
+    #[track_caller]
+    pub fn assert_violates(&self, property: &str) -> Report {
+        let report = self.run().unwrap_or_else(|e| panic!("lockproof: {e}"));
+        let mut s = self.as_scenario();
+        s.expect = Expect::Violates(leak(property));
+        let unmet: Vec<String> = report
+            .results
+            .iter()
+            .filter_map(|r| match check::judge(&s, &r.outcome) {
+                Verdict::Unmet(why) => Some(format!("{}: {why}", r.family.name())),
+                _ => None,
+            })
+            .collect();
+        if !unmet.is_empty() {
+            panic!(
+                "lockproof: {} was expected to violate {property}:\n  {}\n{report}",
+                report.name,
+                unmet.join("\n  ")
+            );
+        }
+        report
+    }
+}
+
+/// What a check found, per engine; its `Display` is what a failing test prints.
+#[derive(Clone, Debug)]
+pub struct Report {
+    /// The model's name.
+    pub name: &'static str,
+    /// One result per engine.
+    pub results: Vec<EngineResult>,
+    /// The schedule file replayed instead of a search (`LOCKPROOF_REPLAY`).
+    pub replayed: Option<PathBuf>,
+    /// The folder failing schedules of this model are saved in, if saving is on.
+    pub schedules: Option<PathBuf>,
+}
+
+impl Report {
+    /// The first engine's failure, if any engine found one.
+    pub fn failure(&self) -> Option<&Found> {
+        self.results.iter().find_map(|r| r.outcome.found.as_ref())
+    }
+
+    /// The engine result that failed first, if any.
+    pub fn failing(&self) -> Option<&EngineResult> {
+        self.results.iter().find(|r| r.outcome.found.is_some())
+    }
+
+    /// The schedule file saved (or already saved) for the first failure.
+    pub fn saved(&self) -> Option<&Path> {
+        self.failing()
+            .and_then(|r| r.saved.as_deref().or(r.already_saved.as_deref()))
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Some(r) = self.failing() else {
+            writeln!(f, "lockproof: {} holds", self.name)?;
+            for r in &self.results {
+                let o = &r.outcome;
+                match &o.unsupported {
+                    Some(why) => writeln!(f, "  {:<7} not run: {why}", r.family.name())?,
+                    None => writeln!(
+                        f,
+                        "  {:<7} {} executions{}",
+                        r.family.name(),
+                        o.executions,
+                        if o.exhausted { ", space exhausted" } else { "" }
+                    )?,
+                }
+            }
+            return Ok(());
+        };
+        let found = r.outcome.found.as_ref().expect("failing");
+        let engine = r.outcome.settings.engine.describe();
+        match &self.replayed {
+            Some(p) => writeln!(
+                f,
+                "lockproof: {} fails on replay of {}: {}",
+                self.name,
+                p.display(),
+                found.message
+            )?,
+            None => writeln!(
+                f,
+                "lockproof: {} fails under {engine} (execution {}): {}",
+                self.name, found.execution, found.message
+            )?,
+        }
+        if let Some(t) = &found.trace {
+            writeln!(f)?;
+            write!(f, "{t}")?;
+        }
+        if let Some(p) = self.saved() {
+            let test = std::thread::current()
+                .name()
+                .filter(|n| *n != "main")
+                .unwrap_or("<test name>")
+                .to_owned();
+            writeln!(f)?;
+            writeln!(f, "saved:  {}", p.display())?;
+            writeln!(
+                f,
+                "replay: LOCKPROOF_REPLAY={} cargo test {test} -- --exact",
+                p.display()
+            )?;
+        }
+        let kind = if found.kind == FailureKind::Violation {
+            format!("violates {}", found.property)
+        } else {
+            found.kind.family().to_owned()
+        };
+        write!(f, "verdict: {kind}")
+    }
+}
+
+fn replay_report(s: &Scenario, file: ScheduleFile, path: PathBuf) -> Result<Report, CheckError> {
+    let family = match file.settings.engine {
+        EngineKind::Loom { .. } => Family::Loom,
+        EngineKind::Random => Family::Random,
+        EngineKind::Pct { .. } => Family::Pct,
+        EngineKind::Dfs { .. } => Family::Dfs,
+    };
+    let settings = file.settings.clone();
+    let r = check::replay(file, std::slice::from_ref(s), &Runner::InProcess)
+        .map_err(CheckError::Replay)?;
+    let outcome = crate::engine::RunOutcome {
+        settings,
+        executions: 1,
+        exhausted: false,
+        elapsed: std::time::Duration::ZERO,
+        found: r.found,
+        unsupported: None,
+        limitations: vec![],
+        shortening: None,
+        engine_preemptions: None,
+    };
+    Ok(Report {
+        name: s.id,
+        results: vec![EngineResult {
+            family,
+            outcome,
+            verdict: Verdict::Met,
+            saved: None,
+            already_saved: Some(path.clone()),
+        }],
+        replayed: Some(path),
+        schedules: None,
+    })
+}
+
+fn env_parse<T: std::str::FromStr>(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    takes: &'static str,
+) -> Result<Option<T>, CheckError> {
+    match var(name) {
+        None => Ok(None),
+        Some(v) => v.trim().parse().map(Some).map_err(|_| CheckError::Env {
+            name,
+            value: v,
+            takes,
+        }),
+    }
+}
+
+/// `config` with the process environment's overrides.
+pub fn with_env(config: Config) -> Result<Config, CheckError> {
+    with_vars(config, |name| std::env::var(name).ok())
+}
+
+/// `config` with the overrides `var` answers (a variable's value, or `None` when unset).
+///
+/// # Examples
+///
+/// ```
+/// use lockproof_harness::checker::{with_vars, CheckError};
+/// use lockproof_harness::{Config, Family};
+///
+/// let c = with_vars(Config::default(), |v| (v == "LOCKPROOF_ENGINES").then(|| "dfs".into()));
+/// assert_eq!(c.unwrap().engines, vec![Family::Dfs]);
+/// let e = with_vars(Config::default(), |v| (v == "LOCKPROOF_SEED").then(|| "x".into()));
+/// assert!(matches!(e, Err(CheckError::Env { name: "LOCKPROOF_SEED", .. })));
+/// ```
+pub fn with_vars(
+    mut config: Config,
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<Config, CheckError> {
+    if let Some(v) = var("LOCKPROOF_ENGINES") {
+        let engines: Option<Vec<Family>> = v.split(',').map(|e| Family::parse(e.trim())).collect();
+        match engines {
+            Some(e) if !e.is_empty() => config.engines = e,
+            _ => {
+                return Err(CheckError::Env {
+                    name: "LOCKPROOF_ENGINES",
+                    value: v,
+                    takes: "a comma-separated list of loom, random, pct, dfs",
+                })
+            }
+        }
+    }
+    if let Some(k) = env_parse::<usize>(&var, "LOCKPROOF_BUDGET_SCALE", "a whole number from 1 up")?
+    {
+        if k == 0 {
+            return Err(CheckError::Env {
+                name: "LOCKPROOF_BUDGET_SCALE",
+                value: "0".into(),
+                takes: "a whole number from 1 up",
+            });
+        }
+        config.budget.loom_executions = config.budget.loom_executions.saturating_mul(k);
+        config.budget.shuttle_executions = config.budget.shuttle_executions.saturating_mul(k);
+    }
+    if let Some(b) = env_parse::<usize>(&var, "LOCKPROOF_BOUND", "a whole number")? {
+        config.budget.max_bound = b;
+    }
+    if let Some(s) = env_parse::<u64>(&var, "LOCKPROOF_SEED", "a whole number")? {
+        config.budget.seed = s;
+    }
+    if let Some(d) = var("LOCKPROOF_DIR") {
+        config.save_dir = Some(PathBuf::from(d));
+    }
+    Ok(config)
+}
+
+/// `<cargo target dir>/lockproof`: the target directory is found from the test binary's
+/// path (`target/<profile>/deps/<binary>`), or `CARGO_TARGET_DIR`, or `./target`.
+pub fn default_dir() -> PathBuf {
+    if let Some(t) = std::env::var_os("CARGO_TARGET_DIR") {
+        return PathBuf::from(t).join("lockproof");
+    }
+    let from_exe = std::env::current_exe().ok().and_then(|exe| {
+        let deps = exe.parent()?;
+        let profile = if deps.file_name()? == "deps" {
+            deps.parent()?
+        } else {
+            deps
+        };
+        Some(profile.parent()?.to_path_buf())
+    });
+    from_exe
+        .unwrap_or_else(|| PathBuf::from("target"))
+        .join("lockproof")
+}
+
+fn leak(s: &str) -> &'static str {
+    Box::leak(s.to_owned().into_boxed_str())
+}

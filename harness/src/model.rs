@@ -1,0 +1,59 @@
+//! What a user checks: a [`Model`], a value whose `run` is one execution of the concurrent
+//! code under test, generic over the world it runs in.
+
+use lockproof::backend::{Backend, Loom, Shuttle};
+use lockproof_scenario::Bodies;
+use std::sync::Arc;
+
+/// Concurrent code to check: `run` is one execution, generic over the [`Backend`] so the
+/// same code runs under loom, shuttle and the depth-first engine (and on real threads with
+/// [`lockproof::backend::Std`]).
+///
+/// A model is a value: it carries its parameters (a capacity, a number of threads, a
+/// closure) in its fields, so one model type serves every parameter value. The checker
+/// calls `run` once per execution, from the engine's main thread; `run` starts its threads
+/// with `B::spawn` and everything it shares lives inside `run` (nothing carries over from
+/// one execution to the next).
+///
+/// # Examples
+///
+/// ```
+/// use lockproof_harness::Model;
+/// use lockproof::backend::{Backend, JoinHandle};
+/// use lockproof::Lock;
+/// use std::sync::Arc;
+///
+/// /// `threads` threads each take the lock once.
+/// struct TakeTurns {
+///     threads: usize,
+/// }
+///
+/// impl Model for TakeTurns {
+///     fn run<B: Backend>(&self) {
+///         let lock = Arc::new(Lock::<B>::new());
+///         let ts: Vec<_> = (0..self.threads)
+///             .map(|i| {
+///                 let lock = lock.clone();
+///                 B::spawn(&format!("t{i}"), move || drop(lock.lock()))
+///             })
+///             .collect();
+///         ts.into_iter().for_each(|t| t.join());
+///     }
+/// }
+///
+/// lockproof_harness::check(TakeTurns { threads: 2 });
+/// ```
+pub trait Model: Send + Sync + 'static {
+    /// One execution of the code under test in world `B`.
+    fn run<B: Backend>(&self);
+}
+
+/// The engine bodies of a model (what a [`lockproof_scenario::Scenario`] holds).
+pub fn bodies<M: Model>(model: M) -> Bodies {
+    let model = Arc::new(model);
+    let (l, s) = (model.clone(), model);
+    Bodies {
+        loom: Arc::new(move || l.run::<Loom>()),
+        shuttle: Arc::new(move || s.run::<Shuttle>()),
+    }
+}
