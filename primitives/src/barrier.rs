@@ -376,7 +376,7 @@ impl<B: Backend> Barrier<B> {
     /// `Condition.notify_all()` (the lock is held).
     fn notify_all(&self) {
         self.notified.fetch_add(1, SeqCst);
-        B::unpark_all(self.key());
+        B::unpark_all(&self.notified);
     }
 
     /// `Condition.wait(timeout)` (the lock is held on entry and on return): release the

@@ -497,10 +497,18 @@ impl<B: Backend> Condition<B> {
     /// waiters, or `n == 0`, a no-op. Python also accepts a negative `n` as a no-op;
     /// `usize` rules that out.
     pub fn notify(&self, n: usize) -> Result<()> {
-        let r = self.notify_raw(n);
+        let r = if self.is_owned() {
+            Ok(())
+        } else {
+            Err(Error::NotifyUnacquired)
+        };
+        // Traced before the waiters are released, so their steps come after it.
         B::record(&self.tag, || {
             Event::with_args("notify", format!("n={n}"), outcome_of(&r))
         });
+        if r.is_ok() {
+            self.wake(n);
+        }
         r
     }
 
@@ -513,22 +521,16 @@ impl<B: Backend> Condition<B> {
     /// (`notify(len(self._waiters))`).
     pub fn notify_all(&self) -> Result<()> {
         let r = if self.is_owned() {
-            let n = self.waiting("notify_all");
-            self.wake(n);
             Ok(())
         } else {
             Err(Error::NotifyUnacquired)
         };
         B::record(&self.tag, || Event::new("notify_all", outcome_of(&r)));
-        r
-    }
-
-    fn notify_raw(&self, n: usize) -> Result<()> {
-        if !self.is_owned() {
-            return Err(Error::NotifyUnacquired);
+        if r.is_ok() {
+            let n = self.waiting("notify_all");
+            self.wake(n);
         }
-        self.wake(n);
-        Ok(())
+        r
     }
 
     /// Release the waiter locks of the first `n` waiters and take them off the queue.

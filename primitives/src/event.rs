@@ -117,19 +117,22 @@ impl<B: Backend> Event<B> {
         // A read-modify-write: a stale "already set" would skip waking a thread that
         // parked after a `clear`.
         let mut cur = self.state.fetch_add(0, SeqCst);
+        let mut wake = false;
         while cur & SET == 0 {
             let new = epoch(cur).wrapping_add(EPOCH) | SET;
             match self.state.compare_exchange(cur, new, SeqCst, SeqCst) {
                 Ok(_) => {
-                    if cur & WAITERS != 0 {
-                        B::unpark_all(self.key());
-                    }
+                    wake = cur & WAITERS != 0;
                     break;
                 }
                 Err(actual) => cur = actual,
             }
         }
+        // Traced at the set itself, before its waiters are woken.
         B::record(&self.tag, || TraceEvent::new("set", Outcome::Done));
+        if wake {
+            B::unpark_all(&self.state);
+        }
     }
 
     /// `clear()`: clear the flag. Wakes nobody; threads woken by an earlier `set` still

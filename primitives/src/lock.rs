@@ -278,7 +278,7 @@ impl<B: Backend> Lock<B> {
     /// Wake one parked waiter (after [`release_state`](Self::release_state) said so).
     #[cold]
     pub(crate) fn wake_one(&self) {
-        B::unpark_one(self.key());
+        B::unpark_one(&self.state);
     }
 
     #[inline]

@@ -175,17 +175,21 @@ impl<B: Backend> RLock<B> {
     /// If the caller does not own the lock (it is unowned, or another thread owns it):
     /// `RuntimeError('cannot release un-acquired lock')`, and nothing changes.
     pub fn release(&self) -> Result<()> {
-        let r = self.release_raw();
+        let r = self.release_state();
+        // Traced before a waiter is woken: a woken acquirer's steps come after it.
         B::record(&self.tag, || {
             Event::new(
                 "release",
                 match &r {
-                    Ok(()) => Outcome::Done,
+                    Ok(_) => Outcome::Done,
                     Err(e) => Outcome::Error(e.python_repr()),
                 },
             )
         });
-        r
+        if r.as_ref().is_ok_and(|wake| *wake) {
+            self.inner.wake_one();
+        }
+        r.map(|_| ())
     }
 
     /// `with rlock:` — acquire, and release when the guard drops.
@@ -219,17 +223,21 @@ impl<B: Backend> RLock<B> {
     /// and gets the owner's state; doing that while the owner is using the lock is a race
     /// the caller must avoid.
     pub fn release_save(&self) -> Result<RLockState> {
-        let r = self.release_save_raw();
+        let r = self.release_save_state();
         B::record(&self.tag, || {
             Event::new(
                 "_release_save",
                 match &r {
-                    Ok(s) => Outcome::Value(format!("({}, {})", s.count, s.owner)),
+                    Ok((s, _)) => Outcome::Value(format!("({}, {})", s.count, s.owner)),
                     Err(e) => Outcome::Error(e.python_repr()),
                 },
             )
         });
-        r
+        let (state, wake) = r?;
+        if wake {
+            self.inner.wake_one();
+        }
+        Ok(state)
     }
 
     /// CPython's private `_acquire_restore(state)`, which `Condition.wait` uses: block
@@ -284,24 +292,27 @@ impl<B: Backend> RLock<B> {
         true
     }
 
-    #[inline]
-    pub(crate) fn release_raw(&self) -> Result<()> {
+    /// Release one level; `Ok(true)` when the inner lock was freed with a waiter that must
+    /// be woken (the caller traces its release first, then calls `inner.wake_one`).
+    fn release_state(&self) -> Result<bool> {
         if !self.is_owned_raw() {
             return Err(Error::ReleaseUnacquired);
         }
         let c = self.count.load(SeqCst);
         if c > 1 {
             self.count.store(c - 1, Relaxed);
-            return Ok(());
+            return Ok(false);
         }
         self.count.store(0, Relaxed);
         self.owner.store(0, Relaxed);
         self.inner
-            .release_raw()
+            .release_state()
             .map_err(|_| Error::ReleaseUnacquired)
     }
 
-    pub(crate) fn release_save_raw(&self) -> Result<RLockState> {
+    /// `_release_save` without the wake: the saved state, and whether a waiter must be
+    /// woken.
+    fn release_save_state(&self) -> Result<(RLockState, bool)> {
         let count = self.count.load(SeqCst);
         if count == 0 {
             return Err(Error::ReleaseUnacquired);
@@ -310,10 +321,11 @@ impl<B: Backend> RLock<B> {
         self.count.store(0, Relaxed);
         self.owner.store(0, Relaxed);
         // Fails only if a non-owner raced the owner's own release (see `release_save`).
-        self.inner
-            .release_raw()
+        let wake = self
+            .inner
+            .release_state()
             .map_err(|_| Error::ReleaseUnacquired)?;
-        Ok(RLockState { count, owner })
+        Ok((RLockState { count, owner }, wake))
     }
 
     pub(crate) fn acquire_restore_raw(&self, state: RLockState) {

@@ -234,18 +234,24 @@ impl<B: Backend> Semaphore<B> {
     }
 
     fn release_traced(&self, n: isize, args: String) -> Result<()> {
-        let r = self.release_raw(n);
+        let r = self.release_state(n);
+        // Traced before any waiter is woken: a woken acquirer's steps come after it.
         B::record(&self.tag, || {
             let outcome = match &r {
-                Ok(()) => Outcome::Done,
+                Ok(_) => Outcome::Done,
                 Err(e) => Outcome::Error(e.python_repr()),
             };
             Event::with_args("release", args, outcome)
         });
-        r
+        let wake = r?;
+        if wake != 0 {
+            self.wake(wake);
+        }
+        Ok(())
     }
 
-    fn release_raw(&self, n: isize) -> Result<()> {
+    /// Give `n` permits back; `Ok(k)`: wake up to `k` parked acquirers now.
+    fn release_state(&self, n: isize) -> Result<usize> {
         let n = match usize::try_from(n) {
             Ok(n) if n >= 1 => n,
             _ => return Err(Error::ReleaseCount),
@@ -288,23 +294,19 @@ impl<B: Backend> Semaphore<B> {
                     // real threads, 65,536 consecutive losses to other threads' updates do
                     // not happen; if they did, the permit of a panicking thread is lost.
                     if failures >= UNWIND_RETRIES && std::thread::panicking() {
-                        return Ok(());
+                        return Ok(0);
                     }
                 }
             }
         }
-        let parked = waiters(cur);
-        if parked != 0 {
-            self.wake(n.min(parked));
-        }
-        Ok(())
+        Ok(n.min(waiters(cur)))
     }
 
     /// Wake up to `n` parked acquirers (CPython's `notify(n)`), stopping when none is left.
     #[cold]
     fn wake(&self, n: usize) {
         for _ in 0..n {
-            if !B::unpark_one(self.key()) {
+            if !B::unpark_one(&self.word) {
                 break;
             }
         }

@@ -279,11 +279,18 @@ pub trait Backend: Sized + Send + Sync + 'static {
     /// `validate` runs at most once, atomically with respect to `unpark_*` on the same key.
     fn park(req: ParkRequest<'_, Self>, validate: impl FnOnce() -> bool) -> ParkResult;
 
-    /// Wake the longest-waiting thread parked on `key`; true if there was one.
-    fn unpark_one(key: usize) -> bool;
+    /// Wake the longest-waiting thread parked on `word`'s key (its address, the key its
+    /// waiters park on); true if there was one.
+    ///
+    /// Under a checker the wake is a scheduling point of its own, dependent with every
+    /// operation on `word` (a read-modify-write of it that changes nothing): another thread
+    /// may run between the state change that decided to wake and the wake itself, as on
+    /// real threads — and a thread that parks again in that gap is the one woken.
+    fn unpark_one(word: &Self::Atomic) -> bool;
 
-    /// Wake every thread parked on `key`; returns how many.
-    fn unpark_all(key: usize) -> usize;
+    /// Wake every thread parked on `word`'s key; returns how many. See
+    /// [`unpark_one`](Backend::unpark_one).
+    fn unpark_all(word: &Self::Atomic) -> usize;
 
     /// Python's `time.sleep`: real under std, virtual under a checker.
     fn sleep(duration: Duration);

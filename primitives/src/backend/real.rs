@@ -105,7 +105,8 @@ impl Backend for Std {
         }
     }
 
-    fn unpark_one(key: usize) -> bool {
+    fn unpark_one(word: &Self::Atomic) -> bool {
+        let key = word as *const Self::Atomic as usize;
         // SAFETY: the callback does not call into parking_lot_core.
         let r = unsafe {
             parking_lot_core::unpark_one(key, |_| parking_lot_core::DEFAULT_UNPARK_TOKEN)
@@ -113,7 +114,8 @@ impl Backend for Std {
         r.unparked_threads > 0
     }
 
-    fn unpark_all(key: usize) -> usize {
+    fn unpark_all(word: &Self::Atomic) -> usize {
+        let key = word as *const Self::Atomic as usize;
         // SAFETY: no callbacks.
         unsafe { parking_lot_core::unpark_all(key, parking_lot_core::DEFAULT_UNPARK_TOKEN) }
     }

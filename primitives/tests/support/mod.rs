@@ -91,6 +91,36 @@ pub fn shuttle_with(
     Ok(2 * iterations)
 }
 
+/// Like [`shuttle_with`], with fixed seeds (deterministic): `iterations` random schedules
+/// from `seed`, then `iterations` PCT schedules at depth 2 and at depth 3.
+pub fn shuttle_seeded(
+    config: WorldConfig,
+    iterations: usize,
+    seed: u64,
+    body: fn(),
+) -> Result<usize, Box<ExecutionReport>> {
+    use shuttle::scheduler::{PctScheduler, RandomScheduler, Scheduler};
+    let schedulers: Vec<Box<dyn Scheduler + Send>> = vec![
+        Box::new(RandomScheduler::new_from_seed(seed, iterations)),
+        Box::new(PctScheduler::new_from_seed(seed, 2, iterations)),
+        Box::new(PctScheduler::new_from_seed(seed, 3, iterations)),
+    ];
+    for scheduler in schedulers {
+        let cfg = config.clone();
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+            let mut c = shuttle::Config::new();
+            c.failure_persistence = shuttle::FailurePersistence::None;
+            shuttle::Runner::new(scheduler, c).run(move || {
+                execute::<ShuttleEngine>(cfg.clone(), None, body);
+            })
+        }));
+        if r.is_err() {
+            return Err(Box::new(take_last_report().unwrap_or_default()));
+        }
+    }
+    Ok(3 * iterations)
+}
+
 /// `shuttle_with` with timed virtual time.
 pub fn shuttle_check(body: fn(), iterations: usize) -> Result<usize, Box<ExecutionReport>> {
     shuttle_with(WorldConfig::default(), iterations, body)

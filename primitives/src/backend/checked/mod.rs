@@ -321,12 +321,16 @@ impl<E: Engine> Backend for Checked<E> {
         w.park(req.key, req.tag.id, req.op, req.kind, req.deadline, valid)
     }
 
-    fn unpark_one(key: usize) -> bool {
-        world::current().unpark(key, 1) == 1
+    fn unpark_one(word: &Self::Atomic) -> bool {
+        // The wake's own scheduling point, dependent with every operation on the word
+        // (see `Backend::unpark_one`).
+        word.fetch_add(0, Ordering::SeqCst);
+        world::current().unpark(word as *const Self::Atomic as usize, 1) == 1
     }
 
-    fn unpark_all(key: usize) -> usize {
-        world::current().unpark(key, usize::MAX)
+    fn unpark_all(word: &Self::Atomic) -> usize {
+        word.fetch_add(0, Ordering::SeqCst);
+        world::current().unpark(word as *const Self::Atomic as usize, usize::MAX)
     }
 
     fn sleep(duration: Duration) {
