@@ -25,41 +25,7 @@ use lockproof_scenario::{Expect, Scenario, Spurious};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// An engine family as the CLI names it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Family {
-    /// loom, bounds 0..=max, then no bound.
-    Loom,
-    /// shuttle random.
-    Random,
-    /// shuttle PCT, depths 1..=max.
-    Pct,
-    /// Depth-first enumeration, bounds 0..=max, then no bound.
-    Dfs,
-}
-
-impl Family {
-    /// Parse `loom`, `random`, `pct`, `dfs`.
-    pub fn parse(s: &str) -> Option<Family> {
-        match s {
-            "loom" => Some(Family::Loom),
-            "random" => Some(Family::Random),
-            "pct" => Some(Family::Pct),
-            "dfs" => Some(Family::Dfs),
-            _ => None,
-        }
-    }
-
-    /// The name.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Family::Loom => "loom",
-            Family::Random => "random",
-            Family::Pct => "pct",
-            Family::Dfs => "dfs",
-        }
-    }
-}
+pub use crate::engine::Family;
 
 /// How much work a check may do per scenario and engine.
 #[derive(Clone, Debug)]
@@ -134,7 +100,7 @@ pub struct EngineResult {
 
 /// Why an engine cannot run a scenario at all, if it cannot.
 pub fn unsupported(s: &Scenario, family: Family) -> Option<String> {
-    if let Some((_, why)) = s.not_for.iter().find(|(f, _)| *f == family.name()) {
+    if let Some((_, why)) = s.not_for.iter().find(|(f, _)| *f == family.as_str()) {
         return Some((*why).to_owned());
     }
     if family != Family::Loom {
@@ -172,7 +138,7 @@ pub fn unsupported(s: &Scenario, family: Family) -> Option<String> {
 fn settings(s: &Scenario, engine: EngineKind, executions: usize, seed: u64) -> RunSettings {
     RunSettings {
         engine,
-        time: s.time.into(),
+        time: s.time,
         spurious: s.spurious == Spurious::On,
         max_steps: s.max_steps,
         executions,
@@ -297,13 +263,13 @@ pub fn judge(s: &Scenario, outcome: &RunOutcome) -> Verdict {
             Verdict::Unmet(format!("expected to hold, found {}", f.message))
         }
         (Expect::Violates(p), Some(f))
-            if f.property == *p || f.kind.name() == *p || f.kind.family() == *p =>
+            if f.property == *p || f.kind.as_str() == *p || f.kind.family() == *p =>
         {
             Verdict::Met
         }
         (Expect::Violates(_), Some(f))
             if s.also_violates.contains(&f.property.as_str())
-                || s.also_violates.contains(&f.kind.name())
+                || s.also_violates.contains(&f.kind.as_str())
                 || s.also_violates.contains(&f.kind.family()) =>
         {
             Verdict::Met

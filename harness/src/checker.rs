@@ -371,7 +371,7 @@ impl Check {
             .results
             .iter()
             .filter_map(|r| match check::judge(&s, &r.outcome) {
-                Verdict::Unmet(why) => Some(format!("{}: {why}", r.family.name())),
+                Verdict::Unmet(why) => Some(format!("{}: {why}", r.family.as_str())),
                 _ => None,
             })
             .collect();
@@ -424,11 +424,11 @@ impl fmt::Display for Report {
             for r in &self.results {
                 let o = &r.outcome;
                 match &o.unsupported {
-                    Some(why) => writeln!(f, "  {:<7} not run: {why}", r.family.name())?,
+                    Some(why) => writeln!(f, "  {:<7} not run: {why}", r.family.as_str())?,
                     None => writeln!(
                         f,
                         "  {:<7} {} executions{}",
-                        r.family.name(),
+                        r.family.as_str(),
                         o.executions,
                         if o.exhausted { ", space exhausted" } else { "" }
                     )?,
@@ -552,7 +552,7 @@ pub fn with_vars(
     var: impl Fn(&str) -> Option<String>,
 ) -> Result<Config, CheckError> {
     if let Some(v) = var("LOCKPROOF_ENGINES") {
-        let engines: Option<Vec<Family>> = v.split(',').map(|e| Family::parse(e.trim())).collect();
+        let engines: Option<Vec<Family>> = v.split(',').map(|e| e.trim().parse().ok()).collect();
         match engines {
             Some(e) if !e.is_empty() => config.engines = e,
             _ => {

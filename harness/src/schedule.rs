@@ -26,7 +26,8 @@
 //! Files are written under `corpus/schedules/<scenario>/` with a new name each time
 //! (`loom-bound1-001.schedule`, …): an existing file is never overwritten.
 
-use crate::engine::{EngineKind, EngineSchedule, FailureKind, RunSettings, TimeModeName};
+use crate::engine::{EngineKind, EngineSchedule, FailureKind, RunSettings};
+use lockproof::backend::checked::TimeMode;
 use std::collections::HashMap;
 use std::fmt;
 use std::fs::OpenOptions;
@@ -123,7 +124,7 @@ impl ScheduleFile {
             if s.spurious { "on" } else { "off" }
         ));
         out.push_str(&format!("max-steps {}\n", s.max_steps));
-        out.push_str(&format!("kind {}\n", self.kind.name()));
+        out.push_str(&format!("kind {}\n", self.kind));
         out.push_str(&format!("property {}\n", self.property));
         out.push_str(&format!("message {}\n", one_line(&self.message)));
         out.push_str(&format!("preemptions {}\n", self.preemptions));
@@ -218,25 +219,17 @@ impl ScheduleFile {
             EngineKind::Random | EngineKind::Pct { .. } => num("seed")?,
             _ => 0,
         };
-        let time = match get("time")? {
-            "timed" => TimeModeName::Timed,
-            "adversarial" => TimeModeName::Adversarial,
-            other => return Err(ScheduleError::Bad("time", other.to_owned())),
-        };
+        let time: TimeMode = get("time")?
+            .parse()
+            .map_err(|_| ScheduleError::Bad("time", get("time").unwrap_or_default().to_owned()))?;
         let spurious = match get("spurious")? {
             "on" => true,
             "off" => false,
             other => return Err(ScheduleError::Bad("spurious", other.to_owned())),
         };
-        let kind = match get("kind")? {
-            "violation" => FailureKind::Violation,
-            "deadlock" => FailureKind::Deadlock,
-            "lost-wakeup" => FailureKind::LostWakeup,
-            "panic" => FailureKind::Panic,
-            "step-budget" => FailureKind::StepBudget,
-            "nondeterminism" => FailureKind::Nondeterminism,
-            other => return Err(ScheduleError::Bad("kind", other.to_owned())),
-        };
+        let kind: FailureKind = get("kind")?
+            .parse()
+            .map_err(|_| ScheduleError::Bad("kind", get("kind").unwrap_or_default().to_owned()))?;
         let raw = get("schedule")?.to_owned();
         let schedule = match engine {
             EngineKind::Loom { .. } => {

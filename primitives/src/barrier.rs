@@ -1,7 +1,7 @@
 //! `threading.Barrier`: CPython 3.11's state machine (filling, draining, resetting, broken)
 //! over an inner lock and one wait queue.
 
-use crate::backend::{Backend, Event, ObjectTag, Outcome, ParkRequest, RawAtomic, Std, WaitKind};
+use crate::backend::{Backend, ObjectTag, Outcome, ParkRequest, RawAtomic, Record, Std, WaitKind};
 use crate::error::{Error, Result};
 use crate::lock::Lock;
 use crate::timeout::{fmt_secs, DeadlineLoop, Next, Wait};
@@ -213,7 +213,7 @@ impl<B: Backend> Barrier<B> {
                 Ok(i) => Outcome::Int(*i as i64),
                 Err(e) => Outcome::Error(e.python_repr()),
             };
-            Event::with_args("wait", args, outcome)
+            Record::with_args("wait", args, outcome)
         });
         r
     }
@@ -234,7 +234,7 @@ impl<B: Backend> Barrier<B> {
         }
         self.notify_all();
         self.leave();
-        B::record(&self.tag, || Event::new("reset", Outcome::Done));
+        B::record(&self.tag, || Record::new("reset", Outcome::Done));
     }
 
     /// `abort()`: break the barrier. Threads waiting and later `wait` calls get
@@ -243,7 +243,7 @@ impl<B: Backend> Barrier<B> {
         self.enter("abort");
         self.break_barrier();
         self.leave();
-        B::record(&self.tag, || Event::new("abort", Outcome::Done));
+        B::record(&self.tag, || Record::new("abort", Outcome::Done));
     }
 
     // ---- internals: CPython's `wait`, `_enter`, `_release`, `_wait`, `_exit` ----------
@@ -290,7 +290,7 @@ impl<B: Backend> Barrier<B> {
             let ran = catch_unwind(AssertUnwindSafe(action));
             // Traced where it runs: in the last arrival, before any party is released.
             B::record(&self.tag, || {
-                Event::new(
+                Record::new(
                     "action",
                     match &ran {
                         Ok(Ok(())) => Outcome::Done,

@@ -1,7 +1,7 @@
 //! `threading.Condition`: a condition variable over a Lock or RLock, with CPython 3.11's
 //! algorithm (a FIFO of per-waiter locks).
 
-use crate::backend::{Backend, Event, ObjectTag, Outcome, Std, WaitKind};
+use crate::backend::{Backend, ObjectTag, Outcome, Record, Std, WaitKind};
 use crate::error::{Error, Result};
 use crate::lock::{Acquired, Lock};
 use crate::rlock::{RLock, RLockState};
@@ -369,7 +369,7 @@ impl<B: Backend> Condition<B> {
                 Ok(b) => Outcome::Bool(*b),
                 Err(e) => Outcome::Error(e.python_repr()),
             };
-            Event::with_args("wait", args, outcome)
+            Record::with_args("wait", args, outcome)
         });
     }
 
@@ -459,7 +459,7 @@ impl<B: Backend> Condition<B> {
                 Ok(v) => Outcome::Bool(v.is_truthy()),
                 Err(e) => Outcome::Error(e.python_repr()),
             };
-            Event::with_args("wait_for", args, outcome)
+            Record::with_args("wait_for", args, outcome)
         });
         r
     }
@@ -504,7 +504,7 @@ impl<B: Backend> Condition<B> {
         };
         // Traced before the waiters are released, so their steps come after it.
         B::record(&self.tag, || {
-            Event::with_args("notify", format!("n={n}"), outcome_of(&r))
+            Record::with_args("notify", format!("n={n}"), outcome_of(&r))
         });
         if r.is_ok() {
             self.wake(n);
@@ -525,7 +525,7 @@ impl<B: Backend> Condition<B> {
         } else {
             Err(Error::NotifyUnacquired)
         };
-        B::record(&self.tag, || Event::new("notify_all", outcome_of(&r)));
+        B::record(&self.tag, || Record::new("notify_all", outcome_of(&r)));
         if r.is_ok() {
             let n = self.waiting("notify_all");
             self.wake(n);

@@ -1,7 +1,7 @@
 //! `threading.Event`: a flag that threads wait to see set.
 
 use crate::backend::{
-    Backend, Event as TraceEvent, ObjectTag, Outcome, ParkRequest, ParkResult, RawAtomic, Std,
+    Backend, ObjectTag, Outcome, ParkRequest, ParkResult, RawAtomic, Record as TraceEvent, Std,
     WaitKind,
 };
 use crate::error::Result;

@@ -1,7 +1,7 @@
 //! `threading.Lock`: the primitive, non-reentrant lock with no owner.
 
 use crate::backend::{
-    Backend, Event, ObjectTag, Outcome, ParkRequest, ParkResult, RawAtomic, Std, WaitKind,
+    Backend, ObjectTag, Outcome, ParkRequest, ParkResult, RawAtomic, Record, Std, WaitKind,
 };
 use crate::error::{Error, Result};
 use crate::timeout::{lock_acquire_args, lock_wait, Wait};
@@ -104,7 +104,7 @@ impl<B: Backend> Lock<B> {
     pub fn acquire(&self) -> bool {
         let r = self.acquire_raw(Wait::Forever, &self.tag, "acquire", WaitKind::Lock);
         debug_assert_eq!(r, Acquired::Yes);
-        B::record(&self.tag, || Event::new("acquire", Outcome::Bool(true)));
+        B::record(&self.tag, || Record::new("acquire", Outcome::Bool(true)));
         true
     }
 
@@ -112,7 +112,7 @@ impl<B: Backend> Lock<B> {
     pub fn try_acquire(&self) -> bool {
         let ok = self.try_acquire_raw();
         B::record(&self.tag, || {
-            Event::with_args("acquire", "blocking=False", Outcome::Bool(ok))
+            Record::with_args("acquire", "blocking=False", Outcome::Bool(ok))
         });
         ok
     }
@@ -136,14 +136,14 @@ impl<B: Backend> Lock<B> {
             Ok(w) => w,
             Err(e) => {
                 B::record(&self.tag, || {
-                    Event::with_args("acquire", args(), Outcome::Error(e.python_repr()))
+                    Record::with_args("acquire", args(), Outcome::Error(e.python_repr()))
                 });
                 return Err(e);
             }
         };
         let ok = self.acquire_raw(wait, &self.tag, "acquire", WaitKind::Lock) == Acquired::Yes;
         B::record(&self.tag, || {
-            Event::with_args("acquire", args(), Outcome::Bool(ok))
+            Record::with_args("acquire", args(), Outcome::Bool(ok))
         });
         Ok(ok)
     }
@@ -155,7 +155,7 @@ impl<B: Backend> Lock<B> {
         // Traced at the release itself, before any waiter is woken: a woken waiter's
         // acquire must come after this release in the trace.
         B::record(&self.tag, || {
-            Event::new(
+            Record::new(
                 "release",
                 match &r {
                     Ok(_) => Outcome::Done,
@@ -172,7 +172,7 @@ impl<B: Backend> Lock<B> {
     /// `locked()`: whether the lock is held (by anyone).
     pub fn locked(&self) -> bool {
         let l = self.is_locked_raw();
-        B::record(&self.tag, || Event::new("locked", Outcome::Bool(l)));
+        B::record(&self.tag, || Record::new("locked", Outcome::Bool(l)));
         l
     }
 
@@ -221,7 +221,7 @@ impl<B: Backend> Lock<B> {
     #[cold]
     fn acquire_slow(
         &self,
-        deadline: Option<crate::backend::Deadline>,
+        deadline: Option<crate::backend::Moment>,
         tag: &B::Tag,
         op: &'static str,
         kind: WaitKind,

@@ -1,6 +1,6 @@
 //! `threading.RLock`: the reentrant lock, owned by the thread that acquired it.
 
-use crate::backend::{Backend, Event, ObjectTag, Outcome, RawAtomic, Std, WaitKind};
+use crate::backend::{Backend, ObjectTag, Outcome, RawAtomic, Record, Std, WaitKind};
 use crate::error::{Error, Result};
 use crate::lock::{Acquired, Lock};
 use crate::timeout::{lock_acquire_args, lock_wait, Wait};
@@ -124,7 +124,7 @@ impl<B: Backend> RLock<B> {
     pub fn acquire(&self) -> bool {
         let ok = self.acquire_raw(Wait::Forever);
         debug_assert!(ok);
-        B::record(&self.tag, || Event::new("acquire", Outcome::Bool(true)));
+        B::record(&self.tag, || Record::new("acquire", Outcome::Bool(true)));
         true
     }
 
@@ -133,7 +133,7 @@ impl<B: Backend> RLock<B> {
     pub fn try_acquire(&self) -> bool {
         let ok = self.acquire_raw(Wait::Poll);
         B::record(&self.tag, || {
-            Event::with_args("acquire", "blocking=False", Outcome::Bool(ok))
+            Record::with_args("acquire", "blocking=False", Outcome::Bool(ok))
         });
         ok
     }
@@ -158,14 +158,14 @@ impl<B: Backend> RLock<B> {
             Ok(w) => w,
             Err(e) => {
                 B::record(&self.tag, || {
-                    Event::with_args("acquire", args(), Outcome::Error(e.python_repr()))
+                    Record::with_args("acquire", args(), Outcome::Error(e.python_repr()))
                 });
                 return Err(e);
             }
         };
         let ok = self.acquire_raw(wait);
         B::record(&self.tag, || {
-            Event::with_args("acquire", args(), Outcome::Bool(ok))
+            Record::with_args("acquire", args(), Outcome::Bool(ok))
         });
         Ok(ok)
     }
@@ -178,7 +178,7 @@ impl<B: Backend> RLock<B> {
         let r = self.release_state();
         // Traced before a waiter is woken: a woken acquirer's steps come after it.
         B::record(&self.tag, || {
-            Event::new(
+            Record::new(
                 "release",
                 match &r {
                     Ok(_) => Outcome::Done,
@@ -225,7 +225,7 @@ impl<B: Backend> RLock<B> {
     pub fn release_save(&self) -> Result<RLockState> {
         let r = self.release_save_state();
         B::record(&self.tag, || {
-            Event::new(
+            Record::new(
                 "_release_save",
                 match &r {
                     Ok((s, _)) => Outcome::Value(format!("({}, {})", s.count, s.owner)),
@@ -247,7 +247,7 @@ impl<B: Backend> RLock<B> {
         let (count, owner) = (state.count, state.owner);
         self.acquire_restore_raw(state);
         B::record(&self.tag, || {
-            Event::with_args(
+            Record::with_args(
                 "_acquire_restore",
                 format!("({count}, {owner})"),
                 Outcome::Done,

@@ -5,7 +5,7 @@
 //! free and a release with nobody waiting are each one compare-exchange, and parks
 //! acquirers at the backend's one wait point when the count is zero.
 
-use crate::backend::{Backend, Event, ObjectTag, Outcome, ParkRequest, RawAtomic, Std, WaitKind};
+use crate::backend::{Backend, ObjectTag, Outcome, ParkRequest, RawAtomic, Record, Std, WaitKind};
 use crate::error::{Error, Result};
 use crate::timeout::{fmt_secs, DeadlineLoop, Next, Wait};
 use std::fmt;
@@ -140,7 +140,7 @@ impl<B: Backend> Semaphore<B> {
     pub fn acquire(&self) -> bool {
         let r = self.acquire_raw(true, None);
         debug_assert_eq!(r, Ok(true));
-        B::record(&self.tag, || Event::new("acquire", Outcome::Bool(true)));
+        B::record(&self.tag, || Record::new("acquire", Outcome::Bool(true)));
         true
     }
 
@@ -148,7 +148,7 @@ impl<B: Backend> Semaphore<B> {
     pub fn try_acquire(&self) -> bool {
         let ok = self.try_take(false);
         B::record(&self.tag, || {
-            Event::with_args("acquire", "blocking=False", Outcome::Bool(ok))
+            Record::with_args("acquire", "blocking=False", Outcome::Bool(ok))
         });
         ok
     }
@@ -185,7 +185,7 @@ impl<B: Backend> Semaphore<B> {
                 Ok(ok) => Outcome::Bool(*ok),
                 Err(e) => Outcome::Error(e.python_repr()),
             };
-            Event::with_args("acquire", args(), outcome)
+            Record::with_args("acquire", args(), outcome)
         });
         r
     }
@@ -216,7 +216,7 @@ impl<B: Backend> Semaphore<B> {
     /// model polling it would report a false alarm).
     pub fn value(&self) -> usize {
         let v = permits(self.word.fetch_add(0, SeqCst));
-        B::record(&self.tag, || Event::new("_value", Outcome::Int(v as i64)));
+        B::record(&self.tag, || Record::new("_value", Outcome::Int(v as i64)));
         v
     }
 
@@ -241,7 +241,7 @@ impl<B: Backend> Semaphore<B> {
                 Ok(_) => Outcome::Done,
                 Err(e) => Outcome::Error(e.python_repr()),
             };
-            Event::with_args("release", args, outcome)
+            Record::with_args("release", args, outcome)
         });
         let wake = r?;
         if wake != 0 {

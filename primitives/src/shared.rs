@@ -1,6 +1,6 @@
 //! `Shared`: a plain Python variable that several threads read and write.
 
-use crate::backend::{Backend, Event, ObjectTag, Outcome, RawAtomic, Std};
+use crate::backend::{Backend, ObjectTag, Outcome, RawAtomic, Record, Std};
 use std::fmt;
 use std::sync::atomic::Ordering::SeqCst;
 use std::sync::Mutex;
@@ -44,7 +44,7 @@ impl<T: Clone + fmt::Debug + Send, B: Backend> Shared<T, B> {
         self.touch.fetch_add(0, SeqCst);
         let v = self.value.lock().unwrap_or_else(|e| e.into_inner()).clone();
         B::record(&self.tag, || {
-            Event::with_args("get", String::new(), show(&v))
+            Record::with_args("get", String::new(), show(&v))
         });
         v
     }
@@ -53,7 +53,7 @@ impl<T: Clone + fmt::Debug + Send, B: Backend> Shared<T, B> {
     pub fn set(&self, value: T) {
         self.touch.fetch_add(1, SeqCst);
         B::record(&self.tag, || {
-            Event::with_args("set", format!("{value:?}"), Outcome::Done)
+            Record::with_args("set", format!("{value:?}"), Outcome::Done)
         });
         *self.value.lock().unwrap_or_else(|e| e.into_inner()) = value;
     }
@@ -67,7 +67,7 @@ impl<T: Clone + fmt::Debug + Send, B: Backend> Shared<T, B> {
         let v = g.clone();
         drop(g);
         B::record(&self.tag, || {
-            Event::with_args("update", format!("{v:?}"), Outcome::Done)
+            Record::with_args("update", format!("{v:?}"), Outcome::Done)
         });
         r
     }

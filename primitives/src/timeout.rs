@@ -14,7 +14,7 @@
 //! range (`TIMEOUT_MAX`, infinity) is `OverflowError('timestamp out of range for platform
 //! time_t')`.
 
-use crate::backend::{Backend, Deadline};
+use crate::backend::{Backend, Moment};
 use crate::error::{Error, Result};
 use std::time::Duration;
 
@@ -69,9 +69,9 @@ impl Wait {
 
     /// The deadline of this wait from now on backend `B` (`None` for forever; now, for a
     /// poll).
-    pub fn deadline<B: Backend>(self) -> Option<Deadline> {
+    pub fn deadline<B: Backend>(self) -> Option<Moment> {
         match self {
-            Wait::For(d) => Some(Deadline::after(B::now(), d).unwrap_or(Deadline(u64::MAX))),
+            Wait::For(d) => Some(Moment::after(B::now(), d).unwrap_or(Moment(u64::MAX))),
             Wait::Poll => Some(B::now()),
             Wait::Forever => None,
         }
@@ -105,7 +105,7 @@ pub fn lock_wait(blocking: bool, timeout: f64) -> Result<Wait> {
 #[derive(Clone, Copy, Debug)]
 pub struct DeadlineLoop {
     timeout: Option<f64>,
-    deadline: Option<Deadline>,
+    deadline: Option<Moment>,
     started: bool,
 }
 
@@ -143,7 +143,7 @@ impl DeadlineLoop {
             self.started = true;
             let wait = Wait::condition(Some(t))?;
             self.deadline = Some(match wait {
-                Wait::For(d) => Deadline::after(B::now(), d).unwrap_or(Deadline(u64::MAX)),
+                Wait::For(d) => Moment::after(B::now(), d).unwrap_or(Moment(u64::MAX)),
                 _ => B::now(),
             });
             return Ok(Next::Wait(wait));

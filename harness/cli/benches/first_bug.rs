@@ -16,7 +16,7 @@ const BUDGET: usize = 20_000;
 fn settings(s: &Scenario, engine: EngineKind, seed: u64) -> RunSettings {
     RunSettings {
         engine,
-        time: s.time.into(),
+        time: s.time,
         spurious: s.spurious == Spurious::On,
         max_steps: s.max_steps,
         executions: BUDGET,

@@ -3,8 +3,9 @@
 //! monitors, trace), in one run. Prints a table and writes
 //! `target/lockproof-bench/overhead.json`.
 
+use lockproof::backend::checked::TimeMode;
 use lockproof_cli::registry;
-use lockproof_harness::engine::{self, EngineKind, RunSettings, TimeModeName};
+use lockproof_harness::engine::{self, EngineKind, RunSettings};
 use std::time::Instant;
 
 const SHUTTLE_RUNS: usize = 20_000;
@@ -62,7 +63,7 @@ fn main() {
         .expect("registered");
     let settings = |engine, executions| RunSettings {
         engine,
-        time: TimeModeName::Timed,
+        time: TimeMode::Timed,
         spurious: false,
         max_steps: 20_000,
         executions,

@@ -93,7 +93,7 @@ fn parse_check(args: &[String]) -> Result<Args, String> {
                 a.families = v
                     .split(',')
                     .map(|e| {
-                        Family::parse(e.trim()).ok_or_else(|| {
+                        e.trim().parse::<Family>().map_err(|_| {
                             format!("unknown engine {e:?} (engines: loom, random, pct, dfs)")
                         })
                     })
@@ -336,7 +336,7 @@ fn print_scenario(s: &Scenario, results: &[EngineResult]) {
             (Verdict::Unmet(why), _) => format!("UNEXPECTED: {why}"),
         };
         if matches!(r.verdict, Verdict::Unsupported(_)) {
-            println!("  {:<8} {what}", r.family.name());
+            println!("  {:<8} {what}", r.family.as_str());
         } else {
             println!(
                 "  {:<17} {:>8} executions   {:<44} {:>7.2} s",
@@ -378,7 +378,9 @@ fn print_summary(results: &[(Scenario, Vec<EngineResult>)], elapsed: std::time::
             match &r.verdict {
                 Verdict::Met => met += 1,
                 Verdict::Unsupported(_) => unsupported += 1,
-                Verdict::Unmet(why) => unmet.push(format!("{} ({}): {why}", s.id, r.family.name())),
+                Verdict::Unmet(why) => {
+                    unmet.push(format!("{} ({}): {why}", s.id, r.family.as_str()))
+                }
             }
         }
     }
@@ -407,7 +409,7 @@ fn print_json(results: &[(Scenario, Vec<EngineResult>)]) {
                 "engines": rs.iter().map(|r| {
                     let o = &r.outcome;
                     serde_json::json!({
-                        "engine": r.family.name(),
+                        "engine": r.family.as_str(),
                         "settings": &o.settings,
                         "executions": o.executions,
                         "exhausted": o.exhausted,
@@ -418,7 +420,7 @@ fn print_json(results: &[(Scenario, Vec<EngineResult>)]) {
                             Verdict::Unsupported(w) => format!("unsupported: {w}"),
                         },
                         "found": o.found.as_ref().map(|f| serde_json::json!({
-                            "kind": f.kind.name(), "family": f.kind.family(),
+                            "kind": f.kind.as_str(), "family": f.kind.family(),
                             "property": f.property, "message": f.message,
                             "preemptions": f.preemptions, "execution": f.execution,
                         })),
@@ -455,7 +457,7 @@ fn replay(args: &[String], show: bool) -> Result<i32, String> {
     }
     println!("scenario   {}", r.file.scenario);
     println!("engine     {}", r.file.settings.engine.describe());
-    println!("verdict    {} ({})", found.property, found.kind.name());
+    println!("verdict    {} ({})", found.property, found.kind);
     println!("message    {}", found.message);
     if r.same_trace && found.property == r.file.property {
         println!(

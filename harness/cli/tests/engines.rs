@@ -23,7 +23,7 @@ fn scenario(id: &str) -> Scenario {
 fn settings(s: &Scenario, engine: EngineKind, executions: usize) -> RunSettings {
     RunSettings {
         engine,
-        time: s.time.into(),
+        time: s.time,
         spurious: s.spurious == lockproof_scenario::Spurious::On,
         max_steps: s.max_steps,
         executions,

@@ -18,17 +18,17 @@ fn run_save_replay_compare() {
     let results = check_scenario(&s, &req);
     assert_eq!(results.len(), 3);
     for r in results {
-        assert_eq!(r.verdict, Verdict::Met, "{}", r.family.name());
+        assert_eq!(r.verdict, Verdict::Met, "{}", r.family.as_str());
         let path = r
             .saved
-            .unwrap_or_else(|| panic!("{}: nothing saved", r.family.name()));
+            .unwrap_or_else(|| panic!("{}: nothing saved", r.family.as_str()));
         let file = ScheduleFile::load(&path).expect("readable");
         let original = r.outcome.found.expect("found").trace.expect("trace");
         let again = replay(file, &registry::all(), &common::runner()).expect("replays");
         assert!(
             again.same_trace,
             "{}: trace digest differs",
-            r.family.name()
+            r.family.as_str()
         );
         assert_eq!(
             again.found.expect("reproduced").trace.expect("trace"),

@@ -18,7 +18,9 @@ fn check_all(filter: impl Fn(&str) -> bool) {
                 Verdict::Unsupported(why) => {
                     assert!(!why.is_empty(), "{}: unsupported without a reason", s.id)
                 }
-                Verdict::Unmet(why) => unmet.push(format!("{} ({}): {why}", s.id, r.family.name())),
+                Verdict::Unmet(why) => {
+                    unmet.push(format!("{} ({}): {why}", s.id, r.family.as_str()))
+                }
             }
         }
     }
@@ -51,7 +53,7 @@ fn locked_counter_exhausts_loom_space() {
     let r = check_scenario(&s, &common::request());
     let loom = r
         .iter()
-        .find(|r| r.family.name() == "loom")
+        .find(|r| r.family.as_str() == "loom")
         .expect("loom ran");
     assert_eq!(loom.verdict, Verdict::Met);
     assert!(

@@ -1,7 +1,7 @@
 //! Model-side probes: what the harness's monitors watch besides the primitives.
 
 use lockproof::backend::checked::violate;
-use lockproof::backend::{Backend, Event, ObjectTag, Outcome, RawAtomic};
+use lockproof::backend::{Backend, ObjectTag, Outcome, RawAtomic, Record};
 use std::fmt;
 use std::sync::atomic::Ordering::SeqCst;
 
@@ -49,7 +49,7 @@ impl<B: Backend> Region<B> {
     pub fn enter(&self) -> RegionGuard<'_, B> {
         let n = self.inside.fetch_add(1, SeqCst) + 1;
         B::record(&self.tag, || {
-            Event::with_args(
+            Record::with_args(
                 "enter",
                 format!("capacity={}", self.capacity),
                 Outcome::Int(n as i64),
@@ -74,7 +74,7 @@ impl<B: Backend> Drop for RegionGuard<'_, B> {
     fn drop(&mut self) {
         let n = self.region.inside.fetch_sub(1, SeqCst).wrapping_sub(1);
         B::record(&self.region.tag, || {
-            Event::with_args(
+            Record::with_args(
                 "exit",
                 format!("capacity={}", self.region.capacity),
                 Outcome::Int(n as i64),
@@ -111,7 +111,7 @@ impl<B: Backend> Rounds<B> {
     /// The calling thread reached round `round`.
     pub fn arrive(&self, round: usize) {
         B::record(&self.tag, || {
-            Event::with_args(
+            Record::with_args(
                 "arrive",
                 format!("round={round}, parties={}", self.parties),
                 Outcome::Done,
@@ -122,7 +122,7 @@ impl<B: Backend> Rounds<B> {
     /// The calling thread got past round `round`.
     pub fn depart(&self, round: usize) {
         B::record(&self.tag, || {
-            Event::with_args(
+            Record::with_args(
                 "depart",
                 format!("round={round}, parties={}", self.parties),
                 Outcome::Done,

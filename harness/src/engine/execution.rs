@@ -13,7 +13,7 @@ use std::sync::Arc;
 /// The world configuration of a run.
 pub fn world_config(s: &RunSettings) -> WorldConfig {
     WorldConfig {
-        time: s.time.into(),
+        time: s.time,
         spurious: s.spurious,
         max_spurious: 1,
         max_steps: s.max_steps,

@@ -26,6 +26,59 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::time::Duration;
 
+/// A closed set of names: `as_str`, `Display`, `FromStr` and `ALL` from one list, so that
+/// the CLI, schedule files and JSON spell each name the same way.
+macro_rules! words {
+    ($(#[$m:meta])* $vis:vis enum $name:ident { $($(#[$vm:meta])* $variant:ident = $word:literal,)* }) => {
+        $(#[$m])*
+        $vis enum $name { $($(#[$vm])* $variant,)* }
+
+        impl $name {
+            /// Every value, in order.
+            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
+
+            /// The name as the CLI and schedule files spell it.
+            pub fn as_str(&self) -> &'static str {
+                match self { $($name::$variant => $word,)* }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s {
+                    $($word => Ok($name::$variant),)*
+                    other => Err(format!(
+                        "{other:?} is not one of: {}",
+                        [$($word),*].join(", ")
+                    )),
+                }
+            }
+        }
+    };
+}
+
+words! {
+    /// An engine family, as the CLI names it.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    pub enum Family {
+        /// loom, preemption bounds 0..=max, then no bound.
+        Loom = "loom",
+        /// shuttle random.
+        Random = "random",
+        /// shuttle PCT, depths 1..=max.
+        Pct = "pct",
+        /// The depth-first engine, bounds 0..=max, then no bound.
+        Dfs = "dfs",
+    }
+}
+
 /// Which engine, with its own setting.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum EngineKind {
@@ -50,13 +103,13 @@ pub enum EngineKind {
 }
 
 impl EngineKind {
-    /// The engine's family name as the CLI spells it: `loom`, `random`, `pct`, `dfs`.
-    pub fn family(&self) -> &'static str {
+    /// The engine's family.
+    pub fn family(&self) -> Family {
         match self {
-            EngineKind::Loom { .. } => "loom",
-            EngineKind::Random => "random",
-            EngineKind::Pct { .. } => "pct",
-            EngineKind::Dfs { .. } => "dfs",
+            EngineKind::Loom { .. } => Family::Loom,
+            EngineKind::Random => Family::Random,
+            EngineKind::Pct { .. } => Family::Pct,
+            EngineKind::Dfs { .. } => Family::Dfs,
         }
     }
 
@@ -87,7 +140,7 @@ pub struct RunSettings {
     /// The engine.
     pub engine: EngineKind,
     /// How virtual time moves.
-    pub time: TimeModeName,
+    pub time: TimeMode,
     /// Whether spurious wakeups are injected.
     pub spurious: bool,
     /// Step budget of one execution.
@@ -96,42 +149,6 @@ pub struct RunSettings {
     pub executions: usize,
     /// Seed of shuttle's random and PCT schedulers.
     pub seed: u64,
-}
-
-/// [`TimeMode`] as it is written in schedule files and JSON.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum TimeModeName {
-    /// See [`TimeMode::Timed`].
-    Timed,
-    /// See [`TimeMode::Adversarial`].
-    Adversarial,
-}
-
-impl From<TimeMode> for TimeModeName {
-    fn from(t: TimeMode) -> Self {
-        match t {
-            TimeMode::Timed => TimeModeName::Timed,
-            TimeMode::Adversarial => TimeModeName::Adversarial,
-        }
-    }
-}
-
-impl From<TimeModeName> for TimeMode {
-    fn from(t: TimeModeName) -> Self {
-        match t {
-            TimeModeName::Timed => TimeMode::Timed,
-            TimeModeName::Adversarial => TimeMode::Adversarial,
-        }
-    }
-}
-
-impl fmt::Display for TimeModeName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            TimeModeName::Timed => "timed",
-            TimeModeName::Adversarial => "adversarial",
-        })
-    }
 }
 
 /// An engine's own record of a schedule, enough to replay it.
@@ -145,24 +162,26 @@ pub enum EngineSchedule {
     Steps(String),
 }
 
-/// The closed set of ways a run can fail.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum FailureKind {
-    /// A monitor or the model found a property false.
-    Violation,
-    /// Every live thread blocked forever, not all of them waiting for a notification: a
-    /// waits-for cycle of locks, a join of a thread that never ends, a semaphore nobody
-    /// releases. One of the [`DEADLOCK`] family.
-    Deadlock,
-    /// Every live thread blocked forever, each waiting for a notification (a Condition, an
-    /// Event, a Barrier) that nobody left can send. One of the [`DEADLOCK`] family.
-    LostWakeup,
-    /// A thread panicked.
-    Panic,
-    /// An execution exceeded its step budget (livelock, or the budget is too small).
-    StepBudget,
-    /// The engine saw the program behave differently on the same schedule.
-    Nondeterminism,
+words! {
+    /// The closed set of ways a run can fail.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    pub enum FailureKind {
+        /// A monitor or the model found a property false.
+        Violation = "violation",
+        /// Every live thread blocked forever, not all of them waiting for a notification: a
+        /// waits-for cycle of locks, a join of a thread that never ends, a semaphore nobody
+        /// releases. One of the [`DEADLOCK`] family.
+        Deadlock = "deadlock",
+        /// Every live thread blocked forever, each waiting for a notification (a Condition,
+        /// an Event, a Barrier) that nobody left can send. One of the [`DEADLOCK`] family.
+        LostWakeup = "lost-wakeup",
+        /// A thread panicked.
+        Panic = "panic",
+        /// An execution exceeded its step budget (livelock, or the budget is too small).
+        StepBudget = "step-budget",
+        /// The engine saw the program behave differently on the same schedule.
+        Nondeterminism = "nondeterminism",
+    }
 }
 
 /// The family of every "every thread is blocked" verdict: an expected `"deadlock"` is met by
@@ -174,19 +193,7 @@ impl FailureKind {
     pub fn family(&self) -> &'static str {
         match self {
             FailureKind::Deadlock | FailureKind::LostWakeup => DEADLOCK,
-            other => other.name(),
-        }
-    }
-
-    /// The kind as one word.
-    pub fn name(&self) -> &'static str {
-        match self {
-            FailureKind::Violation => "violation",
-            FailureKind::Deadlock => "deadlock",
-            FailureKind::LostWakeup => "lost-wakeup",
-            FailureKind::Panic => "panic",
-            FailureKind::StepBudget => "step-budget",
-            FailureKind::Nondeterminism => "nondeterminism",
+            other => other.as_str(),
         }
     }
 }

@@ -21,7 +21,7 @@
 //! # The one wait point
 //!
 //! Every blocking operation of every primitive goes through [`Backend::park`], which takes
-//! an optional [`Deadline`]. Under std the deadline is on the monotonic clock. Under a
+//! an optional [`Moment`]. Under std the deadline is on the monotonic clock. Under a
 //! checker, "this wait timed out" and "this wait woke spuriously" are decisions of the
 //! checked world (see `checked`), recorded in the schedule, never wall-clock events.
 
@@ -86,19 +86,20 @@ mod shuttle;
 #[cfg(feature = "shuttle")]
 pub use self::shuttle::{choice as shuttle_choice, Shuttle, ShuttleEngine};
 
-/// A point on a backend's monotonic clock, in nanoseconds since the backend's epoch.
+/// A point on a backend's monotonic clock, in nanoseconds since the backend's epoch: what
+/// [`Backend::now`] returns, and what a wait's deadline is.
 ///
 /// Under [`Std`] the epoch is the first use of the clock in the process; under a checker it
 /// is the start of the execution (virtual time 0).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Deadline(pub u64);
+pub struct Moment(pub u64);
 
-impl Deadline {
+impl Moment {
     /// The deadline `timeout` after `now`, or `None` when it lies beyond the clock's range
     /// (which callers treat as "no deadline": CPython rejects such timeouts before waiting).
-    pub fn after(now: Deadline, timeout: Duration) -> Option<Deadline> {
+    pub fn after(now: Moment, timeout: Duration) -> Option<Moment> {
         let nanos = u64::try_from(timeout.as_nanos()).ok()?;
-        now.0.checked_add(nanos).map(Deadline)
+        now.0.checked_add(nanos).map(Moment)
     }
 }
 
@@ -147,7 +148,7 @@ pub struct ParkRequest<'a, B: Backend> {
     /// What kind of wait this is.
     pub kind: WaitKind,
     /// When to give up; `None` waits forever.
-    pub deadline: Option<Deadline>,
+    pub deadline: Option<Moment>,
 }
 
 /// An atomic word as the primitives use it: std's, loom's or shuttle's.
@@ -214,9 +215,10 @@ impl fmt::Display for Outcome {
     }
 }
 
-/// One primitive operation, as a backend records it.
+/// One primitive operation, as a backend records it for the trace (named apart from
+/// [`crate::Event`], Python's `threading.Event`).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Event {
+pub struct Record {
     /// The operation name, as in Python (`"acquire"`, `"release"`, `"wait"`, `"set"`).
     pub op: &'static str,
     /// The arguments as Python would spell them (`"timeout=0.5"`), or empty.
@@ -225,19 +227,19 @@ pub struct Event {
     pub outcome: Outcome,
 }
 
-impl Event {
-    /// An event with no arguments.
+impl Record {
+    /// A record with no arguments.
     pub fn new(op: &'static str, outcome: Outcome) -> Self {
-        Event {
+        Record {
             op,
             args: String::new(),
             outcome,
         }
     }
 
-    /// An event with arguments.
+    /// A record with arguments.
     pub fn with_args(op: &'static str, args: impl Into<String>, outcome: Outcome) -> Self {
-        Event {
+        Record {
             op,
             args: args.into(),
             outcome,
@@ -271,7 +273,7 @@ pub trait Backend: Sized + Send + Sync + 'static {
     fn current_thread() -> u64;
 
     /// The current time on this backend's monotonic clock.
-    fn now() -> Deadline;
+    fn now() -> Moment;
 
     /// The one wait point. Blocks the current thread in the queue of `req.key` if
     /// `validate()` returns true, until it is unparked or the deadline passes.
@@ -309,5 +311,5 @@ pub trait Backend: Sized + Send + Sync + 'static {
     fn choose(n: usize) -> usize;
 
     /// Record a traced operation on `tag`. Under [`Std`] `event` is never called.
-    fn record(tag: &Self::Tag, event: impl FnOnce() -> Event);
+    fn record(tag: &Self::Tag, event: impl FnOnce() -> Record);
 }

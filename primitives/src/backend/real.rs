@@ -1,6 +1,6 @@
 //! Real OS threads: std atomics, `parking_lot_core` wait queues, the monotonic clock.
 
-use super::{Backend, Deadline, Event, JoinHandle, ObjectTag, ParkRequest, ParkResult};
+use super::{Backend, JoinHandle, Moment, ObjectTag, ParkRequest, ParkResult, Record};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::OnceLock;
@@ -77,8 +77,8 @@ impl Backend for Std {
         })
     }
 
-    fn now() -> Deadline {
-        Deadline(u64::try_from(epoch().elapsed().as_nanos()).unwrap_or(u64::MAX))
+    fn now() -> Moment {
+        Moment(u64::try_from(epoch().elapsed().as_nanos()).unwrap_or(u64::MAX))
     }
 
     fn park(req: ParkRequest<'_, Self>, validate: impl FnOnce() -> bool) -> ParkResult {
@@ -157,5 +157,5 @@ impl Backend for Std {
     }
 
     #[inline(always)]
-    fn record(_tag: &NoTag, _event: impl FnOnce() -> Event) {}
+    fn record(_tag: &NoTag, _event: impl FnOnce() -> Record) {}
 }

@@ -31,7 +31,7 @@ pub use world::{
 };
 
 use super::{
-    Backend, Deadline, Event, JoinHandle, ObjectTag, ParkRequest, ParkResult, RawAtomic, WaitKind,
+    Backend, JoinHandle, Moment, ObjectTag, ParkRequest, ParkResult, RawAtomic, Record, WaitKind,
 };
 use std::any::Any;
 use std::marker::PhantomData;
@@ -311,8 +311,8 @@ impl<E: Engine> Backend for Checked<E> {
         world::current().current_thread() as u64 + 1
     }
 
-    fn now() -> Deadline {
-        Deadline(world::current().now())
+    fn now() -> Moment {
+        Moment(world::current().now())
     }
 
     fn park(req: ParkRequest<'_, Self>, validate: impl FnOnce() -> bool) -> ParkResult {
@@ -335,7 +335,7 @@ impl<E: Engine> Backend for Checked<E> {
 
     fn sleep(duration: Duration) {
         let w = world::current();
-        let deadline = Deadline::after(Deadline(w.now()), duration);
+        let deadline = Moment::after(Moment(w.now()), duration);
         if duration.is_zero() {
             w.yield_step();
             E::yield_now();
@@ -403,7 +403,7 @@ impl<E: Engine> Backend for Checked<E> {
         }
     }
 
-    fn record(tag: &CheckedTag, event: impl FnOnce() -> Event) {
+    fn record(tag: &CheckedTag, event: impl FnOnce() -> Record) {
         if let (true, Some(id)) = (tag.visible, tag.id) {
             world::current().record(id, event());
         }

@@ -12,7 +12,7 @@ use super::report::{
     BlockedThread, DeadlockReport, ExecutionReport, Failure, ObjectInfo, StepKind, Switch,
     TraceEvent,
 };
-use crate::backend::{Deadline, Event, ParkResult, WaitKind};
+use crate::backend::{Moment, ParkResult, Record, WaitKind};
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -20,8 +20,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 mod environment;
 pub(crate) use environment::{EnvStep, ENV_KEY};
 
-/// How virtual time moves.
+/// How virtual time moves. Written `timed` / `adversarial` (its `Display` and `FromStr`,
+/// and its serde form with the `serde` feature).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
 pub enum TimeMode {
     /// Time moves only when every live thread is blocked, to the earliest deadline: the
     /// tutorial's sleep and timeout demos become deterministic.
@@ -29,6 +32,33 @@ pub enum TimeMode {
     /// As `Timed`, and besides, any pending timeout may fire at any step: code that works
     /// only because a timeout fires late enough is caught.
     Adversarial,
+}
+
+impl TimeMode {
+    /// `"timed"` or `"adversarial"`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            TimeMode::Timed => "timed",
+            TimeMode::Adversarial => "adversarial",
+        }
+    }
+}
+
+impl std::fmt::Display for TimeMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for TimeMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "timed" => Ok(TimeMode::Timed),
+            "adversarial" => Ok(TimeMode::Adversarial),
+            other => Err(format!("time mode {other:?} (timed or adversarial)")),
+        }
+    }
 }
 
 /// The settings of a checked world.
@@ -469,7 +499,7 @@ impl World {
     /// Record a traced operation of the current thread, then (in adversarial time or with
     /// injection on) give the engine a chance to fire a pending event. The step is pushed
     /// first: the injection may switch threads, and the operation has already happened.
-    pub(crate) fn record(&self, object: usize, event: Event) {
+    pub(crate) fn record(&self, object: usize, event: Record) {
         let mut st = self.lock();
         if st.failure.is_some() {
             drop(st);
@@ -551,7 +581,7 @@ impl World {
         object: Option<usize>,
         op: &'static str,
         kind: WaitKind,
-        deadline: Option<Deadline>,
+        deadline: Option<Moment>,
         valid: bool,
     ) -> ParkResult {
         let mut st = self.lock();
