@@ -24,7 +24,7 @@ const PHASE: usize = 3;
 /// One thread inside `wait` (CPython's `_count`), in the state word.
 const ONE: usize = 4;
 
-/// Python's `threading.Barrier` (CPython 3.11, `Lib/threading.py`; SEMANTICS.md §8).
+/// Python's `threading.Barrier` (CPython 3.11, `Lib/threading.py`; `primitives/SEMANTICS.md` §8).
 ///
 /// `parties` threads call [`wait`](Barrier::wait); the last to arrive runs the action, then
 /// all are released, each with its arrival index `0..parties`. The barrier is then reused
@@ -46,7 +46,7 @@ const ONE: usize = 4;
 ///   breaks the barrier: every thread waiting and every later `wait` gets
 ///   `BrokenBarrierError` until [`reset`](Barrier::reset). The thread that timed out gets
 ///   `BrokenBarrierError` too, not a timeout error.
-/// - **Timeouts** follow `Condition.wait_for` (SEMANTICS.md §1.4): `None` takes the
+/// - **Timeouts** follow `Condition.wait_for` (`primitives/SEMANTICS.md` §1.4): `None` takes the
 ///   constructor's default; zero or negative polls once then breaks the barrier; a NaN
 ///   timeout waits until the barrier trips (CPython busy-polls); a timeout too large to
 ///   wait on is `OverflowError` and leaves the barrier unbroken (check 121). The last

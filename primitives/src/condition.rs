@@ -148,7 +148,7 @@ enum Saved<'a, B: Backend> {
 ///   particular order.
 /// - As in CPython, a waiter that timed out stays queued until it has the lock again, so a
 ///   `notify(1)` in between is consumed by it (it still returns `false`) and the next
-///   waiter is not woken (SEMANTICS.md §4.9).
+///   waiter is not woken (`primitives/SEMANTICS.md` §4.9).
 /// - **Spurious wakeups:** on real threads there are none (as in CPython). Under a checker
 ///   with spurious-wakeup injection on, [`wait`](Condition::wait) may return `true`
 ///   without a notify, as a real condition variable may; code must re-check its

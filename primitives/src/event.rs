@@ -21,7 +21,7 @@ fn epoch(word: usize) -> usize {
     word & !(SET | WAITERS)
 }
 
-/// Python's `threading.Event` (CPython 3.11, `Lib/threading.py`; SEMANTICS.md §7).
+/// Python's `threading.Event` (CPython 3.11, `Lib/threading.py`; `primitives/SEMANTICS.md` §7).
 ///
 /// A flag, initially clear. [`set`](Event::set) sets it and wakes every waiting thread;
 /// [`clear`](Event::clear) clears it and wakes nobody; [`wait`](Event::wait) returns at once
@@ -31,7 +31,7 @@ fn epoch(word: usize) -> usize {
 ///   when it returns (CPython returns the result of its `Condition.wait`): a thread that was
 ///   waiting when `set()` ran returns `true` even if `clear()` ran before it woke
 ///   (bpo-13502, checks 97 and 98).
-/// - Timeouts follow `Event.wait`'s convention (SEMANTICS.md §1.2): `None` waits forever,
+/// - Timeouts follow `Event.wait`'s convention (`primitives/SEMANTICS.md` §1.2): `None` waits forever,
 ///   zero, negative and NaN poll, and a timeout too large to wait on is an `OverflowError`
 ///   only when the flag is clear.
 /// - `wait` never returns spuriously.

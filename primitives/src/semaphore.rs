@@ -51,7 +51,7 @@ enum Entry {
 ///   [`try_acquire`](Semaphore::try_acquire) at once may get it back, and the woken waiter
 ///   then waits again (conformance check 82: CPython's GIL makes the releaser win there in
 ///   practice; lockproof allows either outcome and promises neither, as the docs do).
-/// - Timeouts follow `Semaphore.acquire`'s convention (SEMANTICS.md §1.2): `None` waits
+/// - Timeouts follow `Semaphore.acquire`'s convention (`primitives/SEMANTICS.md` §1.2): `None` waits
 ///   forever, zero or negative polls once then gives up, the first wait uses the timeout
 ///   and later ones the time left.
 /// - Uncontended, an acquire with a permit free is one load and one compare-exchange, and a
@@ -444,7 +444,7 @@ impl<B: Backend> Semaphore<B> {
     }
 }
 
-/// Python's `threading.BoundedSemaphore` (SEMANTICS.md §6): a [`Semaphore`] that may not be
+/// Python's `threading.BoundedSemaphore` (`primitives/SEMANTICS.md` §6): a [`Semaphore`] that may not be
 /// released past its initial value.
 ///
 /// CPython's `BoundedSemaphore` is a subclass of `Semaphore`

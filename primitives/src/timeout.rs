@@ -1,4 +1,4 @@
-//! CPython's three timeout conventions (SEMANTICS.md §1.2), kept apart.
+//! CPython's three timeout conventions (`primitives/SEMANTICS.md` §1.2), kept apart.
 //!
 //! - Lock and RLock (`Lock.acquire(blocking=True, timeout=-1)`): −1 means forever, any
 //!   other negative value is an error, NaN is an error, a timeout on a non-blocking call is
