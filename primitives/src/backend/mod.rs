@@ -138,7 +138,7 @@ pub enum ParkResult {
 
 /// A request to block the current thread on `key` until unparked or `deadline`.
 #[derive(Debug)]
-pub struct ParkRequest<'a, B: Backend> {
+pub struct ParkRequest<'a, B: RawBackend> {
     /// The queue to wait in: usually the address of the primitive's state.
     pub key: usize,
     /// The object waited on, for traces and deadlock reports.
@@ -255,14 +255,26 @@ pub trait JoinHandle<T>: Send {
     fn join(self) -> T;
 }
 
-/// The world a primitive runs in: its atomics, its one wait point, its clock, its threads.
+/// The world a model runs in, as a model author sees it: threads, the clock, choices.
 ///
-/// Implementations: [`Std`], and under features, `Loom` and `Shuttle`.
-pub trait Backend: Sized + Send + Sync + 'static {
-    /// The atomic word type.
-    type Atomic: RawAtomic;
-    /// The object identity type (zero-sized under [`Std`]).
-    type Tag: ObjectTag;
+/// Implementations: [`Std`], and under features, `Loom` and `Shuttle`. What primitives need
+/// besides (atomics, the wait point, the trace) is [`RawBackend`], a supertrait a model
+/// never has to name.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::{Backend, JoinHandle, Std};
+/// use std::time::Duration;
+///
+/// fn two_threads<B: Backend>() -> u32 {
+///     let t = B::spawn("worker", || 20);
+///     B::sleep(Duration::from_millis(1)); // virtual time under a checker
+///     t.join() + 22
+/// }
+/// assert_eq!(two_threads::<Std>(), 42);
+/// ```
+pub trait Backend: RawBackend {
     /// The join handle of a spawned thread.
     type JoinHandle<T: Send + 'static>: JoinHandle<T>;
 
@@ -274,6 +286,41 @@ pub trait Backend: Sized + Send + Sync + 'static {
 
     /// The current time on this backend's monotonic clock.
     fn now() -> Moment;
+
+    /// Python's `time.sleep`: real under std, virtual under a checker.
+    fn sleep(duration: Duration);
+
+    /// Start a thread (Python's `Thread(target=f, name=name).start()`).
+    fn spawn<F, T>(name: &str, f: F) -> Self::JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static;
+
+    /// A scheduling point with no effect (Python's `time.sleep(0)`).
+    fn yield_now();
+
+    /// A nondeterministic choice in `0..n` (n ≥ 1), recorded in a checker's schedule;
+    /// under std, a cheap pseudo-random number.
+    fn choose(n: usize) -> usize;
+}
+
+/// What primitives are built from: the atomic word, object identity, the one wait point
+/// and the trace. Model code does not need it; a primitive written outside this crate does
+/// (as `lock_api`'s `RawMutex` sits under its `Mutex`).
+///
+/// # Safety
+///
+/// An implementation must keep the wait point's contract, on which every primitive's
+/// correctness rests: `park` runs `validate` at most once, atomically with respect to
+/// `unpark_one`/`unpark_all` on the same key (an unpark either comes before the validation
+/// and is seen by it, or finds the thread queued); a parked thread returns only when
+/// unparked, when its deadline passed, or (`Spurious`, under a checker only) for a
+/// `Condition` wait; and `unpark_one` wakes at most one thread, the longest-waiting.
+pub unsafe trait RawBackend: Sized + Send + Sync + 'static {
+    /// The atomic word type.
+    type Atomic: RawAtomic;
+    /// The object identity type (zero-sized under [`Std`]).
+    type Tag: ObjectTag;
 
     /// The one wait point. Blocks the current thread in the queue of `req.key` if
     /// `validate()` returns true, until it is unparked or the deadline passes.
@@ -291,24 +338,8 @@ pub trait Backend: Sized + Send + Sync + 'static {
     fn unpark_one(word: &Self::Atomic) -> bool;
 
     /// Wake every thread parked on `word`'s key; returns how many. See
-    /// [`unpark_one`](Backend::unpark_one).
+    /// [`unpark_one`](RawBackend::unpark_one).
     fn unpark_all(word: &Self::Atomic) -> usize;
-
-    /// Python's `time.sleep`: real under std, virtual under a checker.
-    fn sleep(duration: Duration);
-
-    /// Start a thread (Python's `Thread(target=f, name=name).start()`).
-    fn spawn<F, T>(name: &str, f: F) -> Self::JoinHandle<T>
-    where
-        F: FnOnce() -> T + Send + 'static,
-        T: Send + 'static;
-
-    /// A scheduling point with no effect (Python's `time.sleep(0)`).
-    fn yield_now();
-
-    /// A nondeterministic choice in `0..n` (n ≥ 1), recorded in a checker's schedule;
-    /// under std, a cheap pseudo-random number.
-    fn choose(n: usize) -> usize;
 
     /// Record a traced operation on `tag`. Under [`Std`] `event` is never called.
     fn record(tag: &Self::Tag, event: impl FnOnce() -> Record);

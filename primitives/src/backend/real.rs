@@ -1,6 +1,6 @@
 //! Real OS threads: std atomics, `parking_lot_core` wait queues, the monotonic clock.
 
-use super::{Backend, JoinHandle, Moment, ObjectTag, ParkRequest, ParkResult, Record};
+use super::{Backend, JoinHandle, Moment, ObjectTag, ParkRequest, ParkResult, RawBackend, Record};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::OnceLock;
@@ -56,30 +56,11 @@ thread_local! {
 
 static NEXT_THREAD_ID: AtomicU64 = AtomicU64::new(1);
 
-impl Backend for Std {
+// SAFETY: parking_lot_core's park validates under the bucket lock that its unpark takes,
+// wakes FIFO, and `park` below re-parks on any wakeup that is not an unpark or the deadline.
+unsafe impl RawBackend for Std {
     type Atomic = AtomicUsize;
     type Tag = NoTag;
-    type JoinHandle<T: Send + 'static> = StdJoinHandle<T>;
-
-    const NAME: &'static str = "std";
-
-    #[inline]
-    fn current_thread() -> u64 {
-        THREAD_ID.with(|id| {
-            let v = id.get();
-            if v != 0 {
-                v
-            } else {
-                let v = NEXT_THREAD_ID.fetch_add(1, Ordering::Relaxed);
-                id.set(v);
-                v
-            }
-        })
-    }
-
-    fn now() -> Moment {
-        Moment(u64::try_from(epoch().elapsed().as_nanos()).unwrap_or(u64::MAX))
-    }
 
     fn park(req: ParkRequest<'_, Self>, validate: impl FnOnce() -> bool) -> ParkResult {
         let timeout = req
@@ -120,6 +101,33 @@ impl Backend for Std {
         unsafe { parking_lot_core::unpark_all(key, parking_lot_core::DEFAULT_UNPARK_TOKEN) }
     }
 
+    #[inline(always)]
+    fn record(_tag: &NoTag, _event: impl FnOnce() -> Record) {}
+}
+
+impl Backend for Std {
+    type JoinHandle<T: Send + 'static> = StdJoinHandle<T>;
+
+    const NAME: &'static str = "std";
+
+    #[inline]
+    fn current_thread() -> u64 {
+        THREAD_ID.with(|id| {
+            let v = id.get();
+            if v != 0 {
+                v
+            } else {
+                let v = NEXT_THREAD_ID.fetch_add(1, Ordering::Relaxed);
+                id.set(v);
+                v
+            }
+        })
+    }
+
+    fn now() -> Moment {
+        Moment(u64::try_from(epoch().elapsed().as_nanos()).unwrap_or(u64::MAX))
+    }
+
     fn sleep(duration: Duration) {
         std::thread::sleep(duration)
     }
@@ -155,7 +163,4 @@ impl Backend for Std {
             (x.wrapping_mul(0x2545_F491_4F6C_DD1D) % n as u64) as usize
         })
     }
-
-    #[inline(always)]
-    fn record(_tag: &NoTag, _event: impl FnOnce() -> Record) {}
 }

@@ -31,7 +31,8 @@ pub use world::{
 };
 
 use super::{
-    Backend, JoinHandle, Moment, ObjectTag, ParkRequest, ParkResult, RawAtomic, Record, WaitKind,
+    Backend, JoinHandle, Moment, ObjectTag, ParkRequest, ParkResult, RawAtomic, RawBackend, Record,
+    WaitKind,
 };
 use std::any::Any;
 use std::marker::PhantomData;
@@ -300,20 +301,12 @@ pub fn virtual_now() -> u64 {
     world::current().now()
 }
 
-impl<E: Engine> Backend for Checked<E> {
+// SAFETY: the checked world runs `validate` and queues the thread in one engine step (no
+// other thread runs in between), wakes its queues in FIFO order, and reports `Spurious`
+// only for a `Condition` wait with injection on.
+unsafe impl<E: Engine> RawBackend for Checked<E> {
     type Atomic = CheckedAtomic<E::Atomic>;
     type Tag = CheckedTag;
-    type JoinHandle<T: Send + 'static> = CheckedJoinHandle<T>;
-
-    const NAME: &'static str = E::NAME;
-
-    fn current_thread() -> u64 {
-        world::current().current_thread() as u64 + 1
-    }
-
-    fn now() -> Moment {
-        Moment(world::current().now())
-    }
 
     fn park(req: ParkRequest<'_, Self>, validate: impl FnOnce() -> bool) -> ParkResult {
         let w = world::current();
@@ -331,6 +324,26 @@ impl<E: Engine> Backend for Checked<E> {
     fn unpark_all(word: &Self::Atomic) -> usize {
         word.fetch_add(0, Ordering::SeqCst);
         world::current().unpark(word as *const Self::Atomic as usize, usize::MAX)
+    }
+
+    fn record(tag: &CheckedTag, event: impl FnOnce() -> Record) {
+        if let (true, Some(id)) = (tag.visible, tag.id) {
+            world::current().record(id, event());
+        }
+    }
+}
+
+impl<E: Engine> Backend for Checked<E> {
+    type JoinHandle<T: Send + 'static> = CheckedJoinHandle<T>;
+
+    const NAME: &'static str = E::NAME;
+
+    fn current_thread() -> u64 {
+        world::current().current_thread() as u64 + 1
+    }
+
+    fn now() -> Moment {
+        Moment(world::current().now())
     }
 
     fn sleep(duration: Duration) {
@@ -400,12 +413,6 @@ impl<E: Engine> Backend for Checked<E> {
                     E::NAME
                 ),
             ),
-        }
-    }
-
-    fn record(tag: &CheckedTag, event: impl FnOnce() -> Record) {
-        if let (true, Some(id)) = (tag.visible, tag.id) {
-            world::current().record(id, event());
         }
     }
 }
