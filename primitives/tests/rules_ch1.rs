@@ -17,20 +17,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
-use support::{loom_check, quiet_panics, shuttle_check, shuttle_with};
-
-/// Spin (yielding) until `cond` holds. The watchdog is not a timing assertion: it turns a
-/// hang into a failure that names what never happened.
-fn spin_until(what: &str, cond: impl Fn() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "never happened: {what}"
-        );
-        thread::yield_now();
-    }
-}
+use support::{loom_check, quiet_panics, shuttle_check, shuttle_with, spin_until};
 
 /// Assert `r` is `RuntimeError('release unlocked lock')`.
 fn assert_release_unlocked(r: lockproof::Result<()>) {

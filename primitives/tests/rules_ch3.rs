@@ -20,33 +20,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
-use support::{quiet_panics, shuttle_check};
-
-/// Spin (yielding) until `cond` holds. The watchdog is not a timing assertion: it turns a
-/// hang into a failure that names what never happened.
-fn spin_until(what: &str, cond: impl Fn() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "never happened: {what}"
-        );
-        thread::yield_now();
-    }
-}
-
-/// Keep running (yielding) for `d`, checking `still` every turn: how a test shows that
-/// something does *not* happen for a while, without sleeping.
-fn for_a_while(d: Duration, still: impl Fn() -> bool) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < d {
-        if !still() {
-            return false;
-        }
-        thread::yield_now();
-    }
-    still()
-}
+use support::{for_a_while, quiet_panics, shuttle_check, spin_until};
 
 // ---- 3.1 threading.Condition ------------------------------------------------------------
 

@@ -13,41 +13,17 @@
 //! One rule (rule-5.2-09, the flag is updated atomically with the wakeup) is a statement
 //! about every interleaving; it is checked under loom.
 
-use lockproof::backend::checked::{execute, take_last_report, WorldConfig};
-use lockproof::backend::{Backend, JoinHandle, Loom, LoomEngine};
+mod support;
+
+use support::{for_a_while, loom_with, spin_until, A_WHILE};
+
+use lockproof::backend::checked::WorldConfig;
+use lockproof::backend::{Backend, JoinHandle, Loom};
 use lockproof::Event;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
-
-/// Spin (yielding) until `cond` holds. The watchdog is not a timing assertion: it turns a
-/// hang into a failure that names what never happened.
-fn spin_until(what: &str, cond: impl Fn() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "never happened: {what}"
-        );
-        thread::yield_now();
-    }
-}
-
-/// Keep running (yielding) for `d`, checking `still` every turn: how a test shows that
-/// something does *not* happen for a while, without sleeping.
-fn for_a_while(d: Duration, still: impl Fn() -> bool) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < d {
-        if !still() {
-            return false;
-        }
-        thread::yield_now();
-    }
-    still()
-}
-
-const A_WHILE: Duration = Duration::from_millis(50);
 
 /// `n` threads each call `wait(timeout)` once; the results, in the order they returned.
 struct Waiters {
@@ -384,26 +360,9 @@ fn rule_5_2_09_flag_update_is_atomic_with_the_wakeup() {
             lockproof::backend::checked::violate("flag", "flag clear after the last set()");
         }
     }
-    let count = Arc::new(AtomicUsize::new(0));
-    let c = count.clone();
-    let r = std::panic::catch_unwind(move || {
-        let mut b = loom::model::Builder::new();
-        b.preemption_bound = Some(3);
-        b.check(move || {
-            c.fetch_add(1, SeqCst);
-            execute::<LoomEngine>(WorldConfig::default(), None, body::<Loom>);
-        })
-    });
-    if r.is_err() {
-        panic!(
-            "a loom execution failed: {:?}",
-            take_last_report().and_then(|r| r.failure)
-        );
-    }
-    assert!(
-        count.load(SeqCst) > 1,
-        "loom explored a single interleaving"
-    );
+    let explored = loom_with(WorldConfig::default(), Some(3), body::<Loom>)
+        .unwrap_or_else(|r| panic!("a loom execution failed: {:?}", r.failure));
+    assert!(explored > 1, "loom explored a single interleaving");
 }
 
 /// rule-5.2-16: `wait(timeout: Optional[float] = None) -> bool`: the timeout is optional

@@ -11,40 +11,16 @@
 //! [`Barrier::n_waiting`] counts it; where a test shows that something does *not* happen
 //! for a while, it keeps checking, yielding, for that while.
 
+mod support;
+
+use support::{for_a_while, spin_until, A_WHILE};
+
 use lockproof::backend::Std;
 use lockproof::{Barrier, BarrierAction, Error, PyException};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
-
-/// Spin (yielding) until `cond` holds. The watchdog is not a timing assertion: it turns a
-/// hang into a failure that names what never happened.
-fn spin_until(what: &str, cond: impl Fn() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "never happened: {what}"
-        );
-        thread::yield_now();
-    }
-}
-
-/// Keep running (yielding) for `d`, checking `still` every turn: how a test shows that
-/// something does *not* happen for a while, without sleeping.
-fn for_a_while(d: Duration, still: impl Fn() -> bool) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < d {
-        if !still() {
-            return false;
-        }
-        thread::yield_now();
-    }
-    still()
-}
-
-const A_WHILE: Duration = Duration::from_millis(50);
 
 fn barrier(parties: usize) -> Barrier {
     Barrier::<Std>::new(parties, None, None).unwrap()

@@ -1,5 +1,7 @@
-use lockproof::backend::checked::{execute, take_last_report, Engine, WorldConfig};
-use lockproof::backend::{Backend, JoinHandle, Loom, LoomEngine, Shuttle, ShuttleEngine};
+mod support;
+
+use lockproof::backend::checked::{Engine, WorldConfig};
+use lockproof::backend::{Backend, JoinHandle, Loom, Shuttle, ShuttleEngine};
 use lockproof::{Lock, Shared};
 use std::sync::Arc;
 
@@ -28,27 +30,18 @@ fn counter<B: Backend>(locked: bool) {
     }
 }
 
+/// The failure of a loom check of `f` (unbounded), as text, if any.
 fn run_loom(f: fn()) -> Option<String> {
-    let r = std::panic::catch_unwind(|| {
-        loom::model(move || {
-            execute::<LoomEngine>(WorldConfig::default(), None, f);
-        })
-    });
-    r.err()
-        .map(|_| format!("{:?}", take_last_report().and_then(|r| r.failure)))
+    support::loom_with(WorldConfig::default(), None, f)
+        .err()
+        .map(|r| format!("{:?}", r.failure))
 }
 
+/// The failure of 1,000 random shuttle schedules of `f` (seed 1), as text, if any.
 fn run_shuttle(f: fn()) -> Option<String> {
-    let r = std::panic::catch_unwind(|| {
-        shuttle::check_random(
-            move || {
-                execute::<ShuttleEngine>(WorldConfig::default(), None, f);
-            },
-            1000,
-        )
-    });
-    r.err()
-        .map(|_| format!("{:?}", take_last_report().and_then(|r| r.failure)))
+    support::shuttle_seeded(WorldConfig::default(), 1_000, 1, f)
+        .err()
+        .map(|r| format!("{:?}", r.failure))
 }
 
 #[test]
