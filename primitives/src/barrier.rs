@@ -1,10 +1,12 @@
 //! `threading.Barrier`: CPython 3.11's state machine (filling, draining, resetting, broken)
 //! over an inner lock and one wait queue.
 
-use crate::backend::{Backend, ObjectTag, Outcome, ParkRequest, RawAtomic, Record, Std, WaitKind};
+use crate::backend::{
+    Args, Backend, ObjectTag, Outcome, ParkRequest, RawAtomic, Record, Std, WaitKind,
+};
 use crate::error::{Error, Result};
 use crate::lock::Lock;
-use crate::timeout::{fmt_secs, DeadlineLoop, Next, Wait};
+use crate::timeout::{DeadlineLoop, Next, Wait};
 use std::any::Any;
 use std::fmt;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
@@ -201,14 +203,13 @@ impl<B: Backend> Barrier<B> {
         B::record(&self.tag, || {
             // `parties` and whether there is an action travel with every wait, for the
             // barrier-generation monitor (Python spells the timeout only).
-            let mut args = format!(
-                "parties={}, action={}",
-                self.parties,
-                u8::from(self.action.is_some())
-            );
-            if let Some(t) = timeout {
-                args.push_str(&format!(", timeout={}", fmt_secs(t)));
-            }
+            let args = Args::new()
+                .int("parties", self.parties as i64)
+                .int("action", i64::from(self.action.is_some()));
+            let args = match timeout {
+                Some(t) => args.secs("timeout", t),
+                None => args,
+            };
             let outcome = match &r {
                 Ok(i) => Outcome::Int(*i as i64),
                 Err(e) => Outcome::Error(e.python_repr()),

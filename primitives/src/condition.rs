@@ -1,11 +1,11 @@
 //! `threading.Condition`: a condition variable over a Lock or RLock, with CPython 3.11's
 //! algorithm (a FIFO of per-waiter locks).
 
-use crate::backend::{Backend, ObjectTag, Outcome, Record, Std, WaitKind};
+use crate::backend::{Args, Backend, ObjectTag, Outcome, Record, Std, WaitKind};
 use crate::error::{Error, Result};
 use crate::lock::{Acquired, Lock};
 use crate::rlock::{RLock, RLockState};
-use crate::timeout::{fmt_secs, DeadlineLoop, Next, Wait};
+use crate::timeout::{timeout_args, DeadlineLoop, Next, Wait};
 use std::cell::UnsafeCell;
 use std::collections::VecDeque;
 use std::fmt;
@@ -361,10 +361,7 @@ impl<B: Backend> Condition<B> {
 
     fn record_wait(&self, timeout: Option<f64>, r: &Result<bool>) {
         B::record(&self.tag, || {
-            let args = match timeout {
-                Some(t) => format!("timeout={}", fmt_secs(t)),
-                None => String::new(),
-            };
+            let args = timeout_args(timeout);
             let outcome = match r {
                 Ok(b) => Outcome::Bool(*b),
                 Err(e) => Outcome::Error(e.python_repr()),
@@ -451,10 +448,7 @@ impl<B: Backend> Condition<B> {
     ) -> Result<T> {
         let r = self.wait_for_inner(&mut predicate, timeout);
         B::record(&self.tag, || {
-            let args = match timeout {
-                Some(t) => format!("timeout={}", fmt_secs(t)),
-                None => String::new(),
-            };
+            let args = timeout_args(timeout);
             let outcome = match &r {
                 Ok(v) => Outcome::Bool(v.is_truthy()),
                 Err(e) => Outcome::Error(e.python_repr()),
@@ -504,7 +498,7 @@ impl<B: Backend> Condition<B> {
         };
         // Traced before the waiters are released, so their steps come after it.
         B::record(&self.tag, || {
-            Record::with_args("notify", format!("n={n}"), outcome_of(&r))
+            Record::with_args("notify", Args::new().int("n", n as i64), outcome_of(&r))
         });
         if r.is_ok() {
             self.wake(n);

@@ -1,11 +1,11 @@
 //! `threading.Event`: a flag that threads wait to see set.
 
 use crate::backend::{
-    Backend, ObjectTag, Outcome, ParkRequest, ParkResult, RawAtomic, Record as TraceEvent, Std,
-    WaitKind,
+    Args, Backend, ObjectTag, Outcome, ParkRequest, ParkResult, RawAtomic, Record as TraceEvent,
+    Std, WaitKind,
 };
 use crate::error::Result;
-use crate::timeout::{fmt_secs, Wait};
+use crate::timeout::Wait;
 use std::fmt;
 use std::sync::atomic::Ordering::SeqCst;
 
@@ -161,7 +161,10 @@ impl<B: Backend> Event<B> {
     pub fn wait(&self, timeout: Option<f64>) -> Result<bool> {
         let r = self.wait_raw(timeout);
         B::record(&self.tag, || {
-            let args = timeout.map(fmt_secs).unwrap_or_default();
+            let args = match timeout {
+                Some(t) => Args::new().secs("", t),
+                None => Args::new(),
+            };
             let outcome = match &r {
                 Ok(b) => Outcome::Bool(*b),
                 Err(e) => Outcome::Error(e.python_repr()),

@@ -1,7 +1,7 @@
 //! `threading.Lock`: the primitive, non-reentrant lock with no owner.
 
 use crate::backend::{
-    Backend, ObjectTag, Outcome, ParkRequest, ParkResult, RawAtomic, Record, Std, WaitKind,
+    Args, Backend, ObjectTag, Outcome, ParkRequest, ParkResult, RawAtomic, Record, Std, WaitKind,
 };
 use crate::error::{Error, Result};
 use crate::timeout::{lock_acquire_args, lock_wait, Wait};
@@ -112,7 +112,11 @@ impl<B: Backend> Lock<B> {
     pub fn try_acquire(&self) -> bool {
         let ok = self.try_acquire_raw();
         B::record(&self.tag, || {
-            Record::with_args("acquire", "blocking=False", Outcome::Bool(ok))
+            Record::with_args(
+                "acquire",
+                Args::new().bool("blocking", false),
+                Outcome::Bool(ok),
+            )
         });
         ok
     }

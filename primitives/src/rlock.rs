@@ -1,6 +1,6 @@
 //! `threading.RLock`: the reentrant lock, owned by the thread that acquired it.
 
-use crate::backend::{Backend, ObjectTag, Outcome, RawAtomic, Record, Std, WaitKind};
+use crate::backend::{Args, Backend, ObjectTag, Outcome, RawAtomic, Record, Std, WaitKind};
 use crate::error::{Error, Result};
 use crate::lock::{Acquired, Lock};
 use crate::timeout::{lock_acquire_args, lock_wait, Wait};
@@ -133,7 +133,11 @@ impl<B: Backend> RLock<B> {
     pub fn try_acquire(&self) -> bool {
         let ok = self.acquire_raw(Wait::Poll);
         B::record(&self.tag, || {
-            Record::with_args("acquire", "blocking=False", Outcome::Bool(ok))
+            Record::with_args(
+                "acquire",
+                Args::new().bool("blocking", false),
+                Outcome::Bool(ok),
+            )
         });
         ok
     }
@@ -249,7 +253,7 @@ impl<B: Backend> RLock<B> {
         B::record(&self.tag, || {
             Record::with_args(
                 "_acquire_restore",
-                format!("({count}, {owner})"),
+                Args::new().state(count as u64, owner),
                 Outcome::Done,
             )
         });

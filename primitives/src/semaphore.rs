@@ -5,9 +5,11 @@
 //! free and a release with nobody waiting are each one compare-exchange, and parks
 //! acquirers at the backend's one wait point when the count is zero.
 
-use crate::backend::{Backend, ObjectTag, Outcome, ParkRequest, RawAtomic, Record, Std, WaitKind};
+use crate::backend::{
+    Args, Backend, ObjectTag, Outcome, ParkRequest, RawAtomic, Record, Std, WaitKind,
+};
 use crate::error::{Error, Result};
-use crate::timeout::{fmt_secs, DeadlineLoop, Next, Wait};
+use crate::timeout::{DeadlineLoop, Next, Wait};
 use std::fmt;
 use std::ops::Deref;
 use std::sync::atomic::Ordering::SeqCst;
@@ -148,7 +150,11 @@ impl<B: Backend> Semaphore<B> {
     pub fn try_acquire(&self) -> bool {
         let ok = self.try_take(false);
         B::record(&self.tag, || {
-            Record::with_args("acquire", "blocking=False", Outcome::Bool(ok))
+            Record::with_args(
+                "acquire",
+                Args::new().bool("blocking", false),
+                Outcome::Bool(ok),
+            )
         });
         ok
     }
@@ -169,11 +175,16 @@ impl<B: Backend> Semaphore<B> {
     /// with a timeout is `ValueError("can't specify timeout for non-blocking acquire")`;
     /// `acquire_with(false, None)` is a plain poll.
     pub fn acquire_with(&self, blocking: bool, timeout: Option<f64>) -> Result<bool> {
-        let args = || match (blocking, timeout) {
-            (true, None) => String::new(),
-            (true, Some(t)) => format!("timeout={}", fmt_secs(t)),
-            (false, None) => "blocking=False".to_owned(),
-            (false, Some(t)) => format!("blocking=False, timeout={}", fmt_secs(t)),
+        let args = || {
+            let a = if blocking {
+                Args::new()
+            } else {
+                Args::new().bool("blocking", false)
+            };
+            match timeout {
+                Some(t) => a.secs("timeout", t),
+                None => a,
+            }
         };
         let r = if !blocking && timeout.is_some() {
             Err(Error::SemaphoreNonBlockingTimeout)
@@ -196,7 +207,7 @@ impl<B: Backend> Semaphore<B> {
     /// On a [`BoundedSemaphore`] already at its initial value:
     /// `ValueError('Semaphore released too many times')`.
     pub fn release(&self) -> Result<()> {
-        self.release_traced(1, String::new())
+        self.release_traced(1, Args::new())
     }
 
     /// `release(n)`: give `n` permits back and wake up to `n` waiters.
@@ -206,7 +217,7 @@ impl<B: Backend> Semaphore<B> {
     /// `ValueError('Semaphore released too many times')` and changes nothing (all or
     /// nothing, check 87).
     pub fn release_n(&self, n: isize) -> Result<()> {
-        self.release_traced(n, format!("n={n}"))
+        self.release_traced(n, Args::new().int("n", n as i64))
     }
 
     /// `_value`: the permits free now (a snapshot).
@@ -233,7 +244,7 @@ impl<B: Backend> Semaphore<B> {
         permits(self.word.load(SeqCst))
     }
 
-    fn release_traced(&self, n: isize, args: String) -> Result<()> {
+    fn release_traced(&self, n: isize, args: Args) -> Result<()> {
         let r = self.release_state(n);
         // Traced before any waiter is woken: a woken acquirer's steps come after it.
         B::record(&self.tag, || {

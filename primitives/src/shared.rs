@@ -1,6 +1,6 @@
 //! `Shared`: a plain Python variable that several threads read and write.
 
-use crate::backend::{Backend, ObjectTag, Outcome, RawAtomic, Record, Std};
+use crate::backend::{Args, Backend, ObjectTag, Outcome, RawAtomic, Record, Std};
 use std::fmt;
 use std::sync::atomic::Ordering::SeqCst;
 use std::sync::Mutex;
@@ -43,9 +43,7 @@ impl<T: Clone + fmt::Debug + Send, B: Backend> Shared<T, B> {
         // (a plain load may read an older counter under loom's memory model).
         self.touch.fetch_add(0, SeqCst);
         let v = self.value.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        B::record(&self.tag, || {
-            Record::with_args("get", String::new(), show(&v))
-        });
+        B::record(&self.tag, || Record::new("get", show(&v)));
         v
     }
 
@@ -53,7 +51,11 @@ impl<T: Clone + fmt::Debug + Send, B: Backend> Shared<T, B> {
     pub fn set(&self, value: T) {
         self.touch.fetch_add(1, SeqCst);
         B::record(&self.tag, || {
-            Record::with_args("set", format!("{value:?}"), Outcome::Done)
+            Record::with_args(
+                "set",
+                Args::new().value(format!("{value:?}")),
+                Outcome::Done,
+            )
         });
         *self.value.lock().unwrap_or_else(|e| e.into_inner()) = value;
     }
@@ -67,7 +69,7 @@ impl<T: Clone + fmt::Debug + Send, B: Backend> Shared<T, B> {
         let v = g.clone();
         drop(g);
         B::record(&self.tag, || {
-            Record::with_args("update", format!("{v:?}"), Outcome::Done)
+            Record::with_args("update", Args::new().value(format!("{v:?}")), Outcome::Done)
         });
         r
     }

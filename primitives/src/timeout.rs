@@ -14,7 +14,7 @@
 //! range (`TIMEOUT_MAX`, infinity) is `OverflowError('timestamp out of range for platform
 //! time_t')`.
 
-use crate::backend::{Backend, Moment};
+use crate::backend::{Args, Backend, Moment};
 use crate::error::{Error, Result};
 use std::time::Duration;
 
@@ -164,19 +164,18 @@ impl DeadlineLoop {
 
 /// The arguments of `Lock.acquire(blocking, timeout)` / `RLock.acquire` as a trace shows
 /// them.
-pub(crate) fn lock_acquire_args(blocking: bool, timeout: f64) -> String {
+pub(crate) fn lock_acquire_args(blocking: bool, timeout: f64) -> Args {
     if blocking {
-        format!("timeout={}", fmt_secs(timeout))
+        Args::new().secs("timeout", timeout)
     } else {
-        format!("blocking=False, timeout={}", fmt_secs(timeout))
+        Args::new().bool("blocking", false).secs("timeout", timeout)
     }
 }
 
-/// Format a timeout argument the way a trace shows it.
-pub(crate) fn fmt_secs(t: f64) -> String {
-    if t == t.trunc() && t.abs() < 1e15 {
-        format!("{t:.1}")
-    } else {
-        format!("{t}")
+/// `timeout=…` when there is one.
+pub(crate) fn timeout_args(timeout: Option<f64>) -> Args {
+    match timeout {
+        Some(t) => Args::new().secs("timeout", t),
+        None => Args::new(),
     }
 }

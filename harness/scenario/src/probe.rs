@@ -1,7 +1,7 @@
 //! Model-side probes: what the harness's monitors watch besides the primitives.
 
 use lockproof::backend::checked::violate;
-use lockproof::backend::{Backend, ObjectTag, Outcome, RawAtomic, Record};
+use lockproof::backend::{Args, Backend, ObjectTag, Outcome, RawAtomic, Record};
 use std::fmt;
 use std::sync::atomic::Ordering::SeqCst;
 
@@ -51,7 +51,7 @@ impl<B: Backend> Region<B> {
         B::record(&self.tag, || {
             Record::with_args(
                 "enter",
-                format!("capacity={}", self.capacity),
+                Args::new().int("capacity", self.capacity as i64),
                 Outcome::Int(n as i64),
             )
         });
@@ -76,7 +76,7 @@ impl<B: Backend> Drop for RegionGuard<'_, B> {
         B::record(&self.region.tag, || {
             Record::with_args(
                 "exit",
-                format!("capacity={}", self.region.capacity),
+                Args::new().int("capacity", self.region.capacity as i64),
                 Outcome::Int(n as i64),
             )
         });
@@ -113,7 +113,9 @@ impl<B: Backend> Rounds<B> {
         B::record(&self.tag, || {
             Record::with_args(
                 "arrive",
-                format!("round={round}, parties={}", self.parties),
+                Args::new()
+                    .int("round", round as i64)
+                    .int("parties", self.parties as i64),
                 Outcome::Done,
             )
         });
@@ -124,7 +126,9 @@ impl<B: Backend> Rounds<B> {
         B::record(&self.tag, || {
             Record::with_args(
                 "depart",
-                format!("round={round}, parties={}", self.parties),
+                Args::new()
+                    .int("round", round as i64)
+                    .int("parties", self.parties as i64),
                 Outcome::Done,
             )
         });

@@ -75,13 +75,7 @@ impl Observer for MutualExclusion {
                         info.name
                     )));
                 }
-                let count = e
-                    .args
-                    .trim_start_matches('(')
-                    .split(',')
-                    .next()
-                    .and_then(|c| c.trim().parse().ok())
-                    .unwrap_or(1);
+                let count = e.args.get_state().map_or(1, |(count, _)| count as usize);
                 inside.extend(std::iter::repeat_n(e.thread, count));
             }
             _ => {}

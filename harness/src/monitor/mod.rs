@@ -43,10 +43,8 @@ impl Observer for Monitors {
     }
 }
 
-/// Read `key=value` from a step's arguments (`"round=2, parties=3"`).
-pub(crate) fn arg(args: &str, key: &str) -> Option<usize> {
-    args.split(", ").find_map(|kv| {
-        let (k, v) = kv.split_once('=')?;
-        (k == key).then(|| v.parse().ok()).flatten()
-    })
+/// The integer argument `key` of a step (`round`, `parties`, `capacity`), a field of its
+/// typed arguments: nothing is parsed back from text.
+pub(crate) fn arg(args: &lockproof::backend::Args, key: &str) -> Option<usize> {
+    args.get_int(key).and_then(|v| usize::try_from(v).ok())
 }

@@ -72,6 +72,9 @@ macro_rules! forward_raw_atomic {
     };
 }
 
+mod args;
+pub use args::{Arg, Args, Secs};
+
 mod real;
 pub use real::Std;
 
@@ -221,8 +224,8 @@ impl fmt::Display for Outcome {
 pub struct Record {
     /// The operation name, as in Python (`"acquire"`, `"release"`, `"wait"`, `"set"`).
     pub op: &'static str,
-    /// The arguments as Python would spell them (`"timeout=0.5"`), or empty.
-    pub args: String,
+    /// The arguments, typed (rendered as Python spells them, `timeout=0.5`, in traces).
+    pub args: Args,
     /// What it returned.
     pub outcome: Outcome,
 }
@@ -232,18 +235,14 @@ impl Record {
     pub fn new(op: &'static str, outcome: Outcome) -> Self {
         Record {
             op,
-            args: String::new(),
+            args: Args::new(),
             outcome,
         }
     }
 
     /// A record with arguments.
-    pub fn with_args(op: &'static str, args: impl Into<String>, outcome: Outcome) -> Self {
-        Record {
-            op,
-            args: args.into(),
-            outcome,
-        }
+    pub fn with_args(op: &'static str, args: Args, outcome: Outcome) -> Self {
+        Record { op, args, outcome }
     }
 }
 

@@ -49,7 +49,7 @@ pub struct TraceEvent {
     /// The operation (`"acquire"`), as Python spells it.
     pub op: &'static str,
     /// Its arguments, as Python would spell them.
-    pub args: String,
+    pub args: crate::backend::Args,
     /// What happened.
     pub kind: StepKind,
     /// Virtual time, in nanoseconds.

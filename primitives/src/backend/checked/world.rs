@@ -12,7 +12,7 @@ use super::report::{
     BlockedThread, DeadlockReport, ExecutionReport, Failure, ObjectInfo, StepKind, Switch,
     TraceEvent,
 };
-use crate::backend::{Moment, ParkResult, Record, WaitKind};
+use crate::backend::{Args, Moment, ParkResult, Record, WaitKind};
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -362,7 +362,7 @@ impl World {
                 id,
                 None,
                 "start",
-                String::new(),
+                Args::new(),
                 StepKind::Thread("start"),
             );
         }
@@ -450,7 +450,7 @@ impl World {
         thread: usize,
         object: Option<usize>,
         op: &'static str,
-        args: String,
+        args: Args,
         kind: StepKind,
     ) -> Option<Failure> {
         let note = st.preempted_notes.iter().position(|(t, _)| *t == thread);
@@ -609,8 +609,8 @@ impl World {
         });
         st.threads[me].wake = None;
         let args = match deadline {
-            Some(d) => format!("until t={}", fmt_time(d)),
-            None => String::new(),
+            Some(d) => Args::new().until(d),
+            None => Args::new(),
         };
         if !st.threads[me].env {
             if let Some(f) = self.push(&mut st, me, object, op, args, StepKind::Blocked) {
@@ -710,7 +710,7 @@ impl World {
                 me,
                 None,
                 "finish",
-                String::new(),
+                Args::new(),
                 StepKind::Thread("finish"),
             ) {
                 self.fail(st, f);
@@ -843,7 +843,7 @@ impl World {
                 t,
                 b.object,
                 b.op,
-                String::new(),
+                Args::new(),
                 StepKind::Woken("spurious wakeup"),
             );
         }
@@ -864,7 +864,7 @@ impl World {
                     t,
                     b.object,
                     b.op,
-                    String::new(),
+                    Args::new(),
                     StepKind::Woken("timeout"),
                 );
             }
@@ -1122,14 +1122,4 @@ fn find_cycle(graph: &HashMap<usize, Vec<usize>>) -> Option<Vec<usize>> {
     None
 }
 
-/// Virtual time as the trace shows it: seconds with up to 9 decimals, trailing zeros cut.
-pub fn fmt_time(nanos: u64) -> String {
-    let secs = nanos / 1_000_000_000;
-    let frac = nanos % 1_000_000_000;
-    if frac == 0 {
-        format!("{secs}s")
-    } else {
-        let f = format!("{frac:09}");
-        format!("{secs}.{}s", f.trim_end_matches('0'))
-    }
-}
+pub use crate::backend::args::fmt_time;
