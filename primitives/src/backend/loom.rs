@@ -21,7 +21,8 @@ impl Engine for LoomEngine {
     type Atomic = ::loom::sync::atomic::AtomicUsize;
 
     fn thread_key() -> u64 {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
+        // Called at every step: FxHash, not SipHash (it showed in the profile).
+        let mut h = super::checked::fxhash::FxHasher::default();
         ::loom::thread::current().id().hash(&mut h);
         h.finish()
     }

@@ -256,18 +256,36 @@ pub(crate) fn try_current() -> Option<Arc<World>> {
 /// and says whether the execution is being torn down after a failure (primitives then skip
 /// engine operations: an engine call while unwinding can abort).
 pub(crate) fn before_visible_op() -> bool {
-    let Some(w) = try_current() else {
-        return false;
-    };
-    {
+    // The hot path of every checked atomic: one look at the world (no `Arc` clone) and one
+    // lock of its state, which also takes the deferred unparks.
+    let unparkers = CURRENT.with(|c| {
+        let c = c.borrow();
+        let w = c.as_ref()?;
         let mut st = w.lock();
         if st.failure.is_some() {
-            return true;
+            return Some(Err(()));
         }
         w.engine_step(&mut st);
+        if st.pending_unparks.is_empty() {
+            return Some(Ok(Vec::new()));
+        }
+        let pending = std::mem::take(&mut st.pending_unparks);
+        Some(Ok(unparkers_of(&st, &pending)))
+    });
+    match unparkers {
+        None => false,
+        Some(Err(())) => true,
+        Some(Ok(unparkers)) => {
+            if !unparkers.is_empty() {
+                // Waking a thread changes who may run next: an operation for the schedulers.
+                count_engine_op();
+                for u in unparkers {
+                    u();
+                }
+            }
+            false
+        }
     }
-    w.flush();
-    false
 }
 
 fn abort_thread() -> ! {
@@ -289,7 +307,8 @@ impl World {
                 objects: Vec::new(),
                 kind_counts: HashMap::default(),
                 holders: HashMap::default(),
-                trace: Vec::new(),
+                // Most executions trace a few dozen steps: no regrowth for those.
+                trace: Vec::with_capacity(64),
                 last_thread: None,
                 failure: None,
                 steps: 0,
