@@ -1,7 +1,7 @@
 //! Mutual exclusion: never more holders than a region or lock admits.
 
 use super::arg;
-use lockproof::backend::checked::fxhash::FxHashMap as HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use lockproof::backend::checked::{
     ExecutionReport, ObjectInfo, Observer, StepKind, TraceEvent, Violation,
 };

@@ -18,7 +18,7 @@
 //! without a choice operator (loom) explores timed mode fully and says, in the execution
 //! report's `limitations`, what it could not explore.
 
-pub mod fxhash;
+pub(crate) mod fxhash;
 mod report;
 mod world;
 
