@@ -1,11 +1,11 @@
 //! Barrier generation correctness.
 
 use super::arg;
-use rustc_hash::FxHashMap as HashMap;
 use lockproof::backend::checked::{
     ExecutionReport, ObjectInfo, Observer, StepKind, TraceEvent, Violation,
 };
 use lockproof::backend::Outcome;
+use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeSet;
 
 /// Watches rendezvous rounds:

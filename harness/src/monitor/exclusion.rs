@@ -1,11 +1,11 @@
 //! Mutual exclusion: never more holders than a region or lock admits.
 
 use super::arg;
-use rustc_hash::FxHashMap as HashMap;
 use lockproof::backend::checked::{
     ExecutionReport, ObjectInfo, Observer, StepKind, TraceEvent, Violation,
 };
 use lockproof::backend::Outcome;
+use rustc_hash::FxHashMap as HashMap;
 
 /// Counts who is inside each `Region` and who holds each Lock/RLock.
 ///
