@@ -297,15 +297,8 @@ pub fn check_scenario(s: &Scenario, req: &Request) -> Vec<EngineResult> {
             if let Some(why) = unsupported(s, family) {
                 let first = family_steps(family, &req.budget)[0];
                 let outcome = RunOutcome {
-                    settings: settings(s, first, 0, req.budget.seed),
-                    executions: 0,
-                    exhausted: false,
-                    elapsed: Duration::ZERO,
-                    found: None,
                     unsupported: Some(why.clone()),
-                    limitations: vec![],
-                    shortening: None,
-                    engine_preemptions: None,
+                    ..RunOutcome::nothing(settings(s, first, 0, req.budget.seed))
                 };
                 return EngineResult {
                     family,

@@ -324,16 +324,15 @@ impl Check {
         let save_root = config
             .save
             .then(|| config.save_dir.clone().unwrap_or_else(default_dir));
+        if let Some(code) = crate::isolate::serve_if_child(&scenario) {
+            // This process is a child run by an isolated check: it has answered.
+            std::process::exit(code);
+        }
         let runner = if config.isolate {
-            crate::isolate::runner(scenario.id)
+            crate::isolate::runner()
         } else {
             Runner::InProcess
         };
-        if let Some(served) = crate::isolate::serve_if_child(&scenario) {
-            // This process is a child run by an isolated check: it has answered.
-            let _ = served;
-            std::process::exit(0);
-        }
         let req = Request {
             families: config.engines.clone(),
             budget: config.budget.clone(),
@@ -490,15 +489,9 @@ fn replay_report(s: &Scenario, file: ScheduleFile, path: PathBuf) -> Result<Repo
     let r = check::replay(file, std::slice::from_ref(s), &Runner::InProcess)
         .map_err(CheckError::Replay)?;
     let outcome = crate::engine::RunOutcome {
-        settings,
         executions: 1,
-        exhausted: false,
-        elapsed: std::time::Duration::ZERO,
         found: r.found,
-        unsupported: None,
-        limitations: vec![],
-        shortening: None,
-        engine_preemptions: None,
+        ..crate::engine::RunOutcome::nothing(settings)
     };
     Ok(Report {
         name: s.id,

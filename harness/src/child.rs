@@ -61,6 +61,9 @@ struct WireOutcome {
     elapsed_ns: u64,
     found: Option<WireFound>,
     limitations: Vec<String>,
+    /// The engine's own preemption count of the failure (see `RunOutcome`).
+    #[serde(default)]
+    engine_preemptions: Option<usize>,
     error: Option<String>,
 }
 
@@ -118,17 +121,16 @@ pub fn serve(request: &str, scenarios: &[Scenario]) -> i32 {
                         elapsed_ns: o.elapsed.as_nanos() as u64,
                         found: o.found.as_ref().map(to_wire),
                         limitations: o.limitations,
+                        engine_preemptions: o.engine_preemptions,
                         error: None,
                     }
                 }
                 Some(sched) => match replay_here(s, &req.settings, sched) {
                     Ok(found) => WireOutcome {
                         executions: 1,
-                        exhausted: false,
-                        elapsed_ns: 0,
                         found: found.as_ref().map(to_wire),
-                        limitations: vec![],
                         error: None,
+                        ..WireOutcome::error(String::new())
                     },
                     Err(e) => WireOutcome::error(e),
                 },
@@ -174,6 +176,7 @@ impl WireOutcome {
             elapsed_ns: 0,
             found: None,
             limitations: vec![],
+            engine_preemptions: None,
             error: Some(e),
         }
     }
@@ -254,20 +257,15 @@ impl Runner {
                 };
                 match self.call(&req) {
                     Ok(w) => RunOutcome {
-                        settings: settings.clone(),
                         executions: w.executions,
                         exhausted: w.exhausted,
                         elapsed: Duration::from_nanos(w.elapsed_ns),
                         found: w.found.map(from_wire),
-                        unsupported: None,
                         limitations: w.limitations,
-                        shortening: None,
-                        engine_preemptions: None,
+                        engine_preemptions: w.engine_preemptions,
+                        ..RunOutcome::nothing(settings.clone())
                     },
                     Err(e) => RunOutcome {
-                        settings: settings.clone(),
-                        executions: 0,
-                        exhausted: false,
                         elapsed: start.elapsed(),
                         found: Some(Found {
                             kind: FailureKind::Panic,
@@ -279,10 +277,7 @@ impl Runner {
                             trace: None,
                             preemptions: 0,
                         }),
-                        unsupported: None,
-                        limitations: vec![],
-                        shortening: None,
-                        engine_preemptions: None,
+                        ..RunOutcome::nothing(settings.clone())
                     },
                 }
             }

@@ -13,7 +13,7 @@ pub const CHILD_ENV: &str = "LOCKPROOF_CHILD";
 
 /// A runner that re-runs the current test binary for the current test; in-process when the
 /// test's name is not known (a test run on the main thread, a doctest).
-pub fn runner(_model: &str) -> Runner {
+pub fn runner() -> Runner {
     let test = std::thread::current()
         .name()
         .filter(|n| *n != "main")

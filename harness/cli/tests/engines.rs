@@ -213,10 +213,7 @@ fn a_condition_wait_hang_meets_an_expected_deadlock_and_names_its_sub_kind() {
     let found = lockproof_harness::check::judge(
         &s,
         &RunOutcome {
-            settings: settings(&s, EngineKind::Random, 1),
             executions: 1,
-            exhausted: false,
-            elapsed: std::time::Duration::ZERO,
             found: Some(lockproof_harness::engine::Found {
                 kind: FailureKind::LostWakeup,
                 property: "lost-wakeup".into(),
@@ -228,10 +225,7 @@ fn a_condition_wait_hang_meets_an_expected_deadlock_and_names_its_sub_kind() {
                 trace: None,
                 preemptions: 0,
             }),
-            unsupported: None,
-            limitations: vec![],
-            shortening: None,
-            engine_preemptions: None,
+            ..RunOutcome::nothing(settings(&s, EngineKind::Random, 1))
         },
     );
     assert_eq!(found, Verdict::Met);

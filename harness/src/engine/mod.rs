@@ -256,6 +256,24 @@ pub struct RunOutcome {
     pub engine_preemptions: Option<usize>,
 }
 
+impl RunOutcome {
+    /// A run of `settings` that explored nothing and found nothing: the base the other
+    /// outcomes (not run, an engine process that died, a replay) are built on.
+    pub fn nothing(settings: RunSettings) -> RunOutcome {
+        RunOutcome {
+            settings,
+            executions: 0,
+            exhausted: false,
+            elapsed: Duration::ZERO,
+            found: None,
+            unsupported: None,
+            limitations: Vec::new(),
+            shortening: None,
+            engine_preemptions: None,
+        }
+    }
+}
+
 /// How a random run's counterexample was shortened.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Shortening {

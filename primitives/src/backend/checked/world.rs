@@ -408,20 +408,18 @@ impl World {
     /// have gone on, the engine preempted it: that is the preemption loom's bound counts
     /// and the depth-first search bounds, so the trace and the engine count the same thing.
     fn engine_step(&self, st: &mut State) {
-        let me = self.me(st);
-        if let Some((last, true)) = st.engine_last {
-            if last != me {
-                st.preemptions += 1;
-                note_preemption(st, me, last);
-            }
-        }
-        st.engine_last = Some((me, true));
+        self.take_engine_step(st, true);
     }
 
     /// The current thread stops at its next engine step (it blocks, yields or finishes): a
     /// switch away from it there is not a preemption.
     fn engine_stop(&self, st: &mut State) {
         count_engine_op();
+        self.take_engine_step(st, false);
+    }
+
+    /// The current thread takes an engine step; `goes_on`: it could keep running after it.
+    fn take_engine_step(&self, st: &mut State, goes_on: bool) {
         let me = self.me(st);
         if let Some((last, true)) = st.engine_last {
             if last != me {
@@ -429,7 +427,7 @@ impl World {
                 note_preemption(st, me, last);
             }
         }
-        st.engine_last = Some((me, false));
+        st.engine_last = Some((me, goes_on));
     }
 
     /// The current thread yields (`time.sleep(0)`, `yield_now`).
