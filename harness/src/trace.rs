@@ -14,7 +14,9 @@
 //! virtual time when it is not zero, and why the scheduler switched threads.
 
 use crate::engine::execution::failure_message;
-use lockproof::backend::checked::{fmt_time, ExecutionReport, StepKind, Switch, TraceEvent};
+use lockproof::backend::checked::{
+    fmt_time, ExecutionReport, StepKind, Switch, ThreadId, TraceEvent,
+};
 use std::fmt::Write;
 
 /// The widest a column gets; longer cells are cut with `…`.
@@ -25,13 +27,13 @@ pub fn render(report: &ExecutionReport) -> String {
     let threads = report.threads.len().max(1);
     // Columns for main and for every thread with a step (not the checker's own thread).
     let shown: Vec<bool> = (0..threads)
-        .map(|t| t == 0 || report.trace.iter().any(|e| e.thread == t))
+        .map(|t| t == 0 || report.trace.iter().any(|e| e.thread.index() == t))
         .collect();
     let rows: Vec<(usize, String, String)> = report
         .trace
         .iter()
         .filter(|e| !matches!(e.kind, StepKind::Thread("start")))
-        .map(|e| (e.thread, cell(e, report), note(e, report)))
+        .map(|e| (e.thread.index(), cell(e, report), note(e, report)))
         .collect();
     let mut widths = vec![0usize; threads];
     for (i, name) in report.threads.iter().enumerate() {
@@ -92,7 +94,7 @@ pub fn render(report: &ExecutionReport) -> String {
 
 fn object_name(e: &TraceEvent, report: &ExecutionReport) -> String {
     e.object
-        .and_then(|o| report.objects.get(o))
+        .and_then(|o| report.object(o))
         .map(|o| o.name.clone())
         .unwrap_or_default()
 }
@@ -124,12 +126,10 @@ fn cut(s: &str) -> String {
 }
 
 fn note(e: &TraceEvent, report: &ExecutionReport) -> String {
-    let name = |t: usize| {
+    let name = |t: ThreadId| {
         report
-            .threads
-            .get(t)
-            .cloned()
-            .unwrap_or_else(|| t.to_string())
+            .thread_name(t)
+            .map_or_else(|| t.to_string(), str::to_owned)
     };
     match e.switch {
         Some(Switch::Preempted(t)) => format!("preempted {}", name(t)),

@@ -1,7 +1,8 @@
 //! `threading.Lock`: the primitive, non-reentrant lock with no owner.
 
 use crate::backend::{
-    Args, Backend, ObjectTag, Outcome, ParkRequest, ParkResult, RawAtomic, Record, Std, WaitKind,
+    Args, Backend, Hold, ObjectTag, Outcome, ParkRequest, ParkResult, RawAtomic, Record, Std,
+    WaitKind,
 };
 use crate::error::{Error, Result};
 use crate::timeout::{lock_acquire_args, lock_wait, Wait};
@@ -104,7 +105,9 @@ impl<B: Backend> Lock<B> {
     pub fn acquire(&self) -> bool {
         let r = self.acquire_raw(Wait::Forever, &self.tag, "acquire", WaitKind::Lock);
         debug_assert_eq!(r, Acquired::Yes);
-        B::record(&self.tag, || Record::new("acquire", Outcome::Bool(true)));
+        B::record(&self.tag, || {
+            Record::new("acquire", Outcome::Bool(true)).holding(Hold::Acquired)
+        });
         true
     }
 
@@ -117,6 +120,7 @@ impl<B: Backend> Lock<B> {
                 Args::new().bool("blocking", false),
                 Outcome::Bool(ok),
             )
+            .holding(Hold::acquired_if(ok))
         });
         ok
     }
@@ -147,7 +151,7 @@ impl<B: Backend> Lock<B> {
         };
         let ok = self.acquire_raw(wait, &self.tag, "acquire", WaitKind::Lock) == Acquired::Yes;
         B::record(&self.tag, || {
-            Record::with_args("acquire", args(), Outcome::Bool(ok))
+            Record::with_args("acquire", args(), Outcome::Bool(ok)).holding(Hold::acquired_if(ok))
         });
         Ok(ok)
     }
@@ -166,6 +170,7 @@ impl<B: Backend> Lock<B> {
                     Err(e) => Outcome::Error(e.python_repr()),
                 },
             )
+            .holding(Hold::released_if(r.is_ok()))
         });
         if r? {
             self.wake_one();

@@ -1,6 +1,6 @@
 //! `threading.RLock`: the reentrant lock, owned by the thread that acquired it.
 
-use crate::backend::{Args, Backend, ObjectTag, Outcome, RawAtomic, Record, Std, WaitKind};
+use crate::backend::{Args, Backend, Hold, ObjectTag, Outcome, RawAtomic, Record, Std, WaitKind};
 use crate::error::{Error, Result};
 use crate::lock::{Acquired, Lock};
 use crate::timeout::{lock_acquire_args, lock_wait, Wait};
@@ -124,7 +124,9 @@ impl<B: Backend> RLock<B> {
     pub fn acquire(&self) -> bool {
         let ok = self.acquire_raw(Wait::Forever);
         debug_assert!(ok);
-        B::record(&self.tag, || Record::new("acquire", Outcome::Bool(true)));
+        B::record(&self.tag, || {
+            Record::new("acquire", Outcome::Bool(true)).holding(Hold::Acquired)
+        });
         true
     }
 
@@ -138,6 +140,7 @@ impl<B: Backend> RLock<B> {
                 Args::new().bool("blocking", false),
                 Outcome::Bool(ok),
             )
+            .holding(Hold::acquired_if(ok))
         });
         ok
     }
@@ -169,7 +172,7 @@ impl<B: Backend> RLock<B> {
         };
         let ok = self.acquire_raw(wait);
         B::record(&self.tag, || {
-            Record::with_args("acquire", args(), Outcome::Bool(ok))
+            Record::with_args("acquire", args(), Outcome::Bool(ok)).holding(Hold::acquired_if(ok))
         });
         Ok(ok)
     }
@@ -189,6 +192,7 @@ impl<B: Backend> RLock<B> {
                     Err(e) => Outcome::Error(e.python_repr()),
                 },
             )
+            .holding(Hold::released_if(r.is_ok()))
         });
         if r.as_ref().is_ok_and(|wake| *wake) {
             self.inner.wake_one();
@@ -236,6 +240,11 @@ impl<B: Backend> RLock<B> {
                     Err(e) => Outcome::Error(e.python_repr()),
                 },
             )
+            .holding(if r.is_ok() {
+                Hold::ReleasedAll
+            } else {
+                Hold::Nothing
+            })
         });
         let (state, wake) = r?;
         if wake {
@@ -256,6 +265,7 @@ impl<B: Backend> RLock<B> {
                 Args::new().state(count as u64, owner),
                 Outcome::Done,
             )
+            .holding(Hold::Restored(count as u64))
         });
     }
 

@@ -6,7 +6,7 @@
 //! acquirers at the backend's one wait point when the count is zero.
 
 use crate::backend::{
-    Args, Backend, ObjectTag, Outcome, ParkRequest, RawAtomic, Record, Std, WaitKind,
+    Args, Backend, Hold, ObjectTag, Outcome, ParkRequest, RawAtomic, Record, Std, WaitKind,
 };
 use crate::error::{Error, Result};
 use crate::timeout::{DeadlineLoop, Next, Wait};
@@ -142,7 +142,9 @@ impl<B: Backend> Semaphore<B> {
     pub fn acquire(&self) -> bool {
         let r = self.acquire_raw(true, None);
         debug_assert_eq!(r, Ok(true));
-        B::record(&self.tag, || Record::new("acquire", Outcome::Bool(true)));
+        B::record(&self.tag, || {
+            Record::new("acquire", Outcome::Bool(true)).holding(Hold::Acquired)
+        });
         true
     }
 
@@ -155,6 +157,7 @@ impl<B: Backend> Semaphore<B> {
                 Args::new().bool("blocking", false),
                 Outcome::Bool(ok),
             )
+            .holding(Hold::acquired_if(ok))
         });
         ok
     }
@@ -197,6 +200,7 @@ impl<B: Backend> Semaphore<B> {
                 Err(e) => Outcome::Error(e.python_repr()),
             };
             Record::with_args("acquire", args(), outcome)
+                .holding(Hold::acquired_if(matches!(r, Ok(true))))
         });
         r
     }
@@ -252,7 +256,7 @@ impl<B: Backend> Semaphore<B> {
                 Ok(_) => Outcome::Done,
                 Err(e) => Outcome::Error(e.python_repr()),
             };
-            Record::with_args("release", args, outcome)
+            Record::with_args("release", args, outcome).holding(Hold::released_if(r.is_ok()))
         });
         let wake = r?;
         if wake != 0 {

@@ -10,7 +10,7 @@
 
 mod support;
 
-use lockproof::backend::checked::{ExecutionReport, Failure, TimeMode, WorldConfig};
+use lockproof::backend::checked::{ExecutionReport, Failure, ThreadId, TimeMode, WorldConfig};
 use lockproof::backend::{Backend, JoinHandle, Loom, Shuttle, Std};
 use lockproof::{Error, Lock, PyException, Shared};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
@@ -28,7 +28,7 @@ fn assert_release_unlocked(r: lockproof::Result<()>) {
 }
 
 /// The checked deadlock of a failed run: its waits-for cycle, as thread ids.
-fn deadlock_cycle(r: Result<usize, Box<ExecutionReport>>) -> Vec<usize> {
+fn deadlock_cycle(r: Result<usize, Box<ExecutionReport>>) -> Vec<ThreadId> {
     let report = r.expect_err("the checker should find a deadlock");
     match report.failure {
         Some(Failure::Deadlock(d)) => d.cycle.expect("a lock deadlock has a waits-for cycle"),

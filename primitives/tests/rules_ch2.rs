@@ -9,7 +9,7 @@
 
 mod support;
 
-use lockproof::backend::checked::{violate, Failure};
+use lockproof::backend::checked::{violate, Failure, ThreadId};
 use lockproof::backend::{Backend, JoinHandle, Loom, Shuttle, Std};
 use lockproof::{Error, Lock, PyException, RLock, Shared};
 use std::cell::{Cell, RefCell};
@@ -445,8 +445,11 @@ fn rule_2_3_02_unmatched_acquire_blocks_others_forever() {
         // main (0) waits in acquire for the lock that t1 (1), finished, still holds.
         Some(Failure::Deadlock(d)) => {
             assert_eq!(d.threads.len(), 1, "{d:?}");
-            assert_eq!((d.threads[0].thread, d.threads[0].op), (0, "acquire"));
-            assert_eq!(d.threads[0].held_by, [1]);
+            assert_eq!(
+                (d.threads[0].thread, d.threads[0].op),
+                (ThreadId::MAIN, "acquire")
+            );
+            assert_eq!(d.threads[0].held_by, [ThreadId::from_index(1)]);
         }
         other => panic!("expected a deadlock, got {other:?}"),
     }

@@ -1,7 +1,7 @@
 //! Model-side probes: what the harness's monitors watch besides the primitives.
 
 use lockproof::backend::checked::violate;
-use lockproof::backend::{Args, Backend, ObjectTag, Outcome, RawAtomic, Record};
+use lockproof::backend::{Args, Backend, Hold, ObjectTag, Outcome, RawAtomic, Record};
 use std::fmt;
 use std::sync::atomic::Ordering::SeqCst;
 
@@ -54,6 +54,7 @@ impl<B: Backend> Region<B> {
                 Args::new().int("capacity", self.capacity as i64),
                 Outcome::Int(n as i64),
             )
+            .holding(Hold::Acquired)
         });
         RegionGuard { region: self }
     }
@@ -79,6 +80,7 @@ impl<B: Backend> Drop for RegionGuard<'_, B> {
                 Args::new().int("capacity", self.region.capacity as i64),
                 Outcome::Int(n as i64),
             )
+            .holding(Hold::Released)
         });
     }
 }

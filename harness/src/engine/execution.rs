@@ -4,7 +4,7 @@ use super::{FailureKind, Found, RunSettings};
 use crate::monitor::Monitors;
 use crate::panics::take_last_panic;
 use lockproof::backend::checked::{
-    execute, take_last_report, Engine, ExecutionReport, Failure, WorldConfig,
+    execute, take_last_report, Engine, ExecutionReport, Failure, ObjectId, ThreadId, WorldConfig,
 };
 use lockproof_scenario::Body;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -90,17 +90,13 @@ pub fn classify(execution: usize) -> Found {
 
 /// One line for a failure, naming objects and threads.
 pub fn failure_message(failure: &Failure, report: Option<&ExecutionReport>) -> String {
-    let thread = |t: usize| {
+    let thread = |t: ThreadId| {
         report
-            .and_then(|r| r.threads.get(t).cloned())
+            .and_then(|r| r.thread_name(t).map(str::to_owned))
             .unwrap_or_else(|| format!("thread {t}"))
     };
-    let object = |o: Option<usize>| {
-        o.and_then(|o| {
-            report
-                .and_then(|r| r.objects.get(o))
-                .map(|i| i.name.clone())
-        })
+    let object = |o: Option<ObjectId>| {
+        o.and_then(|o| report.and_then(|r| r.object(o)).map(|i| i.name.clone()))
     };
     match failure {
         Failure::Deadlock(d) => {
@@ -153,6 +149,6 @@ pub fn failure_message(failure: &Failure, report: Option<&ExecutionReport>) -> S
     }
 }
 
-fn names(ts: &[usize], thread: &dyn Fn(usize) -> String) -> String {
+fn names(ts: &[ThreadId], thread: &dyn Fn(ThreadId) -> String) -> String {
     ts.iter().map(|&t| thread(t)).collect::<Vec<_>>().join(", ")
 }

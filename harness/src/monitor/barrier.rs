@@ -2,7 +2,7 @@
 
 use super::arg;
 use lockproof::backend::checked::{
-    ExecutionReport, ObjectInfo, Observer, StepKind, TraceEvent, Violation,
+    ExecutionReport, ObjectId, Observer, StepContext, StepKind, TraceEvent, Violation,
 };
 use lockproof::backend::Outcome;
 use rustc_hash::FxHashMap as HashMap;
@@ -18,8 +18,8 @@ use std::collections::BTreeSet;
 ///   repeated within g).
 #[derive(Debug, Default)]
 pub struct BarrierGeneration {
-    arrivals: HashMap<(usize, usize), usize>,
-    generations: HashMap<usize, Generation>,
+    arrivals: HashMap<(ObjectId, usize), usize>,
+    generations: HashMap<ObjectId, Generation>,
 }
 
 #[derive(Debug, Default)]
@@ -37,11 +37,11 @@ fn violation(message: String) -> Violation {
 }
 
 impl Observer for BarrierGeneration {
-    fn on_event(&mut self, e: &TraceEvent, objects: &[ObjectInfo]) -> Result<(), Violation> {
+    fn on_event(&mut self, e: &TraceEvent, cx: StepContext<'_>) -> Result<(), Violation> {
         let Some(obj) = e.object else {
             return Ok(());
         };
-        let info = &objects[obj];
+        let info = &cx.objects[obj.index()];
         match (info.kind, e.op, &e.kind) {
             ("Rounds", "arrive", _) => {
                 let round = arg(&e.args, "round").unwrap_or(0);

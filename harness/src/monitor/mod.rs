@@ -2,7 +2,7 @@
 //!
 //! | monitor | property | watches |
 //! |---|---|---|
-//! | [`MutualExclusion`] | `mutual-exclusion` | `Region` enter/exit (capacity N), Lock and RLock holders |
+//! | [`MutualExclusion`] | `mutual-exclusion` | the world's holders of each `Region` (capacity N), Lock and RLock |
 //! | [`BarrierGeneration`] | `barrier-generation` | `Rounds` arrive/depart, `Barrier.wait` indices and actions |
 //!
 //! Deadlock and lost wakeup are detected by the checked world itself when every live thread
@@ -15,7 +15,7 @@ mod exclusion;
 pub use barrier::BarrierGeneration;
 pub use exclusion::MutualExclusion;
 
-use lockproof::backend::checked::{ExecutionReport, ObjectInfo, Observer, TraceEvent, Violation};
+use lockproof::backend::checked::{ExecutionReport, Observer, StepContext, TraceEvent, Violation};
 
 /// Every monitor, for one execution.
 #[derive(Debug, Default)]
@@ -32,9 +32,9 @@ impl Monitors {
 }
 
 impl Observer for Monitors {
-    fn on_event(&mut self, event: &TraceEvent, objects: &[ObjectInfo]) -> Result<(), Violation> {
-        self.exclusion.on_event(event, objects)?;
-        self.barrier.on_event(event, objects)
+    fn on_event(&mut self, event: &TraceEvent, cx: StepContext<'_>) -> Result<(), Violation> {
+        self.exclusion.on_event(event, cx)?;
+        self.barrier.on_event(event, cx)
     }
 
     fn on_finish(&mut self, report: &ExecutionReport) -> Result<(), Violation> {

@@ -218,8 +218,61 @@ impl fmt::Display for Outcome {
     }
 }
 
+/// What a traced operation did to who holds its object: the checker keeps the holders of
+/// every object from these (for deadlock reports and the mutual-exclusion monitor), never
+/// from operation names.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Hold {
+    /// Nothing (a failed acquire, a query, a notify).
+    #[default]
+    Nothing,
+    /// The caller now holds one more level (a lock acquired, a permit taken, a region
+    /// entered).
+    Acquired,
+    /// One level was given back: the caller's, or, for a Lock or a permit released by a
+    /// thread that does not hold it, the oldest holder's.
+    Released,
+    /// The caller gave back every level it held (an RLock's `_release_save`).
+    ReleasedAll,
+    /// The caller holds this many levels again (an RLock's `_acquire_restore`).
+    Restored(u64),
+}
+
+impl Hold {
+    /// [`Acquired`](Hold::Acquired) if the acquire succeeded, else [`Nothing`](Hold::Nothing).
+    pub fn acquired_if(ok: bool) -> Hold {
+        if ok {
+            Hold::Acquired
+        } else {
+            Hold::Nothing
+        }
+    }
+
+    /// [`Released`](Hold::Released) if the release succeeded, else [`Nothing`](Hold::Nothing).
+    pub fn released_if(ok: bool) -> Hold {
+        if ok {
+            Hold::Released
+        } else {
+            Hold::Nothing
+        }
+    }
+}
+
 /// One primitive operation, as a backend records it for the trace (named apart from
 /// [`crate::Event`], Python's `threading.Event`).
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::{Args, Hold, Outcome, Record};
+///
+/// let r = Record::with_args("acquire", Args::new().bool("blocking", false), Outcome::Bool(true))
+///     .holding(Hold::Acquired);
+/// assert_eq!(r.args.to_string(), "blocking=False");
+/// assert_eq!(r.hold, Hold::Acquired);
+/// assert_eq!(Record::new("locked", Outcome::Bool(true)).hold, Hold::Nothing);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Record {
     /// The operation name, as in Python (`"acquire"`, `"release"`, `"wait"`, `"set"`).
@@ -228,21 +281,31 @@ pub struct Record {
     pub args: Args,
     /// What it returned.
     pub outcome: Outcome,
+    /// What it did to who holds the object.
+    pub hold: Hold,
 }
 
 impl Record {
     /// A record with no arguments.
     pub fn new(op: &'static str, outcome: Outcome) -> Self {
-        Record {
-            op,
-            args: Args::new(),
-            outcome,
-        }
+        Record::with_args(op, Args::new(), outcome)
     }
 
     /// A record with arguments.
     pub fn with_args(op: &'static str, args: Args, outcome: Outcome) -> Self {
-        Record { op, args, outcome }
+        Record {
+            op,
+            args,
+            outcome,
+            hold: Hold::Nothing,
+        }
+    }
+
+    /// The same record, saying what the operation did to who holds the object.
+    #[must_use]
+    pub fn holding(mut self, hold: Hold) -> Self {
+        self.hold = hold;
+        self
     }
 }
 

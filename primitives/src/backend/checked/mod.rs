@@ -27,7 +27,8 @@ pub use report::{
     TraceEvent,
 };
 pub use world::{
-    engine_ops, fmt_time, take_last_report, Aborted, Observer, TimeMode, Violation, WorldConfig,
+    engine_ops, fmt_time, take_last_report, Aborted, Holders, ObjectId, Observer, StepContext,
+    ThreadId, TimeMode, Violation, WorldConfig,
 };
 
 use super::{
@@ -40,7 +41,7 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use world::{join_key, EnvStep, World, ENV_KEY};
+use world::{EnvStep, QueueKey, World};
 
 /// A model checker's runtime, as the checked world needs it.
 pub trait Engine: Send + Sync + 'static {
@@ -80,13 +81,13 @@ pub struct Checked<E>(PhantomData<E>);
 /// Identity of an object in a checked execution.
 #[derive(Debug)]
 pub struct CheckedTag {
-    id: Option<usize>,
+    id: Option<ObjectId>,
     visible: bool,
 }
 
 impl CheckedTag {
     /// The object's index in the execution report, if it was created in an execution.
-    pub fn id(&self) -> Option<usize> {
+    pub fn id(&self) -> Option<ObjectId> {
         self.id
     }
 }
@@ -166,7 +167,7 @@ impl<A: RawAtomic> RawAtomic for CheckedAtomic<A> {
 /// Join handle of a checked thread: joining is a wait (traced, deadlock-checked).
 #[derive(Debug)]
 pub struct CheckedJoinHandle<T> {
-    thread: usize,
+    thread: ThreadId,
     result: Arc<Mutex<Option<T>>>,
 }
 
@@ -176,7 +177,14 @@ impl<T: Send + 'static> JoinHandle<T> for CheckedJoinHandle<T> {
         while !w.is_finished(self.thread) {
             let thread = self.thread;
             let valid = !w.is_finished(thread);
-            w.park(join_key(thread), None, "join", WaitKind::Join, None, valid);
+            w.park(
+                QueueKey::Join(thread),
+                None,
+                "join",
+                WaitKind::Join,
+                None,
+                valid,
+            );
         }
         let value = self.result.lock().unwrap_or_else(|e| e.into_inner()).take();
         value.expect("lockproof: joined thread left no result")
@@ -229,13 +237,16 @@ pub fn execute<E: Engine>(
         // thread, if any, is told to stop.
         let w = world::current();
         let env = w.env_thread();
-        let join = |t: usize| {
+        let join = |t: ThreadId| {
             while !w.is_finished(t) {
                 let valid = !w.is_finished(t);
-                w.park(join_key(t), None, "join", WaitKind::Join, None, valid);
+                w.park(QueueKey::Join(t), None, "join", WaitKind::Join, None, valid);
             }
         };
-        for t in (1..w.thread_count()).filter(|t| Some(*t) != env) {
+        for t in (1..w.thread_count())
+            .map(ThreadId::from_index)
+            .filter(|t| Some(*t) != env)
+        {
             join(t);
         }
         if let Some(env) = env {
@@ -280,7 +291,14 @@ fn spawn_environment<E: Engine>(world: &Arc<World>) {
                 EnvStep::Done => break,
                 EnvStep::Wait => {
                     let valid = w.env_should_wait();
-                    w.park(ENV_KEY, None, "environment", WaitKind::Sleep, None, valid);
+                    w.park(
+                        QueueKey::Environment,
+                        None,
+                        "environment",
+                        WaitKind::Sleep,
+                        None,
+                        valid,
+                    );
                 }
             }
         }));
@@ -311,19 +329,29 @@ unsafe impl<E: Engine> RawBackend for Checked<E> {
     fn park(req: ParkRequest<'_, Self>, validate: impl FnOnce() -> bool) -> ParkResult {
         let w = world::current();
         let valid = validate();
-        w.park(req.key, req.tag.id, req.op, req.kind, req.deadline, valid)
+        w.park(
+            QueueKey::Address(req.key),
+            req.tag.id,
+            req.op,
+            req.kind,
+            req.deadline,
+            valid,
+        )
     }
 
     fn unpark_one(word: &Self::Atomic) -> bool {
         // The wake's own scheduling point, dependent with every operation on the word
         // (see `Backend::unpark_one`).
         word.fetch_add(0, Ordering::SeqCst);
-        world::current().unpark(word as *const Self::Atomic as usize, 1) == 1
+        world::current().unpark(QueueKey::Address(word as *const Self::Atomic as usize), 1) == 1
     }
 
     fn unpark_all(word: &Self::Atomic) -> usize {
         word.fetch_add(0, Ordering::SeqCst);
-        world::current().unpark(word as *const Self::Atomic as usize, usize::MAX)
+        world::current().unpark(
+            QueueKey::Address(word as *const Self::Atomic as usize),
+            usize::MAX,
+        )
     }
 
     fn record(tag: &CheckedTag, event: impl FnOnce() -> Record) {
@@ -339,7 +367,7 @@ impl<E: Engine> Backend for Checked<E> {
     const NAME: &'static str = E::NAME;
 
     fn current_thread() -> u64 {
-        world::current().current_thread() as u64 + 1
+        world::current().current_thread().index() as u64 + 1
     }
 
     fn now() -> Moment {
@@ -354,7 +382,14 @@ impl<E: Engine> Backend for Checked<E> {
             E::yield_now();
             return;
         }
-        w.park(0, None, "sleep", WaitKind::Sleep, deadline, true);
+        w.park(
+            QueueKey::Sleep,
+            None,
+            "sleep",
+            WaitKind::Sleep,
+            deadline,
+            true,
+        );
     }
 
     fn spawn<F, T>(name: &str, f: F) -> Self::JoinHandle<T>

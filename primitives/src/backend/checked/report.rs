@@ -1,5 +1,6 @@
 //! What one checked execution leaves behind: its trace and, if it failed, why.
 
+use super::world::{ObjectId, ThreadId};
 use crate::backend::Outcome;
 use std::fmt;
 
@@ -16,14 +17,14 @@ pub struct ObjectInfo {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Switch {
     /// The previous thread could have gone on: the checker preempted it.
-    Preempted(usize),
+    Preempted(ThreadId),
     /// The previous thread blocked.
-    Blocked(usize),
+    Blocked(ThreadId),
     /// The previous thread finished.
-    Finished(usize),
+    Finished(ThreadId),
     /// The previous thread could have gone on but gave way without a preemption: it
     /// yielded, or it had blocked and was woken again before the switch.
-    Resumed(usize),
+    Resumed(ThreadId),
 }
 
 /// What a traced step did.
@@ -43,15 +44,17 @@ pub enum StepKind {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TraceEvent {
     /// The thread (0 is the scenario's main thread).
-    pub thread: usize,
+    pub thread: ThreadId,
     /// The object, as an index into [`ExecutionReport::objects`]; `None` for thread events.
-    pub object: Option<usize>,
+    pub object: Option<ObjectId>,
     /// The operation (`"acquire"`), as Python spells it.
     pub op: &'static str,
     /// Its arguments, as Python would spell them.
     pub args: crate::backend::Args,
     /// What happened.
     pub kind: StepKind,
+    /// What it did to who holds the object.
+    pub hold: crate::backend::Hold,
     /// Virtual time, in nanoseconds.
     pub time: u64,
     /// Why the scheduler switched to this thread, when it did.
@@ -62,14 +65,14 @@ pub struct TraceEvent {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BlockedThread {
     /// The blocked thread.
-    pub thread: usize,
+    pub thread: ThreadId,
     /// The object it waits on (index into the objects), if any.
-    pub object: Option<usize>,
+    pub object: Option<ObjectId>,
     /// The operation that blocks (`"acquire"`, `"wait"`, `"join"`).
     pub op: &'static str,
     /// The threads holding that object, as far as the trace shows (the thread joined, for
     /// a join).
-    pub held_by: Vec<usize>,
+    pub held_by: Vec<ThreadId>,
 }
 
 /// Every live thread blocked with no deadline left to fire.
@@ -78,7 +81,7 @@ pub struct DeadlockReport {
     /// Every live thread, what it waits on and who holds that.
     pub threads: Vec<BlockedThread>,
     /// A waits-for cycle, when there is one (thread ids, each waiting for the next).
-    pub cycle: Option<Vec<usize>>,
+    pub cycle: Option<Vec<ThreadId>>,
     /// True when no lock is part of the problem: every thread waits for a notification
     /// (Condition, Event) or a thread that never comes. The classic lost wakeup.
     pub lost_wakeup: bool,
@@ -100,7 +103,7 @@ pub enum Failure {
     /// A thread panicked.
     Panic {
         /// The thread.
-        thread: usize,
+        thread: ThreadId,
         /// The panic message.
         message: String,
     },
@@ -160,4 +163,16 @@ pub struct ExecutionReport {
     /// Preemptions: switches, at the engine's scheduling points, away from a thread that
     /// could have gone on (as loom's preemption bound counts them).
     pub preemptions: u32,
+}
+
+impl ExecutionReport {
+    /// The name of thread `t`, if it ran in this execution.
+    pub fn thread_name(&self, t: ThreadId) -> Option<&str> {
+        self.threads.get(t.index()).map(String::as_str)
+    }
+
+    /// Object `o`, if it was created in this execution.
+    pub fn object(&self, o: ObjectId) -> Option<&ObjectInfo> {
+        self.objects.get(o.index())
+    }
 }

@@ -9,14 +9,24 @@
 //! most `max_spurious` spurious wakeups and [`MAX_EARLY_TIMEOUTS`] early timeouts per
 //! execution, and costs one of loom's threads.
 
-use super::{unparkers_of, Blocked, State, Status, TimeMode, Unparker, Wake, World};
+use super::ids::{QueueKey, ThreadId};
+use super::threads::{Blocked, Unparker, Wake};
+use super::{State, TimeMode, World};
 use crate::backend::WaitKind;
-
-/// The queue the environment thread waits in (never a primitive's address).
-pub(crate) const ENV_KEY: usize = 1;
 
 /// At most this many timeouts fired early per execution by the environment thread.
 pub(crate) const MAX_EARLY_TIMEOUTS: u32 = 2;
+
+/// The environment thread's part of the world.
+#[derive(Default)]
+pub(super) struct Environment {
+    /// The environment thread, when the engine has no choice operator.
+    pub thread: Option<ThreadId>,
+    /// Timeouts it fired early.
+    fired: u32,
+    /// The model's threads are done: the environment thread ends.
+    shutdown: bool,
+}
 
 /// What one step of the environment thread did.
 #[derive(Debug, PartialEq, Eq)]
@@ -31,30 +41,30 @@ pub(crate) enum EnvStep {
 
 impl World {
     /// Make thread `id` the environment thread.
-    pub(crate) fn make_env(&self, id: usize) {
+    pub(crate) fn make_env(&self, id: ThreadId) {
         let mut st = self.lock();
         st.threads[id].env = true;
-        st.env = Some(id);
+        st.env.thread = Some(id);
     }
 
-    fn env_target(&self, st: &State) -> Option<(usize, Wake, Blocked)> {
+    fn env_target(&self, st: &State) -> Option<(ThreadId, Wake, Blocked)> {
         let adversarial = self.config.time == TimeMode::Adversarial;
-        for (i, t) in st.threads.iter().enumerate() {
+        for (i, t) in st.threads.iter() {
             if t.env {
                 continue;
             }
-            let Status::Blocked(b) = &t.status else {
+            let Some(b) = t.blocked() else {
                 continue;
             };
             if adversarial
-                && st.env_fired < MAX_EARLY_TIMEOUTS
+                && st.env.fired < MAX_EARLY_TIMEOUTS
                 && b.deadline.is_some()
                 && b.kind != WaitKind::Sleep
             {
                 return Some((i, Wake::TimedOut, b.clone()));
             }
             if self.config.spurious
-                && st.spurious_used < self.config.max_spurious
+                && st.injection.spurious_used < self.config.max_spurious
                 && b.kind == WaitKind::Condition
             {
                 return Some((i, Wake::Spurious, b.clone()));
@@ -66,36 +76,33 @@ impl World {
     /// Whether the environment thread should go on waiting.
     pub(crate) fn env_should_wait(&self) -> bool {
         let st = self.lock();
-        !st.env_shutdown && st.failure.is_none() && self.env_target(&st).is_none()
+        !st.env.shutdown && st.failure.is_none() && self.env_target(&st).is_none()
     }
 
     /// Called when a thread has just blocked: if the environment thread waits and now has
     /// something to fire, mark it runnable and return its unparker.
     pub(super) fn env_target_appeared(&self, st: &mut State) -> Option<Unparker> {
-        let env = st.env?;
-        if !matches!(st.threads[env].status, Status::Blocked(_)) || st.env_shutdown {
+        let env = st.env.thread?;
+        if st.threads[env].blocked().is_none() || st.env.shutdown {
             return None;
         }
         self.env_target(st)?;
-        if let Some(q) = st.queues.get_mut(&ENV_KEY) {
-            q.retain(|&x| x != env);
-        }
-        st.threads[env].status = Status::Running;
-        st.threads[env].wake = Some(Wake::Unparked);
+        st.queues.remove(QueueKey::Environment, env);
+        st.threads[env].resume(Wake::Unparked);
         st.threads[env].unpark.clone()
     }
 
     /// One step of the environment thread.
     pub(crate) fn env_step(&self) -> EnvStep {
         let mut st = self.lock();
-        if st.failure.is_some() || st.env_shutdown {
+        if st.failure.is_some() || st.env.shutdown {
             return EnvStep::Done;
         }
         let Some((t, wake, b)) = self.env_target(&st) else {
             let spent_timeouts =
-                self.config.time != TimeMode::Adversarial || st.env_fired >= MAX_EARLY_TIMEOUTS;
+                self.config.time != TimeMode::Adversarial || st.env.fired >= MAX_EARLY_TIMEOUTS;
             let spent_spurious =
-                !self.config.spurious || st.spurious_used >= self.config.max_spurious;
+                !self.config.spurious || st.injection.spurious_used >= self.config.max_spurious;
             return if spent_timeouts && spent_spurious {
                 EnvStep::Done
             } else {
@@ -104,14 +111,14 @@ impl World {
         };
         if wake == Wake::TimedOut {
             if let Some(d) = b.deadline {
-                st.now = st.now.max(d);
+                st.clock.reach(d);
             }
-            st.env_fired += 1;
+            st.env.fired += 1;
             self.time_out(&mut st, t);
         } else {
             self.wake_spuriously(&mut st, t);
         }
-        let unparkers = unparkers_of(&st, &[t]);
+        let unparkers = st.threads.unparkers(&[t]);
         drop(st);
         for u in unparkers {
             u();
@@ -122,14 +129,11 @@ impl World {
     /// End the environment thread: the model's threads are done.
     pub(crate) fn env_shutdown(&self) {
         let mut st = self.lock();
-        st.env_shutdown = true;
-        let Some(env) = st.env else { return };
-        if matches!(st.threads[env].status, Status::Blocked(_)) {
-            if let Some(q) = st.queues.get_mut(&ENV_KEY) {
-                q.retain(|&x| x != env);
-            }
-            st.threads[env].status = Status::Running;
-            st.threads[env].wake = Some(Wake::Unparked);
+        st.env.shutdown = true;
+        let Some(env) = st.env.thread else { return };
+        if st.threads[env].blocked().is_some() {
+            st.queues.remove(QueueKey::Environment, env);
+            st.threads[env].resume(Wake::Unparked);
             let u = st.threads[env].unpark.clone();
             drop(st);
             if let Some(u) = u {
@@ -138,8 +142,8 @@ impl World {
         }
     }
 
-    /// The environment thread's id, if there is one.
-    pub(crate) fn env_thread(&self) -> Option<usize> {
-        self.lock().env
+    /// The environment thread, if there is one.
+    pub(crate) fn env_thread(&self) -> Option<ThreadId> {
+        self.lock().env.thread
     }
 }

@@ -1,0 +1,44 @@
+//! Who holds what: kept once by the world from each step's typed effect, read by the
+//! deadlock analysis and handed to the monitors.
+
+use super::super::fxhash::FxHashMap as HashMap;
+use super::ids::{ObjectId, ThreadId};
+use crate::backend::Hold;
+
+/// The holders of every object, as far as the trace shows: a thread appears once per level
+/// it holds (an RLock acquired twice: twice; a semaphore: once per permit taken).
+#[derive(Debug, Default)]
+pub struct Holders(HashMap<ObjectId, Vec<ThreadId>>);
+
+impl Holders {
+    /// The threads holding `object`, oldest first, one entry per level held.
+    pub fn of(&self, object: ObjectId) -> &[ThreadId] {
+        self.0.get(&object).map_or(&[], Vec::as_slice)
+    }
+
+    /// Apply `thread`'s step on `object`.
+    pub(super) fn apply(&mut self, object: ObjectId, thread: ThreadId, hold: Hold) {
+        if hold == Hold::Nothing {
+            return;
+        }
+        let holders = self.0.entry(object).or_default();
+        match hold {
+            Hold::Nothing => {}
+            Hold::Acquired => holders.push(thread),
+            Hold::Released => {
+                // A Lock or a semaphore permit may be released by a thread that does not
+                // hold it: then the oldest holder loses it.
+                if let Some(pos) = holders.iter().position(|&t| t == thread) {
+                    holders.remove(pos);
+                } else if !holders.is_empty() {
+                    holders.remove(0);
+                }
+            }
+            Hold::ReleasedAll => holders.retain(|&t| t != thread),
+            Hold::Restored(levels) => {
+                let levels = usize::try_from(levels).unwrap_or(1).max(1);
+                holders.extend(std::iter::repeat_n(thread, levels));
+            }
+        }
+    }
+}

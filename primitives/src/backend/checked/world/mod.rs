@@ -1,0 +1,593 @@
+//! The checked world of one execution, one concern per module:
+//!
+//! | module | holds |
+//! |---|---|
+//! | `ids` | [`ThreadId`], [`ObjectId`], the wait queues' keys |
+//! | `config` | [`WorldConfig`], [`TimeMode`], the [`Observer`] interface |
+//! | `threads` | the thread registry: names, status, how to wake each |
+//! | `queues` | who is parked on which key, oldest first |
+//! | `objects` | the traced objects and their names |
+//! | `clock` | virtual time, and what happens when every thread is blocked |
+//! | `injection` | timeouts fired early and spurious wakeups, as engine choices |
+//! | `environment` | the same faults from an extra thread, for an engine without choices |
+//! | `preemption` | preemptions at the engine's scheduling points |
+//! | `holders` | who holds what, from each step's typed effect |
+//! | `deadlock` | the waits-for analysis when nothing can run |
+//! | `trace` | the steps, the switch notes, the observer |
+//!
+//! This file holds the world itself: the execution's state, its installation on the OS
+//! thread, and the entry points the backend calls (the wait point, unpark, record,
+//! thread start and finish, failure). A new kind of actor or fault (a crashing process, a
+//! file table, a simulated server) is a new module beside these, with its own part of
+//! [`State`].
+//!
+//! All of it is bookkeeping the engine does not see (a std mutex that is never contended,
+//! because an engine runs one thread at a time and this module never calls into the engine
+//! while holding it). Every piece of bookkeeping happens in the same engine step as a visible
+//! operation on the same primitive (the atomic in `validate`, an unpark), so the engine's
+//! ordering of visible operations decides the bookkeeping's order too.
+
+mod clock;
+mod config;
+mod deadlock;
+mod environment;
+mod holders;
+mod ids;
+mod injection;
+mod objects;
+mod preemption;
+mod queues;
+mod threads;
+mod trace;
+
+pub use config::{Aborted, Observer, StepContext, TimeMode, Violation, WorldConfig};
+pub(crate) use environment::EnvStep;
+pub use holders::Holders;
+pub(crate) use ids::QueueKey;
+pub use ids::{ObjectId, ThreadId};
+pub(crate) use threads::Unparker;
+
+use super::report::{ExecutionReport, Failure, StepKind};
+use crate::backend::{Args, Moment, ParkResult, Record, WaitKind};
+use clock::Clock;
+use environment::Environment;
+use injection::Injection;
+use objects::Objects;
+use preemption::Preemptions;
+use queues::Queues;
+use std::cell::RefCell;
+use std::sync::{Arc, Mutex, MutexGuard};
+use threads::{Blocked, Status, Threads, Wake};
+use trace::Trace;
+
+/// The engine operations the world needs, as plain function pointers.
+#[derive(Clone, Copy)]
+pub(crate) struct EngineOps {
+    pub name: &'static str,
+    pub thread_key: fn() -> u64,
+    pub park: fn(),
+    pub choose: fn(usize) -> Option<usize>,
+    pub choose_weighted: fn(usize, usize) -> Option<usize>,
+    pub max_threads: Option<usize>,
+}
+
+/// One execution's state, a part per concern.
+struct State {
+    threads: Threads,
+    queues: Queues,
+    objects: Objects,
+    holders: Holders,
+    clock: Clock,
+    injection: Injection,
+    env: Environment,
+    preemptions: Preemptions,
+    trace: Trace,
+    failure: Option<Failure>,
+    /// What this engine could not explore (said in the report, never silently skipped).
+    limitations: Vec<String>,
+    /// Threads woken whose engine unpark waits for the current thread's next step.
+    pending_unparks: Vec<ThreadId>,
+}
+
+/// One execution's world.
+pub struct World {
+    state: Mutex<State>,
+    config: WorldConfig,
+    ops: EngineOps,
+}
+
+impl std::fmt::Debug for World {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("World")
+            .field("engine", &self.ops.name)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+thread_local! {
+    // Engines run every model thread of an execution on the OS thread that started it, so
+    // an OS-thread local is the execution's global.
+    static CURRENT: RefCell<Option<Arc<World>>> = const { RefCell::new(None) };
+    static LAST_REPORT: RefCell<Option<ExecutionReport>> = const { RefCell::new(None) };
+    static ENGINE_OPS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// How many operations the checked threads of this OS thread have taken so far (atomic
+/// operations, blocks, yields, finishes, spawns and checker choices): a scheduler that sees
+/// no operation between two of its scheduling points knows a switch at the second is the
+/// same as one at the first (see the harness's depth-first engine).
+///
+/// # Examples
+///
+/// ```
+/// let before = lockproof::backend::checked::engine_ops();
+/// // No checked execution runs here: nothing counts.
+/// assert_eq!(lockproof::backend::checked::engine_ops(), before);
+/// ```
+pub fn engine_ops() -> u64 {
+    ENGINE_OPS.with(|c| c.get())
+}
+
+pub(crate) fn count_engine_op() {
+    ENGINE_OPS.with(|c| c.set(c.get().wrapping_add(1)));
+}
+
+/// The report of the last execution run (or failed) on this OS thread.
+///
+/// # Examples
+///
+/// ```
+/// // Nothing has run on this thread yet.
+/// assert!(lockproof::backend::checked::take_last_report().is_none());
+/// ```
+pub fn take_last_report() -> Option<ExecutionReport> {
+    LAST_REPORT.with(|r| r.borrow_mut().take())
+}
+
+pub(crate) fn current() -> Arc<World> {
+    try_current().unwrap_or_else(|| {
+        panic!(
+            "lockproof: a checked primitive was used outside a checked execution; \
+             run the model through lockproof::backend::checked::execute (the harness does)"
+        )
+    })
+}
+
+pub(crate) fn try_current() -> Option<Arc<World>> {
+    CURRENT.with(|c| c.borrow().clone())
+}
+
+/// Called before every visible operation of a primitive: performs the deferred unparks,
+/// and says whether the execution is being torn down after a failure (primitives then skip
+/// engine operations: an engine call while unwinding can abort).
+pub(crate) fn before_visible_op() -> bool {
+    // The hot path of every checked atomic: one look at the world (no `Arc` clone) and one
+    // lock of its state, which also takes the deferred unparks.
+    let unparkers = CURRENT.with(|c| {
+        let c = c.borrow();
+        let w = c.as_ref()?;
+        let mut st = w.lock();
+        if st.failure.is_some() {
+            return Some(Err(()));
+        }
+        w.engine_step(&mut st);
+        if st.pending_unparks.is_empty() {
+            return Some(Ok(Vec::new()));
+        }
+        let pending = std::mem::take(&mut st.pending_unparks);
+        Some(Ok(st.threads.unparkers(&pending)))
+    });
+    match unparkers {
+        None => false,
+        Some(Err(())) => true,
+        Some(Ok(unparkers)) => {
+            if !unparkers.is_empty() {
+                // Waking a thread changes who may run next: an operation for the schedulers.
+                count_engine_op();
+                for u in unparkers {
+                    u();
+                }
+            }
+            false
+        }
+    }
+}
+
+fn abort_thread() -> ! {
+    std::panic::resume_unwind(Box::new(Aborted))
+}
+
+impl World {
+    pub(crate) fn new(
+        config: WorldConfig,
+        observer: Option<Box<dyn Observer>>,
+        ops: EngineOps,
+    ) -> Self {
+        World {
+            state: Mutex::new(State {
+                threads: Threads::default(),
+                queues: Queues::default(),
+                objects: Objects::default(),
+                holders: Holders::default(),
+                clock: Clock::default(),
+                injection: Injection::default(),
+                env: Environment::default(),
+                preemptions: Preemptions::default(),
+                trace: Trace::new(observer),
+                failure: None,
+                limitations: Vec::new(),
+                pending_unparks: Vec::new(),
+            }),
+            config,
+            ops,
+        }
+    }
+
+    pub(crate) fn config(&self) -> &WorldConfig {
+        &self.config
+    }
+
+    pub(crate) fn install(self: &Arc<Self>) {
+        CURRENT.with(|c| *c.borrow_mut() = Some(self.clone()));
+    }
+
+    pub(crate) fn uninstall() {
+        CURRENT.with(|c| *c.borrow_mut() = None);
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Never poisoned: no code panics while holding it.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Say once, in the report, what this engine could not explore.
+    fn limitation(&self, note: String) {
+        let mut st = self.lock();
+        if !st.limitations.contains(&note) {
+            st.limitations.push(note);
+        }
+    }
+
+    // ---- threads ----------------------------------------------------------------------
+
+    /// Register a new thread. An error if the engine cannot run another.
+    pub(crate) fn new_thread(&self, name: &str) -> Result<ThreadId, String> {
+        let mut st = self.lock();
+        if let Some(max) = self.ops.max_threads {
+            if st.threads.len() >= max {
+                return Err(format!(
+                    "{} runs at most {} threads including main; this scenario starts more",
+                    self.ops.name, max
+                ));
+            }
+        }
+        Ok(st.threads.add(name))
+    }
+
+    /// Bind the calling engine thread to thread `id`.
+    pub(crate) fn bind(&self, id: ThreadId, unpark: Unparker) {
+        let key = (self.ops.thread_key)();
+        let mut st = self.lock();
+        st.threads.bind(key, id, unpark);
+        if !st.threads[id].env {
+            self.push(
+                &mut st,
+                id,
+                None,
+                "start",
+                Args::new(),
+                StepKind::Thread("start"),
+            );
+        }
+    }
+
+    fn me(&self, st: &State) -> ThreadId {
+        st.threads.of_key((self.ops.thread_key)())
+    }
+
+    pub(crate) fn current_thread(&self) -> ThreadId {
+        let st = self.lock();
+        self.me(&st)
+    }
+
+    pub(crate) fn is_finished(&self, thread: ThreadId) -> bool {
+        matches!(self.lock().threads[thread].status, Status::Finished)
+    }
+
+    pub(crate) fn thread_count(&self) -> usize {
+        self.lock().threads.len()
+    }
+
+    /// The current thread is done.
+    pub(crate) fn finish_thread(&self) {
+        let mut st = self.lock();
+        if st.failure.is_some() {
+            return;
+        }
+        let me = self.me(&st);
+        if !st.threads[me].env {
+            if let Some(f) = self.push(
+                &mut st,
+                me,
+                None,
+                "finish",
+                Args::new(),
+                StepKind::Thread("finish"),
+            ) {
+                self.fail(st, f);
+            }
+        }
+        self.engine_stop(&mut st);
+        st.threads[me].status = Status::Finished;
+        let joiners: Vec<ThreadId> = st.queues.take(QueueKey::Join(me)).into();
+        for &t in &joiners {
+            st.threads[t].resume(Wake::Unparked);
+        }
+        let st = self.make_progress(st);
+        self.wake_later(st, joiners);
+        self.flush();
+    }
+
+    // ---- objects ----------------------------------------------------------------------
+
+    pub(crate) fn new_object(&self, kind: &'static str) -> ObjectId {
+        self.lock().objects.add(kind)
+    }
+
+    pub(crate) fn set_name(&self, object: ObjectId, name: &str) {
+        self.lock().objects.rename(object, name);
+    }
+
+    // ---- steps ------------------------------------------------------------------------
+
+    /// Record a traced operation of the current thread, then (in adversarial time or with
+    /// injection on) give the engine a chance to fire a pending event. The step is pushed
+    /// first: the injection may switch threads, and the operation has already happened.
+    pub(crate) fn record(&self, object: ObjectId, record: Record) {
+        let mut st = self.lock();
+        if st.failure.is_some() {
+            drop(st);
+            if !std::thread::panicking() {
+                abort_thread();
+            }
+            return;
+        }
+        let me = self.me(&st);
+        let failure = self.push_holding(
+            &mut st,
+            me,
+            Some(object),
+            record.op,
+            record.args,
+            StepKind::Returned(record.outcome),
+            record.hold,
+        );
+        if let Some(f) = failure {
+            self.fail(st, f);
+        }
+        drop(st);
+        self.inject();
+        self.flush();
+    }
+
+    /// A violation found by a model's own check.
+    pub(crate) fn violate(&self, property: &str, message: &str) -> ! {
+        let st = self.lock();
+        self.fail(
+            st,
+            Failure::Violation {
+                property: property.to_owned(),
+                message: message.to_owned(),
+            },
+        )
+    }
+
+    // ---- failure ----------------------------------------------------------------------
+
+    /// Record `failure`, wake every thread so it unwinds, and unwind the caller.
+    fn fail(&self, mut st: MutexGuard<'_, State>, failure: Failure) -> ! {
+        if st.failure.is_none() {
+            st.failure = Some(failure);
+        }
+        let mut wake = Vec::new();
+        for (i, t) in st.threads.iter_mut() {
+            if t.blocked().is_some() {
+                t.wake = Some(Wake::Abort);
+                wake.push(i);
+            }
+        }
+        let report = self.report_of(&st);
+        LAST_REPORT.with(|r| *r.borrow_mut() = Some(report));
+        let unparkers = st.threads.unparkers(&wake);
+        drop(st);
+        for u in unparkers {
+            u();
+        }
+        abort_thread()
+    }
+
+    /// Record a panic that escaped a thread of the model (not one of ours).
+    pub(crate) fn record_panic(&self, thread: ThreadId, message: String) {
+        let mut st = self.lock();
+        if st.failure.is_none() {
+            st.failure = Some(Failure::Panic { thread, message });
+            let report = self.report_of(&st);
+            LAST_REPORT.with(|r| *r.borrow_mut() = Some(report));
+        }
+    }
+
+    // ---- the wait point ---------------------------------------------------------------
+
+    /// Park the current thread (see `Backend::park`). `valid` is the already evaluated
+    /// result of `validate`, computed by the caller just before in the same engine step.
+    pub(crate) fn park(
+        &self,
+        key: QueueKey,
+        object: Option<ObjectId>,
+        op: &'static str,
+        kind: WaitKind,
+        deadline: Option<Moment>,
+        valid: bool,
+    ) -> ParkResult {
+        let mut st = self.lock();
+        if st.failure.is_some() {
+            drop(st);
+            abort_thread();
+        }
+        if !valid {
+            return ParkResult::Invalid;
+        }
+        let me = self.me(&st);
+        let deadline = deadline.map(|d| d.0);
+        if deadline.is_some_and(|d| d <= st.clock.now) {
+            return ParkResult::TimedOut;
+        }
+        st.queues.enqueue(key, me);
+        st.threads[me].status = Status::Blocked(Blocked {
+            key,
+            object,
+            op,
+            kind,
+            deadline,
+        });
+        st.threads[me].wake = None;
+        let args = match deadline {
+            Some(d) => Args::new().until(d),
+            None => Args::new(),
+        };
+        if !st.threads[me].env {
+            if let Some(f) = self.push(&mut st, me, object, op, args, StepKind::Blocked) {
+                self.fail(st, f);
+            }
+        }
+        let env = self.env_target_appeared(&mut st);
+        let st = self.make_progress(st);
+        drop(st);
+        if let Some(u) = env {
+            u();
+        }
+        // Blocking is a step too: a pending timeout (this one included) may fire now.
+        self.inject();
+        self.flush();
+        loop {
+            let mut st = self.lock();
+            if let Some(wake) = st.threads[me].wake.take() {
+                return match wake {
+                    Wake::Unparked => ParkResult::Unparked,
+                    Wake::TimedOut => ParkResult::TimedOut,
+                    Wake::Spurious => ParkResult::Spurious,
+                    Wake::Abort => {
+                        drop(st);
+                        abort_thread()
+                    }
+                };
+            }
+            if st.failure.is_some() {
+                drop(st);
+                abort_thread();
+            }
+            self.engine_stop(&mut st);
+            drop(st);
+            (self.ops.park)();
+        }
+    }
+
+    /// Wake up to `max` threads parked on `key`, oldest first. Returns how many.
+    pub(crate) fn unpark(&self, key: QueueKey, max: usize) -> usize {
+        let mut st = self.lock();
+        if st.failure.is_some() {
+            return 0;
+        }
+        let mut woken = Vec::new();
+        while woken.len() < max {
+            let Some(t) = st.queues.pop(key) else {
+                break;
+            };
+            st.threads[t].resume(Wake::Unparked);
+            woken.push(t);
+        }
+        let n = woken.len();
+        self.wake_later(st, woken);
+        n
+    }
+
+    /// Unpark `threads` in the engine at the current thread's next visible step
+    /// ([`flush`](Self::flush)): an operation that wakes a thread is traced after its state
+    /// change but before any woken thread can run, so the woken thread's steps never show
+    /// before the step that woke it. No interleaving is lost: the engine could not have
+    /// switched threads before that next visible step anyway.
+    fn wake_later(&self, mut st: MutexGuard<'_, State>, threads: Vec<ThreadId>) {
+        st.pending_unparks.extend(threads);
+    }
+
+    /// Perform the deferred engine unparks (see [`wake_later`](Self::wake_later)).
+    pub(crate) fn flush(&self) {
+        let unparkers = {
+            let mut st = self.lock();
+            if st.pending_unparks.is_empty() {
+                return;
+            }
+            let pending = std::mem::take(&mut st.pending_unparks);
+            st.threads.unparkers(&pending)
+        };
+        // Waking a thread changes who may run next: an operation for the schedulers.
+        count_engine_op();
+        for u in unparkers {
+            u();
+        }
+    }
+
+    // ---- reports ----------------------------------------------------------------------
+
+    fn report_of(&self, st: &State) -> ExecutionReport {
+        ExecutionReport {
+            trace: st.trace.events.clone(),
+            ..self.report_of_without_trace(st)
+        }
+    }
+
+    fn report_of_without_trace(&self, st: &State) -> ExecutionReport {
+        ExecutionReport {
+            threads: st.threads.names(),
+            objects: st.objects.infos().to_vec(),
+            trace: Vec::new(),
+            failure: st.failure.clone(),
+            time: st.clock.now,
+            limitations: st.limitations.clone(),
+            timeouts_fired: st.clock.timeouts_fired,
+            spurious_injected: st.injection.spurious_used,
+            preemptions: st.preemptions.count,
+        }
+    }
+
+    /// The report of this execution so far; runs the observer's final check first.
+    pub(crate) fn finish(&self) -> ExecutionReport {
+        let mut st = self.lock();
+        // The execution is over: the trace moves into the report instead of being copied.
+        let trace = std::mem::take(&mut st.trace.events);
+        let mut report = ExecutionReport {
+            trace,
+            ..self.report_of_without_trace(&st)
+        };
+        if report.failure.is_none() {
+            if let Some(obs) = st.trace.observer.as_mut() {
+                if let Err(v) = obs.on_finish(&report) {
+                    let f = Failure::Violation {
+                        property: v.property,
+                        message: v.message,
+                    };
+                    st.failure = Some(f.clone());
+                    report.failure = Some(f);
+                }
+            }
+        }
+        report
+    }
+
+    pub(crate) fn store_report(report: ExecutionReport) {
+        LAST_REPORT.with(|r| *r.borrow_mut() = Some(report));
+    }
+}
+
+pub use crate::backend::args::fmt_time;

@@ -1,0 +1,32 @@
+//! The objects of an execution, named for traces.
+
+use super::super::fxhash::FxHashMap as HashMap;
+use super::super::report::ObjectInfo;
+use super::ids::ObjectId;
+
+#[derive(Default)]
+pub(super) struct Objects {
+    infos: Vec<ObjectInfo>,
+    kind_counts: HashMap<&'static str, usize>,
+}
+
+impl Objects {
+    /// A new object of `kind`, named after it (`lock1`, `condition2`).
+    pub fn add(&mut self, kind: &'static str) -> ObjectId {
+        let n = self.kind_counts.entry(kind).or_insert(0);
+        *n += 1;
+        let name = format!("{}{}", kind.to_ascii_lowercase(), n);
+        self.infos.push(ObjectInfo { kind, name });
+        ObjectId::from_index(self.infos.len() - 1)
+    }
+
+    pub fn rename(&mut self, object: ObjectId, name: &str) {
+        if let Some(o) = self.infos.get_mut(object.index()) {
+            o.name = name.to_owned();
+        }
+    }
+
+    pub fn infos(&self) -> &[ObjectInfo] {
+        &self.infos
+    }
+}
