@@ -3,28 +3,16 @@
 
 mod support;
 
-use lockproof::backend::checked::{violate, ExecutionReport, Failure, WorldConfig};
+use lockproof::backend::checked::{violate, Failure};
 use lockproof::backend::{Backend, JoinHandle, Loom, Shuttle};
 use lockproof::{Barrier, BarrierAction, Error, Shared};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
-use support::{loom_check, loom_with, shuttle_check};
+use support::{check, holds, loom_bound, loom_check, passes, shuttle_check};
 
 const SECOND: u64 = 1_000_000_000;
 const ROUNDS: usize = 2;
-
-fn check(ok: bool, property: &str, message: impl Fn() -> String) {
-    if !ok {
-        violate(property, &message());
-    }
-}
-
-// The report is the failing run's evidence, returned by value as support's helpers do.
-#[allow(clippy::result_large_err)]
-fn loom_bounded(bound: usize, body: fn()) -> Result<usize, Box<ExecutionReport>> {
-    loom_with(WorldConfig::default(), Some(bound), body)
-}
 
 /// What the generation monitor sees: per round, how many parties arrived (called `wait`)
 /// and which indices were returned; and how many times the action ran.
@@ -121,10 +109,10 @@ fn generations<B: Backend>() {
 
 #[test]
 fn barrier_generations_are_correct() {
-    let n = loom_bounded(2, generations::<Loom>).unwrap_or_else(|r| panic!("{:?}", r.failure));
+    let n = passes(loom_bound(2, generations::<Loom>));
     eprintln!("generations: loom explored {n} executions");
     assert!(n > 1, "loom explored {n} executions");
-    shuttle_check(generations::<Shuttle>, 300).unwrap_or_else(|r| panic!("{:?}", r.failure));
+    passes(shuttle_check(generations::<Shuttle>, 300));
 }
 
 static MAIN_FIRST: AtomicUsize = AtomicUsize::new(0);
@@ -155,7 +143,7 @@ fn the_index_is_the_arrival_order() {
         } else {
             shuttle_check(arrival_order::<Shuttle>, 100)
         };
-        r.unwrap_or_else(|r| panic!("{:?}", r.failure));
+        passes(r);
         assert!(
             MAIN_FIRST.load(Ordering::Relaxed) > 0,
             "loom={loom}: main never first"
@@ -199,9 +187,7 @@ fn abort_breaks_waiters<B: Backend>() {
 
 #[test]
 fn abort_breaks_the_barrier_for_every_waiter() {
-    loom_bounded(2, abort_breaks_waiters::<Loom>).unwrap_or_else(|r| panic!("{:?}", r.failure));
-    shuttle_check(abort_breaks_waiters::<Shuttle>, 300)
-        .unwrap_or_else(|r| panic!("{:?}", r.failure));
+    holds!(2, 300; abort_breaks_waiters);
 }
 
 /// Barrier(3): one party waits at most 1 s, another without a timeout, the third never
@@ -253,18 +239,7 @@ fn default_timeout<B: Backend>() {
 
 #[test]
 fn a_timeout_breaks_the_barrier_for_the_other_waiter() {
-    for body in [
-        timeout_breaks_barrier::<Loom> as fn(),
-        default_timeout::<Loom>,
-    ] {
-        loom_check(body).unwrap_or_else(|r| panic!("{:?}", r.failure));
-    }
-    for body in [
-        timeout_breaks_barrier::<Shuttle> as fn(),
-        default_timeout::<Shuttle>,
-    ] {
-        shuttle_check(body, 300).unwrap_or_else(|r| panic!("{:?}", r.failure));
-    }
+    holds!(3, 300; timeout_breaks_barrier, default_timeout);
 }
 
 /// Check 111: `reset()` while two of three parties wait (main sleeps 1 s of virtual time,
@@ -308,9 +283,7 @@ fn reset_releases_waiters<B: Backend>() {
 
 #[test]
 fn reset_breaks_waiters_then_the_barrier_works_again() {
-    loom_bounded(2, reset_releases_waiters::<Loom>).unwrap_or_else(|r| panic!("{:?}", r.failure));
-    shuttle_check(reset_releases_waiters::<Shuttle>, 300)
-        .unwrap_or_else(|r| panic!("{:?}", r.failure));
+    holds!(2, 300; reset_releases_waiters);
 }
 
 /// A failing action (check 110): the last arrival gets the action's error, the other
@@ -358,15 +331,7 @@ fn n_waiting_in_action<B: Backend>() {
 
 #[test]
 fn the_action_sees_every_party_and_may_fail() {
-    for body in [failing_action::<Loom> as fn(), n_waiting_in_action::<Loom>] {
-        loom_check(body).unwrap_or_else(|r| panic!("{:?}", r.failure));
-    }
-    for body in [
-        failing_action::<Shuttle> as fn(),
-        n_waiting_in_action::<Shuttle>,
-    ] {
-        shuttle_check(body, 300).unwrap_or_else(|r| panic!("{:?}", r.failure));
-    }
+    holds!(3, 300; failing_action, n_waiting_in_action);
 }
 
 /// Check 119: an action that calls `abort()` on its own barrier deadlocks, as in CPython
@@ -433,6 +398,5 @@ fn overflow_and_polls<B: Backend>() {
 
 #[test]
 fn overflowing_and_polling_timeouts() {
-    loom_check(overflow_and_polls::<Loom>).unwrap_or_else(|r| panic!("{:?}", r.failure));
-    shuttle_check(overflow_and_polls::<Shuttle>, 10).unwrap_or_else(|r| panic!("{:?}", r.failure));
+    holds!(3, 10; overflow_and_polls);
 }

@@ -5,39 +5,20 @@
 
 mod support;
 
-use lockproof::backend::checked::{violate, ExecutionReport, WorldConfig};
+use lockproof::backend::checked::{violate, WorldConfig};
 use lockproof::backend::{Backend, JoinHandle, Loom, Shuttle};
 use lockproof::{Condition, ConditionLock, Error, Lock, Shared};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use support::{loom_check, loom_with, quiet_panics, shuttle_check, shuttle_with};
+use support::{holds, loom_check, passes, quiet_panics, shuttle_check, shuttle_with};
 
 const SHUTTLE_RUNS: usize = 300;
 const SECOND: u64 = 1_000_000_000;
 /// loom's preemption bound for the 4-thread scenarios that spin on `n_waiters`: every spin
 /// turn is a scheduling point, so bound 3 means ~900k executions (minutes); bound 2 is
 /// ~36k (seconds).
-const SPIN_BOUND: Option<usize> = Some(2);
-
-/// The number of executions of a run that must pass; on failure, the failure and the end
-/// of its trace.
-fn passes(r: Result<usize, Box<ExecutionReport>>) -> usize {
-    match r {
-        Ok(n) => {
-            assert!(n > 0, "no execution ran");
-            n
-        }
-        Err(rep) => {
-            let tail = rep.trace.len().saturating_sub(30);
-            panic!(
-                "failed: {:?}\nlast steps: {:#?}",
-                rep.failure,
-                &rep.trace[tail..]
-            )
-        }
-    }
-}
+const SPIN_BOUND: usize = 2;
 
 fn spurious() -> WorldConfig {
     WorldConfig {
@@ -109,10 +90,7 @@ fn prodcons_lock<B: Backend>() {
 
 #[test]
 fn producer_consumer_with_wait_for_holds() {
-    passes(loom_check(prodcons_rlock::<Loom>));
-    passes(loom_check(prodcons_lock::<Loom>));
-    passes(shuttle_check(prodcons_rlock::<Shuttle>, SHUTTLE_RUNS));
-    passes(shuttle_check(prodcons_lock::<Shuttle>, SHUTTLE_RUNS));
+    holds!(3, SHUTTLE_RUNS; prodcons_rlock, prodcons_lock);
 }
 
 #[test]
@@ -224,8 +202,7 @@ fn fifo<B: Backend>() {
 
 #[test]
 fn notify_wakes_waiters_in_fifo_order() {
-    passes(loom_with(WorldConfig::default(), SPIN_BOUND, fifo::<Loom>));
-    passes(shuttle_check(fifo::<Shuttle>, SHUTTLE_RUNS));
+    holds!(SPIN_BOUND, SHUTTLE_RUNS; fifo);
 }
 
 /// `notify(2)` wakes exactly the first two; the third stays queued until notified.
@@ -265,12 +242,7 @@ fn notify_two<B: Backend>() {
 
 #[test]
 fn notify_two_wakes_exactly_two() {
-    passes(loom_with(
-        WorldConfig::default(),
-        SPIN_BOUND,
-        notify_two::<Loom>,
-    ));
-    passes(shuttle_check(notify_two::<Shuttle>, SHUTTLE_RUNS));
+    holds!(SPIN_BOUND, SHUTTLE_RUNS; notify_two);
 }
 
 // ---- RLock held 3 deep ---------------------------------------------------------------
@@ -318,8 +290,7 @@ fn three_deep<B: Backend>() {
 
 #[test]
 fn rlock_three_deep_is_released_and_restored() {
-    passes(loom_check(three_deep::<Loom>));
-    passes(shuttle_check(three_deep::<Shuttle>, SHUTTLE_RUNS));
+    holds!(3, SHUTTLE_RUNS; three_deep);
 }
 
 // ---- timeouts in virtual time --------------------------------------------------------
@@ -368,8 +339,7 @@ fn times_out_alone<B: Backend>() {
 
 #[test]
 fn wait_times_out_in_virtual_time() {
-    passes(loom_check(times_out::<Loom>));
-    passes(shuttle_check(times_out::<Shuttle>, SHUTTLE_RUNS));
+    holds!(3, SHUTTLE_RUNS; times_out);
 }
 
 /// SEMANTICS check 65: waiter A (`wait(0.2)`) times out while the notifier holds the lock
@@ -409,9 +379,5 @@ fn timed_out_waiter_consumes_notify<B: Backend>() {
 
 #[test]
 fn timed_out_waiter_consumes_a_notify() {
-    passes(loom_check(timed_out_waiter_consumes_notify::<Loom>));
-    passes(shuttle_check(
-        timed_out_waiter_consumes_notify::<Shuttle>,
-        SHUTTLE_RUNS,
-    ));
+    holds!(3, SHUTTLE_RUNS; timed_out_waiter_consumes_notify);
 }

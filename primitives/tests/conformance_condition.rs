@@ -10,31 +10,21 @@
 //! [`Condition::n_waiters`] counts it, and waiters are queued in a known order by starting
 //! each one only once the previous one is counted.
 
-use lockproof::{Condition, Error, Lock, PyException, RLock};
+use lockproof::{Condition, Error, Lock, RLock};
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 mod support;
-use support::{assert_err, assert_waited, spin_until};
+use support::{assert_waited, raises, spin_until};
 
 fn wait_unacquired<T: std::fmt::Debug>(r: lockproof::Result<T>) {
-    assert_err(
-        r,
-        Error::WaitUnacquired,
-        PyException::RuntimeError,
-        "cannot wait on un-acquired lock",
-    );
+    raises(r, Error::WaitUnacquired);
 }
 
 fn notify_unacquired<T: std::fmt::Debug>(r: lockproof::Result<T>) {
-    assert_err(
-        r,
-        Error::NotifyUnacquired,
-        PyException::RuntimeError,
-        "cannot notify on un-acquired lock",
-    );
+    raises(r, Error::NotifyUnacquired);
 }
 
 // ---- lock_tests.py: ConditionTests --------------------------------------------------------
@@ -373,12 +363,7 @@ fn check_55_condition_over_plain_lock() {
     assert!(lock.locked());
     cond.release().unwrap();
     // §4.3: the errors are the lock's.
-    assert_err(
-        cond.release(),
-        Error::ReleaseUnlocked,
-        PyException::RuntimeError,
-        "release unlocked lock",
-    );
+    raises(cond.release(), Error::ReleaseUnlocked);
 }
 
 #[test]
@@ -463,22 +448,12 @@ fn check_63_wait_overflow_restores_the_lock() {
     assert!(cond.acquire());
     assert!(cond.acquire());
     for t in [1e100, f64::INFINITY] {
-        assert_err(
-            cond.wait(Some(t)),
-            Error::TimeoutOverflow,
-            PyException::OverflowError,
-            "timestamp out of range for platform time_t",
-        );
+        raises(cond.wait(Some(t)), Error::TimeoutOverflow);
         assert!(rlock.is_owned());
         assert_eq!(rlock.recursion_count(), 2);
         assert_eq!(cond.n_waiters(), 0);
     }
-    assert_err(
-        cond.wait_for(|| false, Some(1e100)),
-        Error::TimeoutOverflow,
-        PyException::OverflowError,
-        "timestamp out of range for platform time_t",
-    );
+    raises(cond.wait_for(|| false, Some(1e100)), Error::TimeoutOverflow);
     assert!(rlock.is_owned());
     assert_eq!(cond.n_waiters(), 0);
 }

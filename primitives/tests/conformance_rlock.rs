@@ -9,13 +9,13 @@
 //! No test sleeps to let another thread block: threads line up on counters and flags they
 //! publish.
 
-use lockproof::{Error, PyException, RLock, TIMEOUT_MAX};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use lockproof::{Error, RLock};
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::thread;
 use std::time::Instant;
 
 mod support;
-use support::{assert_err, assert_waited, spin_until};
+use support::{assert_waited, raises, spin_until};
 
 /// The owner ident the lock's repr shows (`threading.get_ident()` of its owner).
 fn owner_in_repr(lock: &RLock) -> u64 {
@@ -28,12 +28,7 @@ fn owner_in_repr(lock: &RLock) -> u64 {
 }
 
 fn release_unacquired<T: std::fmt::Debug>(r: lockproof::Result<T>) {
-    assert_err(
-        r,
-        Error::ReleaseUnacquired,
-        PyException::RuntimeError,
-        "cannot release un-acquired lock",
-    );
+    raises(r, Error::ReleaseUnacquired);
 }
 
 /// Run `body` on the main thread while another thread owns `lock` (`depth` levels deep);
@@ -62,6 +57,10 @@ fn while_owned_elsewhere(lock: &RLock, depth: usize, body: impl FnOnce()) {
 }
 
 // ---- lock_tests.py: BaseLockTests ---------------------------------------------------------
+
+// The tests BaseLockTests runs on both lock types (acquire_destroy, acquire_release,
+// try_acquire, try_acquire_contended, acquire_contended, with, thread_leak, timeout).
+support::base_lock_tests!(RLock, |l: &RLock| l.recursion_count());
 
 #[test]
 fn lock_tests_constructor() {
@@ -95,153 +94,6 @@ fn lock_tests_locked_repr() {
     );
 }
 
-#[test]
-fn lock_tests_acquire_destroy() {
-    {
-        let lock: RLock = RLock::new();
-        assert!(lock.acquire());
-        assert!(lock.is_owned());
-    } // dropped while held: fine
-}
-
-#[test]
-fn lock_tests_acquire_release() {
-    let lock: RLock = RLock::new();
-    assert!(lock.acquire());
-    assert_eq!(lock.release(), Ok(()));
-    assert!(!lock.is_owned());
-}
-
-#[test]
-fn lock_tests_try_acquire() {
-    let lock: RLock = RLock::new();
-    assert!(lock.try_acquire());
-    lock.release().unwrap();
-}
-
-#[test]
-fn lock_tests_try_acquire_contended() {
-    let lock: RLock = RLock::new();
-    assert!(lock.acquire());
-    let got = thread::scope(|s| s.spawn(|| lock.try_acquire()).join().unwrap());
-    assert!(!got);
-    lock.release().unwrap();
-}
-
-#[test]
-fn lock_tests_acquire_contended() {
-    const N: usize = 5;
-    let lock: RLock = RLock::new();
-    assert!(lock.acquire());
-    let started = AtomicUsize::new(0);
-    let finished = AtomicUsize::new(0);
-    let released = AtomicBool::new(false);
-    thread::scope(|s| {
-        for _ in 0..N {
-            s.spawn(|| {
-                started.fetch_add(1, SeqCst);
-                assert!(lock.acquire());
-                assert!(
-                    released.load(SeqCst),
-                    "acquired an RLock another thread owned"
-                );
-                lock.release().unwrap();
-                finished.fetch_add(1, SeqCst);
-            });
-        }
-        spin_until("all threads started", || started.load(SeqCst) == N);
-        assert_eq!(finished.load(SeqCst), 0);
-        released.store(true, SeqCst);
-        lock.release().unwrap();
-    });
-    assert_eq!(finished.load(SeqCst), N);
-}
-
-#[test]
-fn lock_tests_with() {
-    let lock: RLock = RLock::new();
-    let free_elsewhere = |lock: &RLock| {
-        thread::scope(|s| {
-            s.spawn(|| {
-                assert!(lock.try_acquire());
-                lock.release().unwrap();
-            });
-        })
-    };
-    {
-        let _g = lock.lock();
-        assert!(lock.is_owned());
-    }
-    free_elsewhere(&lock);
-    let r = std::panic::catch_unwind(|| {
-        let _g = lock.lock();
-        std::panic::panic_any(42_u32);
-    });
-    assert_eq!(r.unwrap_err().downcast_ref::<u32>(), Some(&42));
-    free_elsewhere(&lock);
-}
-
-/// Python checks no `Thread` object leaks for foreign threads; Rust has no thread registry,
-/// so what remains is that many short-lived threads using the lock all finish and leave it
-/// free.
-#[test]
-fn lock_tests_thread_leak() {
-    let lock: RLock = RLock::new();
-    let finished = AtomicUsize::new(0);
-    thread::scope(|s| {
-        for _ in 0..15 {
-            s.spawn(|| {
-                assert!(lock.acquire());
-                lock.release().unwrap();
-                finished.fetch_add(1, SeqCst);
-            });
-        }
-    });
-    assert_eq!(finished.load(SeqCst), 15);
-    assert!(lock.try_acquire());
-}
-
-#[test]
-fn lock_tests_timeout() {
-    let lock: RLock = RLock::new();
-    assert_err(
-        lock.acquire_with(false, 1.0),
-        Error::NonBlockingTimeout,
-        PyException::ValueError,
-        "can't specify a timeout for a non-blocking call",
-    );
-    assert_err(
-        lock.acquire_timeout(-100.0),
-        Error::NegativeTimeout,
-        PyException::ValueError,
-        "timeout value must be positive",
-    );
-    assert_err(
-        lock.acquire_timeout(1e100),
-        Error::TimeoutOverflow,
-        PyException::OverflowError,
-        "timestamp out of range for platform time_t",
-    );
-    assert_err(
-        lock.acquire_timeout(TIMEOUT_MAX + 1.0),
-        Error::TimeoutOverflow,
-        PyException::OverflowError,
-        "timestamp out of range for platform time_t",
-    );
-    assert!(!lock.is_owned());
-    assert_eq!(lock.acquire_timeout(TIMEOUT_MAX), Ok(true));
-    lock.release().unwrap();
-    assert_eq!(lock.acquire_timeout(5.0), Ok(true));
-    thread::scope(|s| {
-        s.spawn(|| {
-            let t = Instant::now();
-            assert_eq!(lock.acquire_timeout(0.05), Ok(false));
-            assert_waited(t, 0.05);
-        });
-    });
-    assert_eq!(lock.recursion_count(), 1);
-}
-
 // ---- lock_tests.py: RLockTests ------------------------------------------------------------
 
 #[test]
@@ -256,30 +108,28 @@ fn lock_tests_reacquire() {
     assert!(!lock.is_owned());
 }
 
+/// `call` (release or `_release_save`) fails on a fresh lock, and again once the lock was
+/// taken, re-entered and given back.
+fn fails_unless_acquired<T: std::fmt::Debug>(call: fn(&RLock) -> lockproof::Result<T>) {
+    let lock: RLock = RLock::new();
+    release_unacquired(call(&lock));
+    assert!(lock.acquire());
+    assert!(lock.acquire());
+    lock.release().unwrap();
+    assert!(lock.acquire());
+    lock.release().unwrap();
+    lock.release().unwrap();
+    release_unacquired(call(&lock));
+}
+
 #[test]
 fn lock_tests_release_unacquired() {
-    let lock: RLock = RLock::new();
-    release_unacquired(lock.release());
-    assert!(lock.acquire());
-    assert!(lock.acquire());
-    lock.release().unwrap();
-    assert!(lock.acquire());
-    lock.release().unwrap();
-    lock.release().unwrap();
-    release_unacquired(lock.release());
+    fails_unless_acquired(RLock::release);
 }
 
 #[test]
 fn lock_tests_release_save_unacquired() {
-    let lock: RLock = RLock::new();
-    release_unacquired(lock.release_save());
-    assert!(lock.acquire());
-    assert!(lock.acquire());
-    lock.release().unwrap();
-    assert!(lock.acquire());
-    lock.release().unwrap();
-    lock.release().unwrap();
-    release_unacquired(lock.release_save());
+    fails_unless_acquired(RLock::release_save);
 }
 
 #[test]
@@ -399,30 +249,10 @@ fn check_39_owner_nonblocking_with_timeout() {
     // Arguments are checked before the reentrancy shortcut (the C RLock).
     let lock: RLock = RLock::new();
     assert!(lock.acquire());
-    assert_err(
-        lock.acquire_with(false, 1.0),
-        Error::NonBlockingTimeout,
-        PyException::ValueError,
-        "can't specify a timeout for a non-blocking call",
-    );
-    assert_err(
-        lock.acquire_timeout(-5.0),
-        Error::NegativeTimeout,
-        PyException::ValueError,
-        "timeout value must be positive",
-    );
-    assert_err(
-        lock.acquire_timeout(f64::NAN),
-        Error::NanTimeout,
-        PyException::ValueError,
-        "Invalid value NaN (not a number)",
-    );
-    assert_err(
-        lock.acquire_timeout(f64::INFINITY),
-        Error::TimeoutOverflow,
-        PyException::OverflowError,
-        "timestamp out of range for platform time_t",
-    );
+    raises(lock.acquire_with(false, 1.0), Error::NonBlockingTimeout);
+    raises(lock.acquire_timeout(-5.0), Error::NegativeTimeout);
+    raises(lock.acquire_timeout(f64::NAN), Error::NanTimeout);
+    raises(lock.acquire_timeout(f64::INFINITY), Error::TimeoutOverflow);
     assert_eq!(lock.recursion_count(), 1);
 }
 
@@ -498,12 +328,7 @@ fn semantics_3_3_timeout_conventions_match_lock() {
     assert_eq!(lock.acquire_timeout(-1.0), Ok(true));
     assert_eq!(lock.acquire_with(false, -1.0), Ok(true));
     assert_eq!(lock.acquire_timeout(-0.9999999999), Ok(true));
-    assert_err(
-        lock.acquire_timeout(-1e-10),
-        Error::NegativeTimeout,
-        PyException::ValueError,
-        "timeout value must be positive",
-    );
+    raises(lock.acquire_timeout(-1e-10), Error::NegativeTimeout);
     assert_eq!(lock.recursion_count(), 3);
 }
 

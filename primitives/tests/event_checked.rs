@@ -3,27 +3,13 @@
 
 mod support;
 
-use lockproof::backend::checked::{violate, ExecutionReport, WorldConfig};
-use lockproof::backend::{Backend, JoinHandle, Loom, Shuttle};
+use lockproof::backend::{Backend, JoinHandle};
 use lockproof::Event;
 use std::sync::Arc;
 use std::time::Duration;
-use support::{loom_check, loom_with, shuttle_check};
+use support::{check, holds};
 
 const SECOND: u64 = 1_000_000_000;
-
-fn check(ok: bool, property: &str, message: impl Fn() -> String) {
-    if !ok {
-        violate(property, &message());
-    }
-}
-
-/// loom with preemption bound 2: scenarios with three threads besides main stay in seconds.
-// The report is the failing run's evidence, returned by value as support's helpers do.
-#[allow(clippy::result_large_err)]
-fn loom_bound2(body: fn()) -> Result<usize, Box<ExecutionReport>> {
-    loom_with(WorldConfig::default(), Some(2), body)
-}
 
 fn waiters<B: Backend>(event: &Arc<Event<B>>, timeout: Option<f64>) -> Vec<B::JoinHandle<bool>> {
     (0..3)
@@ -64,18 +50,7 @@ fn set_then_clear_timed<B: Backend>() {
 
 #[test]
 fn waiters_blocked_before_set_then_clear_return_true() {
-    for body in [
-        set_then_clear_forever::<Loom> as fn(),
-        set_then_clear_timed::<Loom>,
-    ] {
-        loom_bound2(body).unwrap_or_else(|r| panic!("{:?}", r.failure));
-    }
-    for body in [
-        set_then_clear_forever::<Shuttle> as fn(),
-        set_then_clear_timed::<Shuttle>,
-    ] {
-        shuttle_check(body, 300).unwrap_or_else(|r| panic!("{:?}", r.failure));
-    }
+    holds!(2, 300; set_then_clear_forever, set_then_clear_timed);
 }
 
 /// Three threads wait with no timeout while main sets the event at any point: every one
@@ -96,9 +71,7 @@ fn every_waiter_returns<B: Backend>() {
 
 #[test]
 fn every_waiter_of_a_set_event_returns() {
-    loom_bound2(every_waiter_returns::<Loom>).unwrap_or_else(|r| panic!("{:?}", r.failure));
-    shuttle_check(every_waiter_returns::<Shuttle>, 300)
-        .unwrap_or_else(|r| panic!("{:?}", r.failure));
+    holds!(2, 300; every_waiter_returns);
 }
 
 /// `wait(1.0)` on a clear event returns false at virtual time 1 s; a `set` at 2 s then
@@ -156,20 +129,7 @@ fn polls_do_not_wait<B: Backend>() {
 
 #[test]
 fn timed_waits_run_in_virtual_time() {
-    for body in [
-        wait_times_out::<Loom> as fn(),
-        set_before_timeout::<Loom>,
-        polls_do_not_wait::<Loom>,
-    ] {
-        loom_check(body).unwrap_or_else(|r| panic!("{:?}", r.failure));
-    }
-    for body in [
-        wait_times_out::<Shuttle> as fn(),
-        set_before_timeout::<Shuttle>,
-        polls_do_not_wait::<Shuttle>,
-    ] {
-        shuttle_check(body, 200).unwrap_or_else(|r| panic!("{:?}", r.failure));
-    }
+    holds!(3, 200; wait_times_out, set_before_timeout, polls_do_not_wait);
 }
 
 /// A waiter that was not woken by a set must not return true: with `set(); clear()` done
@@ -190,7 +150,5 @@ fn late_waiter_times_out<B: Backend>() {
 
 #[test]
 fn a_waiter_after_set_and_clear_is_not_woken() {
-    loom_check(late_waiter_times_out::<Loom>).unwrap_or_else(|r| panic!("{:?}", r.failure));
-    shuttle_check(late_waiter_times_out::<Shuttle>, 100)
-        .unwrap_or_else(|r| panic!("{:?}", r.failure));
+    holds!(3, 100; late_waiter_times_out);
 }

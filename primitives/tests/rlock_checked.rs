@@ -7,7 +7,7 @@ use lockproof::backend::checked::violate;
 use lockproof::backend::{Backend, JoinHandle, Loom, Shuttle};
 use lockproof::{Error, RLock, Shared};
 use std::sync::Arc;
-use support::{loom_check, quiet_panics, shuttle_check};
+use support::{holds, loom_check, quiet_panics, shuttle_check};
 
 const SHUTTLE_RUNS: usize = 300;
 
@@ -70,10 +70,7 @@ fn exclusion_unlocked<B: Backend>() {
 
 #[test]
 fn reentrant_holders_exclude_each_other() {
-    let l = loom_check(exclusion_locked::<Loom>);
-    assert!(l.is_ok(), "{:?}", l.err().map(|r| r.failure));
-    let s = shuttle_check(exclusion_locked::<Shuttle>, SHUTTLE_RUNS);
-    assert!(s.is_ok(), "{:?}", s.err().map(|r| r.failure));
+    holds!(3, SHUTTLE_RUNS; exclusion_locked);
 }
 
 #[test]
@@ -134,10 +131,7 @@ fn non_owner_release<B: Backend>() {
 
 #[test]
 fn non_owner_cannot_release() {
-    let l = loom_check(non_owner_release::<Loom>);
-    assert!(l.is_ok(), "{:?}", l.err().map(|r| r.failure));
-    let s = shuttle_check(non_owner_release::<Shuttle>, SHUTTLE_RUNS);
-    assert!(s.is_ok(), "{:?}", s.err().map(|r| r.failure));
+    holds!(3, SHUTTLE_RUNS; non_owner_release);
 }
 
 /// `_release_save` frees the lock completely (another thread takes and returns it) and
@@ -182,8 +176,5 @@ fn save_restore<B: Backend>() {
 
 #[test]
 fn release_save_acquire_restore_round_trip() {
-    let l = loom_check(save_restore::<Loom>);
-    assert!(l.is_ok(), "{:?}", l.err().map(|r| r.failure));
-    let s = shuttle_check(save_restore::<Shuttle>, SHUTTLE_RUNS);
-    assert!(s.is_ok(), "{:?}", s.err().map(|r| r.failure));
+    holds!(3, SHUTTLE_RUNS; save_restore);
 }

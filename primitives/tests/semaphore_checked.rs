@@ -3,33 +3,15 @@
 
 mod support;
 
-use lockproof::backend::checked::{violate, Failure};
-use lockproof::backend::checked::{ExecutionReport, WorldConfig};
+use lockproof::backend::checked::Failure;
 use lockproof::backend::{Backend, JoinHandle, Loom, Shuttle};
 use lockproof::{BoundedSemaphore, Error, Semaphore, Shared};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use support::{loom_check, loom_with, shuttle_check};
-
-/// loom with preemption bound 2: scenarios with three threads besides main stay in seconds.
-// The report is the failing run's evidence, returned by value as support's helpers do.
-#[allow(clippy::result_large_err)]
-fn loom_bound2(body: fn()) -> Result<usize, Box<ExecutionReport>> {
-    let r = loom_with(WorldConfig::default(), Some(2), body);
-    if let Ok(n) = &r {
-        eprintln!("loom: {n} executions");
-    }
-    r
-}
+use support::{check, holds, loom_bound, loom_check, passes, shuttle_check};
 
 const SECOND: u64 = 1_000_000_000;
-
-fn check(ok: bool, property: &str, message: impl Fn() -> String) {
-    if !ok {
-        violate(property, &message());
-    }
-}
 
 /// Three threads pass through a semaphore of `permits`; a monitor counts the threads
 /// inside and fails the execution if it ever exceeds `limit`.
@@ -70,9 +52,9 @@ fn three_permits_claimed_two<B: Backend>() {
 
 #[test]
 fn semaphore_of_two_never_admits_three() {
-    let loom = loom_bound2(two_permits::<Loom>).unwrap_or_else(|r| panic!("{:?}", r.failure));
+    let loom = passes(loom_bound(2, two_permits::<Loom>));
     assert!(loom > 1, "loom explored {loom} executions");
-    shuttle_check(two_permits::<Shuttle>, 300).unwrap_or_else(|r| panic!("{:?}", r.failure));
+    passes(shuttle_check(two_permits::<Shuttle>, 300));
 }
 
 #[test]
@@ -80,7 +62,7 @@ fn occupancy_monitor_catches_a_third_holder() {
     // The monitor is not vacuous: with three permits, three threads do get in together.
     // (no quiet_panics: it silences every test of the binary)
     for report in [
-        loom_bound2(three_permits_claimed_two::<Loom>).expect_err("loom finds it"),
+        loom_bound(2, three_permits_claimed_two::<Loom>).expect_err("loom finds it"),
         shuttle_check(three_permits_claimed_two::<Shuttle>, 300).expect_err("shuttle finds it"),
     ] {
         match report.failure {
@@ -147,18 +129,7 @@ fn release_n_wakes_n<B: Backend>() {
 
 #[test]
 fn release_n_wakes_n_blocked_acquirers() {
-    for body in [
-        release_n_wakes_all::<Loom> as fn(),
-        release_n_wakes_n::<Loom>,
-    ] {
-        loom_bound2(body).unwrap_or_else(|r| panic!("{:?}", r.failure));
-    }
-    for body in [
-        release_n_wakes_all::<Shuttle> as fn(),
-        release_n_wakes_n::<Shuttle>,
-    ] {
-        shuttle_check(body, 300).unwrap_or_else(|r| panic!("{:?}", r.failure));
-    }
+    holds!(2, 300; release_n_wakes_all, release_n_wakes_n);
 }
 
 /// Two threads release a BoundedSemaphore(2) holding one permit out: exactly one release
@@ -207,9 +178,7 @@ fn bounded_over_release<B: Backend>() {
 
 #[test]
 fn bounded_semaphore_rejects_over_release() {
-    loom_check(bounded_over_release::<Loom>).unwrap_or_else(|r| panic!("{:?}", r.failure));
-    shuttle_check(bounded_over_release::<Shuttle>, 300)
-        .unwrap_or_else(|r| panic!("{:?}", r.failure));
+    holds!(3, 300; bounded_over_release);
 }
 
 /// `acquire_timeout(0.5)` on an empty semaphore returns false at virtual time 0.5 s; a
@@ -237,8 +206,7 @@ fn acquire_times_out<B: Backend>() {
 
 #[test]
 fn acquire_timeout_expires_in_virtual_time() {
-    loom_check(acquire_times_out::<Loom>).unwrap_or_else(|r| panic!("{:?}", r.failure));
-    shuttle_check(acquire_times_out::<Shuttle>, 100).unwrap_or_else(|r| panic!("{:?}", r.failure));
+    holds!(3, 100; acquire_times_out);
 }
 
 static BARGED: AtomicUsize = AtomicUsize::new(0);
@@ -279,7 +247,7 @@ fn releaser_may_take_the_permit_back() {
         } else {
             shuttle_check(release_then_poll::<Shuttle>, 300)
         };
-        r.unwrap_or_else(|r| panic!("{:?}", r.failure));
+        passes(r);
         let (barged, handed) = (
             BARGED.load(Ordering::Relaxed),
             HANDED_OVER.load(Ordering::Relaxed),

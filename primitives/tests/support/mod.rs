@@ -50,6 +50,12 @@ pub fn loom_check(body: fn()) -> Result<usize, Box<ExecutionReport>> {
     loom_with(WorldConfig::default(), Some(3), body)
 }
 
+/// `loom_with` with timed virtual time and preemption bound `bound` (2 keeps scenarios with
+/// three threads besides main in seconds).
+pub fn loom_bound(bound: usize, body: fn()) -> Result<usize, Box<ExecutionReport>> {
+    loom_with(WorldConfig::default(), Some(bound), body)
+}
+
 /// Run `body` under shuttle: `iterations` random schedules, then as many PCT (depth 2).
 pub fn shuttle_with(
     config: WorldConfig,
@@ -135,6 +141,56 @@ pub fn shuttle_check(body: fn(), iterations: usize) -> Result<usize, Box<Executi
     shuttle_with(WorldConfig::default(), iterations, body)
 }
 
+/// The number of executions of a run that must pass (at least one); on a failure, panic
+/// with it and the end of its trace.
+pub fn passes(r: Result<usize, Box<ExecutionReport>>) -> usize {
+    match r {
+        Ok(n) => {
+            assert!(n > 0, "no execution ran");
+            n
+        }
+        Err(rep) => {
+            let tail = rep.trace.len().saturating_sub(30);
+            panic!(
+                "failed: {:?}\nlast steps: {:#?}",
+                rep.failure,
+                &rep.trace[tail..]
+            )
+        }
+    }
+}
+
+/// Inside a checked execution: fail it with `property` (and `message`) unless `ok`.
+pub fn check(ok: bool, property: &str, message: impl Fn() -> String) {
+    if !ok {
+        lockproof::backend::checked::violate(property, &message());
+    }
+}
+
+/// `holds!(bound, runs; f, g, …)`: every execution of each generic body `f::<B>()` passes
+/// under loom (preemption bound `bound`) and under `runs` random and `runs` PCT shuttle
+/// schedules; a failure panics with its report ([`passes`]).
+#[allow(unused_macros)] // each test file uses a different subset
+macro_rules! holds {
+    ($bound:expr, $runs:expr; $($body:ident),+ $(,)?) => {{
+        $(
+            $crate::support::passes($crate::support::loom_with(
+                ::lockproof::backend::checked::WorldConfig::default(),
+                Some($bound),
+                $body::<::lockproof::backend::Loom>,
+            ));
+        )+
+        $(
+            $crate::support::passes($crate::support::shuttle_check(
+                $body::<::lockproof::backend::Shuttle>,
+                $runs,
+            ));
+        )+
+    }};
+}
+#[allow(unused_imports)]
+pub(crate) use holds;
+
 /// Silence the default panic hook's output for the panics checked executions raise on
 /// purpose (a failing model); call once at the start of a test that expects failures.
 pub fn quiet_panics() {
@@ -188,6 +244,43 @@ pub fn assert_err<T: std::fmt::Debug>(
     assert_eq!(e.to_string(), msg);
 }
 
+/// CPython's exception class and message for `e`: what `raises` compares an error with.
+pub fn python(e: &Error) -> (PyException, String) {
+    use PyException::*;
+    let (class, msg) = match e {
+        Error::NonBlockingTimeout => (
+            ValueError,
+            "can't specify a timeout for a non-blocking call",
+        ),
+        Error::SemaphoreNonBlockingTimeout => {
+            (ValueError, "can't specify timeout for non-blocking acquire")
+        }
+        Error::NegativeTimeout => (ValueError, "timeout value must be positive"),
+        Error::NanTimeout => (ValueError, "Invalid value NaN (not a number)"),
+        Error::TimeoutOverflow => (OverflowError, "timestamp out of range for platform time_t"),
+        Error::ReleaseUnlocked => (RuntimeError, "release unlocked lock"),
+        Error::ReleaseUnacquired => (RuntimeError, "cannot release un-acquired lock"),
+        Error::WaitUnacquired => (RuntimeError, "cannot wait on un-acquired lock"),
+        Error::NotifyUnacquired => (RuntimeError, "cannot notify on un-acquired lock"),
+        Error::SemaphoreNegative => (ValueError, "semaphore initial value must be >= 0"),
+        Error::ReleaseCount => (ValueError, "n must be one or more"),
+        Error::SemaphoreOverflow => (OverflowError, "semaphore value too large"),
+        Error::ReleasedTooManyTimes => (ValueError, "Semaphore released too many times"),
+        Error::BarrierParties => (ValueError, "parties must be > 0"),
+        Error::BrokenBarrier => (BrokenBarrierError, ""),
+        Error::BarrierAction(text) => return (RuntimeError, text.clone()),
+        other => panic!("no CPython message known for {other:?}"),
+    };
+    (class, msg.to_owned())
+}
+
+/// Assert `r` is exactly the error `want`, with CPython's class and message for it
+/// ([`python`]).
+pub fn raises<T: std::fmt::Debug>(r: lockproof::Result<T>, want: Error) {
+    let (exc, msg) = python(&want);
+    assert_err(r, want, exc, &msg);
+}
+
 /// Assert a timed call lasted at least `secs` (the point of a timeout test: it waited).
 pub fn assert_waited(start: Instant, secs: f64) {
     let dt = start.elapsed();
@@ -196,3 +289,165 @@ pub fn assert_waited(start: Instant, secs: f64) {
         "returned after {dt:?}, before its {secs} s timeout"
     );
 }
+
+/// The tests `Lib/test/lock_tests.py`'s `BaseLockTests` runs on both `Lock` and `RLock`,
+/// written once: `base_lock_tests!(Lock, |l: &Lock| l.locked() as usize)` defines the
+/// `lock_tests_*` tests below for that type. `depth(&lock)` is how deep the calling thread
+/// holds it (Lock: 1 if locked; RLock: its recursion count here, 0 for another thread).
+#[allow(unused_macros)]
+macro_rules! base_lock_tests {
+    ($T:ty, $depth:expr) => {
+        fn depth(lock: &$T) -> usize {
+            let f: fn(&$T) -> usize = $depth;
+            f(lock)
+        }
+
+        /// Another thread can take `lock` at once (and gives it back).
+        fn free_elsewhere(lock: &$T) {
+            ::std::thread::scope(|s| {
+                s.spawn(|| {
+                    assert!(lock.try_acquire(), "the lock is not free");
+                    lock.release().unwrap();
+                });
+            });
+        }
+
+        #[test]
+        fn lock_tests_acquire_destroy() {
+            {
+                let lock = <$T>::new();
+                assert!(lock.acquire());
+                assert_eq!(depth(&lock), 1);
+            } // dropped while held: fine
+        }
+
+        #[test]
+        fn lock_tests_acquire_release() {
+            let lock = <$T>::new();
+            assert!(lock.acquire());
+            assert_eq!(lock.release(), Ok(()));
+            assert_eq!(depth(&lock), 0);
+        }
+
+        #[test]
+        fn lock_tests_try_acquire() {
+            let lock = <$T>::new();
+            assert!(lock.try_acquire());
+            assert_eq!(depth(&lock), 1);
+            lock.release().unwrap();
+        }
+
+        #[test]
+        fn lock_tests_try_acquire_contended() {
+            let lock = <$T>::new();
+            assert!(lock.acquire());
+            let got = ::std::thread::scope(|s| s.spawn(|| lock.try_acquire()).join().unwrap());
+            assert!(!got);
+            lock.release().unwrap();
+        }
+
+        #[test]
+        fn lock_tests_acquire_contended() {
+            use ::std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+            const N: usize = 5;
+            let lock = <$T>::new();
+            assert!(lock.acquire());
+            let started = AtomicUsize::new(0);
+            let finished = AtomicUsize::new(0);
+            let released = AtomicBool::new(false);
+            ::std::thread::scope(|s| {
+                for _ in 0..N {
+                    s.spawn(|| {
+                        started.fetch_add(1, SeqCst);
+                        assert!(lock.acquire());
+                        assert!(
+                            released.load(SeqCst),
+                            "acquired a lock the main thread held"
+                        );
+                        lock.release().unwrap();
+                        finished.fetch_add(1, SeqCst);
+                    });
+                }
+                $crate::support::spin_until("all threads started", || started.load(SeqCst) == N);
+                assert_eq!(finished.load(SeqCst), 0);
+                released.store(true, SeqCst);
+                lock.release().unwrap();
+            });
+            assert_eq!(finished.load(SeqCst), N);
+            assert_eq!(depth(&lock), 0);
+            free_elsewhere(&lock);
+        }
+
+        #[test]
+        fn lock_tests_with() {
+            let lock = <$T>::new();
+            {
+                let _g = lock.lock();
+                assert_eq!(depth(&lock), 1);
+            }
+            // The lock is unacquired: another thread can take it.
+            free_elsewhere(&lock);
+            // A panic (Python: an exception) inside the block propagates and releases it.
+            let r = ::std::panic::catch_unwind(|| {
+                let _g = lock.lock();
+                ::std::panic::panic_any(42_u32);
+            });
+            assert_eq!(r.unwrap_err().downcast_ref::<u32>(), Some(&42));
+            free_elsewhere(&lock);
+        }
+
+        /// Python checks no `Thread` object leaks for foreign threads; Rust has no thread
+        /// registry, so what remains is that many short-lived threads using the lock all
+        /// finish and leave it free.
+        #[test]
+        fn lock_tests_thread_leak() {
+            use ::std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+            let lock = <$T>::new();
+            let finished = AtomicUsize::new(0);
+            ::std::thread::scope(|s| {
+                for _ in 0..15 {
+                    s.spawn(|| {
+                        assert!(lock.acquire());
+                        lock.release().unwrap();
+                        finished.fetch_add(1, SeqCst);
+                    });
+                }
+            });
+            assert_eq!(finished.load(SeqCst), 15);
+            assert_eq!(depth(&lock), 0);
+            assert!(lock.try_acquire());
+        }
+
+        #[test]
+        fn lock_tests_timeout() {
+            use ::lockproof::{Error, TIMEOUT_MAX};
+            use $crate::support::raises;
+            let lock = <$T>::new();
+            // Can't set a timeout if not blocking.
+            raises(lock.acquire_with(false, 1.0), Error::NonBlockingTimeout);
+            // Invalid timeout values.
+            raises(lock.acquire_timeout(-100.0), Error::NegativeTimeout);
+            raises(lock.acquire_timeout(1e100), Error::TimeoutOverflow);
+            raises(
+                lock.acquire_timeout(TIMEOUT_MAX + 1.0),
+                Error::TimeoutOverflow,
+            );
+            assert_eq!(depth(&lock), 0);
+            // TIMEOUT_MAX is ok.
+            assert_eq!(lock.acquire_timeout(TIMEOUT_MAX), Ok(true));
+            lock.release().unwrap();
+            assert_eq!(lock.acquire_timeout(5.0), Ok(true));
+            // Another thread times out on the held lock.
+            ::std::thread::scope(|s| {
+                s.spawn(|| {
+                    let t = ::std::time::Instant::now();
+                    assert_eq!(lock.acquire_timeout(0.05), Ok(false));
+                    $crate::support::assert_waited(t, 0.05);
+                });
+            });
+            assert_eq!(depth(&lock), 1);
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use base_lock_tests;
