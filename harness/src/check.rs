@@ -28,6 +28,27 @@ use std::time::Duration;
 pub use crate::engine::Family;
 
 /// How much work a check may do per scenario and engine.
+///
+/// # Examples
+///
+/// ```
+/// # use lockproof::backend::{Backend, JoinHandle};
+/// # use std::sync::Arc;
+/// # struct Ordered;
+/// # impl lockproof_harness::Model for Ordered {
+/// #     fn run<B: Backend>(&self) {
+/// #         let (a, b) = (Arc::new(lockproof::Lock::<B>::new()), Arc::new(lockproof::Lock::<B>::new()));
+/// #         let (a2, b2) = (a.clone(), b.clone());
+/// #         let t = B::spawn("t", move || { let _a = a2.lock(); let _b = b2.lock(); });
+/// #         { let _a = a.lock(); let _b = b.lock(); }
+/// #         t.join();
+/// #     }
+/// # }
+/// use lockproof_harness::{Budget, Check, Family};
+///
+/// let budget = Budget { shuttle_executions: 100, ..Budget::ci() };
+/// Check::new(Ordered).engines([Family::Random]).budget(budget).no_save().assert_holds();
+/// ```
 #[derive(Clone, Debug)]
 pub struct Budget {
     /// loom executions per bound.
@@ -46,6 +67,15 @@ pub struct Budget {
 
 impl Budget {
     /// The CI budget: every self-test and corpus verdict, in a few minutes on 2 cores.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof_harness::Budget;
+    ///
+    /// let b = Budget::ci();
+    /// assert!(b.max_bound >= 1 && b.shuttle_executions > 0);
+    /// ```
     pub fn ci() -> Budget {
         Budget {
             loom_executions: 20_000,

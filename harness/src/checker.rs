@@ -69,6 +69,29 @@ pub fn check<M: Model>(model: M) {
 
 /// How a [`Check`] runs. Every field has a default; environment variables (see the module
 /// documentation) override them when the check runs.
+///
+/// # Examples
+///
+/// ```
+/// # use lockproof::backend::{Backend, JoinHandle};
+/// # use std::sync::Arc;
+/// # struct Ordered;
+/// # impl lockproof_harness::Model for Ordered {
+/// #     fn run<B: Backend>(&self) {
+/// #         let (a, b) = (Arc::new(lockproof::Lock::<B>::new()), Arc::new(lockproof::Lock::<B>::new()));
+/// #         let (a2, b2) = (a.clone(), b.clone());
+/// #         let t = B::spawn("t", move || { let _a = a2.lock(); let _b = b2.lock(); });
+/// #         { let _a = a.lock(); let _b = b.lock(); }
+/// #         t.join();
+/// #     }
+/// # }
+/// use lockproof_harness::{Check, Config, Family};
+///
+/// let mut config = Config::default();
+/// config.engines = vec![Family::Dfs];
+/// config.save = false;
+/// Check::new(Ordered).config(config).assert_holds();
+/// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Config {
@@ -109,6 +132,17 @@ impl Default for Config {
 }
 
 /// Why a check could not run.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof_harness::{Check, CheckError, Model};
+/// # struct Nothing;
+/// # impl Model for Nothing { fn run<B: lockproof::backend::Backend>(&self) {} }
+///
+/// let err = Check::new(Nothing).replay("/no/such.schedule").unwrap_err();
+/// assert!(matches!(err, CheckError::Replay(_)));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CheckError {
@@ -191,6 +225,27 @@ impl fmt::Debug for Check {
 
 impl Check {
     /// A check of `model` with the default [`Config`]; it is named after the model's type.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use lockproof::backend::{Backend, JoinHandle};
+    /// # use std::sync::Arc;
+    /// # struct Ordered;
+    /// # impl lockproof_harness::Model for Ordered {
+    /// #     fn run<B: Backend>(&self) {
+    /// #         let (a, b) = (Arc::new(lockproof::Lock::<B>::new()), Arc::new(lockproof::Lock::<B>::new()));
+    /// #         let (a2, b2) = (a.clone(), b.clone());
+    /// #         let t = B::spawn("t", move || { let _a = a2.lock(); let _b = b2.lock(); });
+    /// #         { let _a = a.lock(); let _b = b.lock(); }
+    /// #         t.join();
+    /// #     }
+    /// # }
+    /// use lockproof_harness::{Check, Family};
+    ///
+    /// let report = Check::new(Ordered).engines([Family::Dfs]).no_save().assert_holds();
+    /// assert_eq!(report.name, "Ordered");
+    /// ```
     pub fn new<M: Model>(model: M) -> Check {
         let full = std::any::type_name::<M>();
         let short = full.rsplit("::").next().unwrap_or(full);
@@ -205,6 +260,27 @@ impl Check {
     }
 
     /// A check of a scenario (a registered model of the corpus, say).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use lockproof::backend::{Backend, JoinHandle};
+    /// # use std::sync::Arc;
+    /// # struct Ordered;
+    /// # impl lockproof_harness::Model for Ordered {
+    /// #     fn run<B: Backend>(&self) {
+    /// #         let (a, b) = (Arc::new(lockproof::Lock::<B>::new()), Arc::new(lockproof::Lock::<B>::new()));
+    /// #         let (a2, b2) = (a.clone(), b.clone());
+    /// #         let t = B::spawn("t", move || { let _a = a2.lock(); let _b = b2.lock(); });
+    /// #         { let _a = a.lock(); let _b = b.lock(); }
+    /// #         t.join();
+    /// #     }
+    /// # }
+    /// use lockproof_harness::{Check, Family};
+    ///
+    /// let scenario = Check::new(Ordered).as_scenario();
+    /// Check::scenario(scenario).engines([Family::Dfs]).no_save().assert_holds();
+    /// ```
     pub fn scenario(scenario: Scenario) -> Check {
         let config = Config {
             time: scenario.time,
@@ -217,48 +293,225 @@ impl Check {
 
     /// The name saved schedules carry (`schedules/<name>/…`), and that `LOCKPROOF_REPLAY`
     /// matches.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use lockproof::backend::{Backend, JoinHandle};
+    /// # use std::sync::Arc;
+    /// # struct Ordered;
+    /// # impl lockproof_harness::Model for Ordered {
+    /// #     fn run<B: Backend>(&self) {
+    /// #         let (a, b) = (Arc::new(lockproof::Lock::<B>::new()), Arc::new(lockproof::Lock::<B>::new()));
+    /// #         let (a2, b2) = (a.clone(), b.clone());
+    /// #         let t = B::spawn("t", move || { let _a = a2.lock(); let _b = b2.lock(); });
+    /// #         { let _a = a.lock(); let _b = b.lock(); }
+    /// #         t.join();
+    /// #     }
+    /// # }
+    /// use lockproof_harness::{Check, Family};
+    ///
+    /// let report = Check::new(Ordered).name("two-locks").engines([Family::Dfs]).no_save().assert_holds();
+    /// assert_eq!(report.name, "two-locks");
+    /// ```
     pub fn name(mut self, name: &str) -> Check {
         self.scenario.id = leak(name);
         self
     }
 
     /// The whole configuration at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use lockproof::backend::{Backend, JoinHandle};
+    /// # use std::sync::Arc;
+    /// # struct Ordered;
+    /// # impl lockproof_harness::Model for Ordered {
+    /// #     fn run<B: Backend>(&self) {
+    /// #         let (a, b) = (Arc::new(lockproof::Lock::<B>::new()), Arc::new(lockproof::Lock::<B>::new()));
+    /// #         let (a2, b2) = (a.clone(), b.clone());
+    /// #         let t = B::spawn("t", move || { let _a = a2.lock(); let _b = b2.lock(); });
+    /// #         { let _a = a.lock(); let _b = b.lock(); }
+    /// #         t.join();
+    /// #     }
+    /// # }
+    /// use lockproof_harness::{Check, Config, Family};
+    ///
+    /// let mut config = Config::default();
+    /// config.engines = vec![Family::Dfs];
+    /// config.save = false;
+    /// Check::new(Ordered).config(config).assert_holds();
+    /// ```
     pub fn config(mut self, config: Config) -> Check {
         self.config = config;
         self
     }
 
     /// The engines to run, in order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use lockproof::backend::{Backend, JoinHandle};
+    /// # use std::sync::Arc;
+    /// # struct Abba;
+    /// # impl lockproof_harness::Model for Abba {
+    /// #     fn run<B: Backend>(&self) {
+    /// #         let (a, b) = (Arc::new(lockproof::Lock::<B>::new()), Arc::new(lockproof::Lock::<B>::new()));
+    /// #         let (a2, b2) = (a.clone(), b.clone());
+    /// #         let t = B::spawn("t", move || { let _b = b2.lock(); let _a = a2.lock(); });
+    /// #         { let _a = a.lock(); let _b = b.lock(); }
+    /// #         t.join();
+    /// #     }
+    /// # }
+    /// use lockproof_harness::{Check, Family};
+    ///
+    /// let report = Check::new(Abba).engines([Family::Dfs, Family::Random]).no_save().assert_violates("deadlock");
+    /// assert_eq!(report.results.len(), 2);
+    /// ```
     pub fn engines(mut self, engines: impl IntoIterator<Item = Family>) -> Check {
         self.config.engines = engines.into_iter().collect();
         self
     }
 
     /// The budget.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use lockproof::backend::{Backend, JoinHandle};
+    /// # use std::sync::Arc;
+    /// # struct Ordered;
+    /// # impl lockproof_harness::Model for Ordered {
+    /// #     fn run<B: Backend>(&self) {
+    /// #         let (a, b) = (Arc::new(lockproof::Lock::<B>::new()), Arc::new(lockproof::Lock::<B>::new()));
+    /// #         let (a2, b2) = (a.clone(), b.clone());
+    /// #         let t = B::spawn("t", move || { let _a = a2.lock(); let _b = b2.lock(); });
+    /// #         { let _a = a.lock(); let _b = b.lock(); }
+    /// #         t.join();
+    /// #     }
+    /// # }
+    /// use lockproof_harness::{Budget, Check, Family};
+    ///
+    /// let mut budget = Budget::ci();
+    /// budget.max_bound = 1;
+    /// Check::new(Ordered).engines([Family::Dfs]).budget(budget).no_save().assert_holds();
+    /// ```
     pub fn budget(mut self, budget: Budget) -> Check {
         self.config.budget = budget;
         self
     }
 
     /// Adversarial time: any pending timeout may fire at any step.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::backend::Backend;
+    /// use lockproof_harness::{Check, Family, Model};
+    ///
+    /// /// Waits at most 1 s for an event nobody sets: false, in either time mode.
+    /// struct Timeout;
+    /// impl Model for Timeout {
+    ///     fn run<B: Backend>(&self) {
+    ///         assert_eq!(lockproof::Event::<B>::new().wait(Some(1.0)), Ok(false));
+    ///     }
+    /// }
+    /// Check::new(Timeout).engines([Family::Dfs]).adversarial().no_save().assert_holds();
+    /// ```
     pub fn adversarial(mut self) -> Check {
         self.config.time = TimeMode::Adversarial;
         self
     }
 
     /// Inject spurious wakeups into `Condition.wait`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::backend::{Backend, JoinHandle};
+    /// use lockproof::{Condition, Shared};
+    /// use lockproof_harness::{Check, Family, Model};
+    /// use std::sync::Arc;
+    ///
+    /// /// `wait` with `if` instead of `while`: a spurious wakeup gets past it.
+    /// struct IfWait;
+    /// impl Model for IfWait {
+    ///     fn run<B: Backend>(&self) {
+    ///         let (cv, ready) = (Arc::new(Condition::<B>::new()), Arc::new(Shared::<bool, B>::new(false)));
+    ///         let (cv2, ready2) = (cv.clone(), ready.clone());
+    ///         let t = B::spawn("t", move || {
+    ///             let _g = cv2.lock();
+    ///             if !ready2.get() {
+    ///                 cv2.wait(None).unwrap();
+    ///             }
+    ///             assert!(ready2.get(), "woke without the flag");
+    ///         });
+    ///         {
+    ///             let _g = cv.lock();
+    ///             ready.set(true);
+    ///             cv.notify_one().unwrap();
+    ///         }
+    ///         t.join();
+    ///     }
+    /// }
+    /// Check::new(IfWait).engines([Family::Random]).spurious().no_save().assert_violates("panic");
+    /// ```
     pub fn spurious(mut self) -> Check {
         self.config.spurious = true;
         self
     }
 
     /// The seed of the first shuttle run.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use lockproof::backend::{Backend, JoinHandle};
+    /// # use std::sync::Arc;
+    /// # struct Ordered;
+    /// # impl lockproof_harness::Model for Ordered {
+    /// #     fn run<B: Backend>(&self) {
+    /// #         let (a, b) = (Arc::new(lockproof::Lock::<B>::new()), Arc::new(lockproof::Lock::<B>::new()));
+    /// #         let (a2, b2) = (a.clone(), b.clone());
+    /// #         let t = B::spawn("t", move || { let _a = a2.lock(); let _b = b2.lock(); });
+    /// #         { let _a = a.lock(); let _b = b.lock(); }
+    /// #         t.join();
+    /// #     }
+    /// # }
+    /// use lockproof_harness::{Check, Family};
+    ///
+    /// Check::new(Ordered).engines([Family::Random]).seed(7).no_save().assert_holds();
+    /// ```
     pub fn seed(mut self, seed: u64) -> Check {
         self.config.budget.seed = seed;
         self
     }
 
     /// Save failing schedules under `dir` (`dir/schedules/<name>/`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use lockproof::backend::{Backend, JoinHandle};
+    /// # use std::sync::Arc;
+    /// # struct Abba;
+    /// # impl lockproof_harness::Model for Abba {
+    /// #     fn run<B: Backend>(&self) {
+    /// #         let (a, b) = (Arc::new(lockproof::Lock::<B>::new()), Arc::new(lockproof::Lock::<B>::new()));
+    /// #         let (a2, b2) = (a.clone(), b.clone());
+    /// #         let t = B::spawn("t", move || { let _b = b2.lock(); let _a = a2.lock(); });
+    /// #         { let _a = a.lock(); let _b = b.lock(); }
+    /// #         t.join();
+    /// #     }
+    /// # }
+    /// use lockproof_harness::{Check, Family};
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let report = Check::new(Abba).engines([Family::Dfs]).save_to(dir.path()).assert_violates("deadlock");
+    /// assert!(report.saved().unwrap().starts_with(dir.path()));
+    /// ```
     pub fn save_to(mut self, dir: impl Into<PathBuf>) -> Check {
         self.config.save_dir = Some(dir.into());
         self.config.save = true;
@@ -266,18 +519,76 @@ impl Check {
     }
 
     /// Save nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use lockproof::backend::{Backend, JoinHandle};
+    /// # use std::sync::Arc;
+    /// # struct Abba;
+    /// # impl lockproof_harness::Model for Abba {
+    /// #     fn run<B: Backend>(&self) {
+    /// #         let (a, b) = (Arc::new(lockproof::Lock::<B>::new()), Arc::new(lockproof::Lock::<B>::new()));
+    /// #         let (a2, b2) = (a.clone(), b.clone());
+    /// #         let t = B::spawn("t", move || { let _b = b2.lock(); let _a = a2.lock(); });
+    /// #         { let _a = a.lock(); let _b = b.lock(); }
+    /// #         t.join();
+    /// #     }
+    /// # }
+    /// use lockproof_harness::{Check, Family};
+    ///
+    /// let report = Check::new(Abba).engines([Family::Dfs]).no_save().assert_violates("deadlock");
+    /// assert!(report.saved().is_none());
+    /// ```
     pub fn no_save(mut self) -> Check {
         self.config.save = false;
         self
     }
 
     /// Run each engine run in a child process of the test binary (see [`Config::isolate`]).
+    ///
+    /// # Examples
+    ///
+    /// an isolated check re-runs the current test binary with a filter, and a doctest is not one
+    ///
+    /// ```no_run
+    /// # use lockproof::backend::Backend;
+    /// # struct Ordered;
+    /// # impl lockproof_harness::Model for Ordered { fn run<B: Backend>(&self) {} }
+    /// use lockproof_harness::Check;
+    ///
+    /// #[test]
+    /// fn ordered_in_a_child_process() {
+    ///     Check::new(Ordered).isolate().assert_holds();
+    /// }
+    /// ```
     pub fn isolate(mut self) -> Check {
         self.config.isolate = true;
         self
     }
 
     /// The scenario this check runs (its bodies, settings and name).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use lockproof::backend::{Backend, JoinHandle};
+    /// # use std::sync::Arc;
+    /// # struct Ordered;
+    /// # impl lockproof_harness::Model for Ordered {
+    /// #     fn run<B: Backend>(&self) {
+    /// #         let (a, b) = (Arc::new(lockproof::Lock::<B>::new()), Arc::new(lockproof::Lock::<B>::new()));
+    /// #         let (a2, b2) = (a.clone(), b.clone());
+    /// #         let t = B::spawn("t", move || { let _a = a2.lock(); let _b = b2.lock(); });
+    /// #         { let _a = a.lock(); let _b = b.lock(); }
+    /// #         t.join();
+    /// #     }
+    /// # }
+    /// use lockproof_harness::Check;
+    ///
+    /// let scenario = Check::new(Ordered).as_scenario();
+    /// assert_eq!(scenario.id, "Ordered");
+    /// ```
     pub fn as_scenario(&self) -> Scenario {
         let mut s = self.scenario.clone();
         s.time = self.config.time;
@@ -292,6 +603,30 @@ impl Check {
 
     /// Replay the saved schedule at `path` (a schedule of this model): the report holds the
     /// failure it reproduces, or none if the execution now passes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use lockproof::backend::{Backend, JoinHandle};
+    /// # use std::sync::Arc;
+    /// # struct Abba;
+    /// # impl lockproof_harness::Model for Abba {
+    /// #     fn run<B: Backend>(&self) {
+    /// #         let (a, b) = (Arc::new(lockproof::Lock::<B>::new()), Arc::new(lockproof::Lock::<B>::new()));
+    /// #         let (a2, b2) = (a.clone(), b.clone());
+    /// #         let t = B::spawn("t", move || { let _b = b2.lock(); let _a = a2.lock(); });
+    /// #         { let _a = a.lock(); let _b = b.lock(); }
+    /// #         t.join();
+    /// #     }
+    /// # }
+    /// use lockproof_harness::{Check, Family};
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let check = Check::new(Abba).engines([Family::Dfs]).save_to(dir.path());
+    /// let found = check.run().unwrap();
+    /// let again = check.replay(found.saved().unwrap()).unwrap();
+    /// assert_eq!(again.failure().unwrap().trace, found.failure().unwrap().trace);
+    /// ```
     pub fn replay(&self, path: impl AsRef<Path>) -> Result<Report, CheckError> {
         let path = path.as_ref().to_path_buf();
         let file = ScheduleFile::load(&path).map_err(CheckError::Replay)?;
@@ -310,6 +645,27 @@ impl Check {
 
     /// Run the check (or, when `LOCKPROOF_REPLAY` names a schedule of this model, replay
     /// it). Never panics; an unusable environment variable or schedule is an error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use lockproof::backend::{Backend, JoinHandle};
+    /// # use std::sync::Arc;
+    /// # struct Abba;
+    /// # impl lockproof_harness::Model for Abba {
+    /// #     fn run<B: Backend>(&self) {
+    /// #         let (a, b) = (Arc::new(lockproof::Lock::<B>::new()), Arc::new(lockproof::Lock::<B>::new()));
+    /// #         let (a2, b2) = (a.clone(), b.clone());
+    /// #         let t = B::spawn("t", move || { let _b = b2.lock(); let _a = a2.lock(); });
+    /// #         { let _a = a.lock(); let _b = b.lock(); }
+    /// #         t.join();
+    /// #     }
+    /// # }
+    /// use lockproof_harness::{Check, Family};
+    ///
+    /// let report = Check::new(Abba).engines([Family::Dfs]).no_save().run().unwrap();
+    /// assert!(report.failure().is_some()); // no panic: the caller decides
+    /// ```
     pub fn run(&self) -> Result<Report, CheckError> {
         let config = with_env(self.config.clone())?;
         let mut scenario = self.as_scenario();
@@ -349,6 +705,27 @@ impl Check {
     }
 
     /// Run the check and panic, with the counterexample, if any execution fails.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use lockproof::backend::{Backend, JoinHandle};
+    /// # use std::sync::Arc;
+    /// # struct Ordered;
+    /// # impl lockproof_harness::Model for Ordered {
+    /// #     fn run<B: Backend>(&self) {
+    /// #         let (a, b) = (Arc::new(lockproof::Lock::<B>::new()), Arc::new(lockproof::Lock::<B>::new()));
+    /// #         let (a2, b2) = (a.clone(), b.clone());
+    /// #         let t = B::spawn("t", move || { let _a = a2.lock(); let _b = b2.lock(); });
+    /// #         { let _a = a.lock(); let _b = b.lock(); }
+    /// #         t.join();
+    /// #     }
+    /// # }
+    /// use lockproof_harness::{Check, Family};
+    ///
+    /// let report = Check::new(Ordered).engines([Family::Dfs]).no_save().assert_holds();
+    /// assert!(report.failure().is_none());
+    /// ```
     #[track_caller]
     pub fn assert_holds(&self) -> Report {
         let report = self.run().unwrap_or_else(|e| panic!("lockproof: {e}"));
@@ -361,6 +738,27 @@ impl Check {
     /// Run the check and panic unless every engine that could run the model found a
     /// violation of `property` (a property a model names, or a failure kind such as
     /// `"deadlock"`). Returns the report, with each counterexample.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use lockproof::backend::{Backend, JoinHandle};
+    /// # use std::sync::Arc;
+    /// # struct Abba;
+    /// # impl lockproof_harness::Model for Abba {
+    /// #     fn run<B: Backend>(&self) {
+    /// #         let (a, b) = (Arc::new(lockproof::Lock::<B>::new()), Arc::new(lockproof::Lock::<B>::new()));
+    /// #         let (a2, b2) = (a.clone(), b.clone());
+    /// #         let t = B::spawn("t", move || { let _b = b2.lock(); let _a = a2.lock(); });
+    /// #         { let _a = a.lock(); let _b = b.lock(); }
+    /// #         t.join();
+    /// #     }
+    /// # }
+    /// use lockproof_harness::{Check, Family};
+    ///
+    /// let report = Check::new(Abba).engines([Family::Dfs]).no_save().assert_violates("deadlock");
+    /// assert!(report.to_string().contains("deadlock"));
+    /// ```
     #[track_caller]
     pub fn assert_violates(&self, property: &str) -> Report {
         let report = self.run().unwrap_or_else(|e| panic!("lockproof: {e}"));
@@ -386,6 +784,28 @@ impl Check {
 }
 
 /// What a check found, per engine; its `Display` is what a failing test prints.
+///
+/// # Examples
+///
+/// ```
+/// # use lockproof::backend::{Backend, JoinHandle};
+/// # use std::sync::Arc;
+/// # struct Abba;
+/// # impl lockproof_harness::Model for Abba {
+/// #     fn run<B: Backend>(&self) {
+/// #         let (a, b) = (Arc::new(lockproof::Lock::<B>::new()), Arc::new(lockproof::Lock::<B>::new()));
+/// #         let (a2, b2) = (a.clone(), b.clone());
+/// #         let t = B::spawn("t", move || { let _b = b2.lock(); let _a = a2.lock(); });
+/// #         { let _a = a.lock(); let _b = b.lock(); }
+/// #         t.join();
+/// #     }
+/// # }
+/// use lockproof_harness::{Check, Family};
+///
+/// let report = Check::new(Abba).engines([Family::Dfs]).no_save().run().unwrap();
+/// assert_eq!(report.results.len(), 1);
+/// assert!(report.to_string().contains("Abba"));
+/// ```
 #[derive(Clone, Debug)]
 pub struct Report {
     /// The model's name.
@@ -400,16 +820,80 @@ pub struct Report {
 
 impl Report {
     /// The first engine's failure, if any engine found one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use lockproof::backend::{Backend, JoinHandle};
+    /// # use std::sync::Arc;
+    /// # struct Abba;
+    /// # impl lockproof_harness::Model for Abba {
+    /// #     fn run<B: Backend>(&self) {
+    /// #         let (a, b) = (Arc::new(lockproof::Lock::<B>::new()), Arc::new(lockproof::Lock::<B>::new()));
+    /// #         let (a2, b2) = (a.clone(), b.clone());
+    /// #         let t = B::spawn("t", move || { let _b = b2.lock(); let _a = a2.lock(); });
+    /// #         { let _a = a.lock(); let _b = b.lock(); }
+    /// #         t.join();
+    /// #     }
+    /// # }
+    /// use lockproof_harness::{Check, Family};
+    ///
+    /// let report = Check::new(Abba).engines([Family::Dfs]).no_save().run().unwrap();
+    /// assert!(report.failure().unwrap().trace.is_some());
+    /// ```
     pub fn failure(&self) -> Option<&Found> {
         self.results.iter().find_map(|r| r.outcome.found.as_ref())
     }
 
     /// The engine result that failed first, if any.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use lockproof::backend::{Backend, JoinHandle};
+    /// # use std::sync::Arc;
+    /// # struct Abba;
+    /// # impl lockproof_harness::Model for Abba {
+    /// #     fn run<B: Backend>(&self) {
+    /// #         let (a, b) = (Arc::new(lockproof::Lock::<B>::new()), Arc::new(lockproof::Lock::<B>::new()));
+    /// #         let (a2, b2) = (a.clone(), b.clone());
+    /// #         let t = B::spawn("t", move || { let _b = b2.lock(); let _a = a2.lock(); });
+    /// #         { let _a = a.lock(); let _b = b.lock(); }
+    /// #         t.join();
+    /// #     }
+    /// # }
+    /// use lockproof_harness::{Check, Family};
+    ///
+    /// let report = Check::new(Abba).engines([Family::Dfs]).no_save().run().unwrap();
+    /// assert_eq!(report.failing().unwrap().family, Family::Dfs);
+    /// ```
     pub fn failing(&self) -> Option<&EngineResult> {
         self.results.iter().find(|r| r.outcome.found.is_some())
     }
 
     /// The schedule file saved (or already saved) for the first failure.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use lockproof::backend::{Backend, JoinHandle};
+    /// # use std::sync::Arc;
+    /// # struct Abba;
+    /// # impl lockproof_harness::Model for Abba {
+    /// #     fn run<B: Backend>(&self) {
+    /// #         let (a, b) = (Arc::new(lockproof::Lock::<B>::new()), Arc::new(lockproof::Lock::<B>::new()));
+    /// #         let (a2, b2) = (a.clone(), b.clone());
+    /// #         let t = B::spawn("t", move || { let _b = b2.lock(); let _a = a2.lock(); });
+    /// #         { let _a = a.lock(); let _b = b.lock(); }
+    /// #         t.join();
+    /// #     }
+    /// # }
+    /// use lockproof_harness::{Check, Family};
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let report = Check::new(Abba).engines([Family::Dfs]).save_to(dir.path()).run().unwrap();
+    /// assert!(report.saved().unwrap().exists());
+    /// ```
     pub fn saved(&self) -> Option<&Path> {
         self.failing()
             .and_then(|r| r.saved.as_deref().or(r.already_saved.as_deref()))
@@ -583,6 +1067,13 @@ pub fn with_vars(
 
 /// `<cargo target dir>/lockproof`: the target directory is found from the test binary's
 /// path (`target/<profile>/deps/<binary>`), or `CARGO_TARGET_DIR`, or `./target`.
+///
+/// # Examples
+///
+/// ```
+/// let dir = lockproof_harness::checker::default_dir();
+/// assert!(dir.ends_with("lockproof"));
+/// ```
 pub fn default_dir() -> PathBuf {
     if let Some(t) = std::env::var_os("CARGO_TARGET_DIR") {
         return PathBuf::from(t).join("lockproof");

@@ -49,6 +49,28 @@ pub trait Model: Send + Sync + 'static {
 }
 
 /// The engine bodies of a model (what a [`lockproof_scenario::Scenario`] holds).
+///
+/// # Examples
+///
+/// ```
+/// # use lockproof::backend::{Backend, JoinHandle};
+/// # use std::sync::Arc;
+/// # struct Ordered;
+/// # impl lockproof_harness::Model for Ordered {
+/// #     fn run<B: Backend>(&self) {
+/// #         let (a, b) = (Arc::new(lockproof::Lock::<B>::new()), Arc::new(lockproof::Lock::<B>::new()));
+/// #         let (a2, b2) = (a.clone(), b.clone());
+/// #         let t = B::spawn("t", move || { let _a = a2.lock(); let _b = b2.lock(); });
+/// #         { let _a = a.lock(); let _b = b.lock(); }
+/// #         t.join();
+/// #     }
+/// # }
+/// use lockproof_harness::model::bodies;
+/// use lockproof_harness::{Check, Family, Scenario};
+///
+/// let scenario = Scenario::new("ordered", "two locks in one order", bodies(Ordered));
+/// Check::scenario(scenario).engines([Family::Dfs]).no_save().assert_holds();
+/// ```
 pub fn bodies<M: Model>(model: M) -> Bodies {
     let model = Arc::new(model);
     let (l, s) = (model.clone(), model);

@@ -14,6 +14,18 @@ thread_local! {
 }
 
 /// While the returned guard lives, panics on this thread are recorded, not printed.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof_harness::panics::{quiet, take_last_panic};
+///
+/// let guard = quiet();
+/// let r = std::panic::catch_unwind(|| panic!("expected"));
+/// drop(guard);
+/// assert!(r.is_err());
+/// assert!(take_last_panic().unwrap().starts_with("expected"));
+/// ```
 pub fn quiet() -> QuietGuard {
     install_quiet_hook();
     QUIET.with(|q| q.set(q.get() + 1));
@@ -21,6 +33,14 @@ pub fn quiet() -> QuietGuard {
 }
 
 /// See [`quiet`].
+///
+/// # Examples
+///
+/// ```
+/// let guard = lockproof_harness::panics::quiet();
+/// let _ = std::panic::catch_unwind(|| panic!("kept, not printed"));
+/// drop(guard); // panics print again
+/// ```
 #[derive(Debug)]
 pub struct QuietGuard(());
 
@@ -33,6 +53,13 @@ impl Drop for QuietGuard {
 /// Install the quiet hook once per process, chained to the hook in place before the first
 /// engine ran (shuttle's own, which prints a failing schedule the harness saves to a file
 /// instead, is replaced).
+///
+/// # Examples
+///
+/// ```
+/// lockproof_harness::panics::install_quiet_hook();
+/// lockproof_harness::panics::install_quiet_hook(); // once per process: a no-op now
+/// ```
 pub fn install_quiet_hook() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
@@ -67,11 +94,30 @@ pub fn install_quiet_hook() {
 }
 
 /// The message of the last panic on this thread, if any since the last call.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof_harness::panics::{set_last_panic, take_last_panic};
+///
+/// set_last_panic("boom".to_owned());
+/// assert_eq!(take_last_panic().as_deref(), Some("boom"));
+/// assert_eq!(take_last_panic(), None);
+/// ```
 pub fn take_last_panic() -> Option<String> {
     LAST.with(|l| l.borrow_mut().take())
 }
 
 /// Put a message back as the last panic (after looking at it).
+///
+/// # Examples
+///
+/// ```
+/// use lockproof_harness::panics::{set_last_panic, take_last_panic};
+///
+/// set_last_panic("from a child".to_owned());
+/// assert_eq!(take_last_panic().as_deref(), Some("from a child"));
+/// ```
 pub fn set_last_panic(msg: String) {
     LAST.with(|l| *l.borrow_mut() = Some(msg));
 }

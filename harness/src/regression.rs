@@ -8,6 +8,18 @@ use lockproof_scenario::Scenario;
 use std::path::{Path, PathBuf};
 
 /// Every `*.schedule` file below `dir` (sorted).
+///
+/// # Examples
+///
+/// ```
+/// use lockproof_harness::regression::schedule_files;
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// std::fs::create_dir(dir.path().join("Abba")).unwrap();
+/// std::fs::write(dir.path().join("Abba/loom-bound1-001.schedule"), "").unwrap();
+/// std::fs::write(dir.path().join("notes.txt"), "").unwrap();
+/// assert_eq!(schedule_files(dir.path()), [dir.path().join("Abba/loom-bound1-001.schedule")]);
+/// ```
 pub fn schedule_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];

@@ -138,6 +138,15 @@ fn note(e: &TraceEvent, report: &ExecutionReport) -> String {
 }
 
 /// A stable 64-bit digest (FNV-1a) of a rendered trace, for schedule files.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof_harness::trace::digest;
+///
+/// assert_eq!(digest(""), "cbf29ce484222325");
+/// assert_ne!(digest("a"), digest("b"));
+/// ```
 pub fn digest(text: &str) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in text.as_bytes() {

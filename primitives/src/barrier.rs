@@ -15,6 +15,18 @@ use std::sync::atomic::Ordering::SeqCst;
 /// A barrier's action: run by the last thread to arrive, before any party is released. An
 /// `Err(text)` is the action raising: that thread gets [`Error::BarrierAction`] and the
 /// barrier breaks.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::threading::{Barrier, Error};
+/// use lockproof::BarrierAction;
+///
+/// let action: BarrierAction = Box::new(|| Err("KeyError('x')".to_owned()));
+/// let b = Barrier::new(1, Some(action), None).unwrap();
+/// assert_eq!(b.wait(), Err(Error::BarrierAction("KeyError('x')".into())));
+/// assert!(b.broken());
+/// ```
 pub type BarrierAction = Box<dyn Fn() -> Result<(), String> + Send + Sync>;
 
 /// Phases of the barrier (CPython's `_state`: 0, 1, −1, −2).
@@ -66,6 +78,24 @@ const ONE: usize = 4;
 /// | `abort()` | [`Barrier::abort`] |
 /// | `parties` / `n_waiting` / `broken` | [`Barrier::parties`] / [`Barrier::n_waiting`] / [`Barrier::broken`] |
 /// | `BrokenBarrierError` | [`Error::BrokenBarrier`] |
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::threading::Barrier;
+/// use std::sync::Arc;
+///
+/// let b = Arc::new(Barrier::new(3, None, None).unwrap());
+/// let ts: Vec<_> = (0..3)
+///     .map(|_| {
+///         let b = Arc::clone(&b);
+///         std::thread::spawn(move || b.wait().unwrap())
+///     })
+///     .collect();
+/// let mut indices: Vec<usize> = ts.into_iter().map(|t| t.join().unwrap()).collect();
+/// indices.sort();
+/// assert_eq!(indices, [0, 1, 2]); // each arrival index once
+/// ```
 pub struct Barrier<B: Backend = Std> {
     /// The lock of CPython's `Condition(Lock())`: every change of `state` happens under it.
     lock: Lock<B>,
@@ -128,6 +158,15 @@ impl<B: Backend> Barrier<B> {
     /// `timeout` is the default of [`wait`](Barrier::wait) (checked when a wait uses it,
     /// as in CPython). `parties == 0` is `ValueError('parties must be > 0')` (CPython
     /// 3.13+; 3.11 accepts it and every `wait` breaks the barrier).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::{Barrier, Error};
+    ///
+    /// assert_eq!(Barrier::new(2, None, Some(5.0)).unwrap().parties(), 2);
+    /// assert_eq!(Barrier::new(0, None, None).unwrap_err(), Error::BarrierParties);
+    /// ```
     pub fn new(
         parties: usize,
         action: Option<BarrierAction>,
@@ -149,17 +188,43 @@ impl<B: Backend> Barrier<B> {
     }
 
     /// Name the barrier in checker traces (no effect on real threads).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::Barrier;
+    ///
+    /// let b = Barrier::new(1, None, None).unwrap().with_name("phase");
+    /// assert_eq!(b.wait(), Ok(0));
+    /// ```
     pub fn with_name(self, name: &str) -> Self {
         self.tag.set_name(name);
         self
     }
 
     /// The barrier's trace identity.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::Barrier;
+    ///
+    /// let b = Barrier::new(1, None, None).unwrap();
+    /// assert_eq!(std::mem::size_of_val(b.tag()), 0); // real threads keep no trace
+    /// ```
     pub fn tag(&self) -> &B::Tag {
         &self.tag
     }
 
     /// `parties`: the number of threads that trip the barrier.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::Barrier;
+    ///
+    /// assert_eq!(Barrier::new(4, None, None).unwrap().parties(), 4);
+    /// ```
     pub fn parties(&self) -> usize {
         self.parties
     }
@@ -167,6 +232,15 @@ impl<B: Backend> Barrier<B> {
     /// `n_waiting`: threads waiting for the barrier to trip (0 while it drains or resets;
     /// `parties` inside the action). Read without the lock, as CPython does, but always
     /// the latest value (see [`broken`](Barrier::broken)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::Barrier;
+    ///
+    /// let b = Barrier::new(2, None, None).unwrap();
+    /// assert_eq!(b.n_waiting(), 0);
+    /// ```
     pub fn n_waiting(&self) -> usize {
         n_waiting(self.read_state())
     }
@@ -177,6 +251,16 @@ impl<B: Backend> Barrier<B> {
     /// nothing: it sees the latest state as a read under the GIL does (under loom a plain
     /// load may read a stale one indefinitely, and a model polling it would report a
     /// false alarm).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::Barrier;
+    ///
+    /// let b = Barrier::new(2, None, None).unwrap();
+    /// b.abort();
+    /// assert!(b.broken());
+    /// ```
     pub fn broken(&self) -> bool {
         self.read_state() & PHASE == BROKEN
     }
@@ -187,6 +271,15 @@ impl<B: Backend> Barrier<B> {
 
     /// `wait()`: wait for the barrier to trip, with the constructor's default timeout.
     /// Returns this thread's arrival index, `0..parties`; see [`wait_timeout`](Barrier::wait_timeout).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::Barrier;
+    ///
+    /// let b = Barrier::new(1, None, None).unwrap();
+    /// assert_eq!(b.wait(), Ok(0)); // the only party: passes at once
+    /// ```
     pub fn wait(&self) -> Result<usize> {
         self.wait_timeout(None)
     }
@@ -198,6 +291,16 @@ impl<B: Backend> Barrier<B> {
     /// waiting, or this wait times out (which breaks it); the action's error for the thread
     /// that ran a failing action; `OverflowError('timestamp out of range for platform
     /// time_t')` for a timeout too large to wait on (the barrier stays unbroken).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::{Barrier, Error};
+    ///
+    /// let b = Barrier::new(2, None, None).unwrap();
+    /// assert_eq!(b.wait_timeout(Some(0.01)), Err(Error::BrokenBarrier)); // nobody came
+    /// assert!(b.broken());
+    /// ```
     pub fn wait_timeout(&self, timeout: Option<f64>) -> Result<usize> {
         let r = self.wait_raw(timeout.or(self.timeout));
         B::record(&self.tag, || {
@@ -222,6 +325,17 @@ impl<B: Backend> Barrier<B> {
     /// `reset()`: back to the empty state. Threads waiting get `BrokenBarrierError`; once
     /// they have left, the barrier is usable again and not broken. With nobody inside, a
     /// broken barrier is repaired at once. During draining it changes nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::Barrier;
+    ///
+    /// let b = Barrier::new(2, None, None).unwrap();
+    /// b.abort();
+    /// b.reset();
+    /// assert!(!b.broken());
+    /// ```
     pub fn reset(&self) {
         self.enter("reset");
         let word = self.state.load(SeqCst);
@@ -240,6 +354,16 @@ impl<B: Backend> Barrier<B> {
 
     /// `abort()`: break the barrier. Threads waiting and later `wait` calls get
     /// `BrokenBarrierError` until [`reset`](Barrier::reset). Aborting twice is harmless.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::{Barrier, Error};
+    ///
+    /// let b = Barrier::new(2, None, None).unwrap();
+    /// b.abort();
+    /// assert_eq!(b.wait(), Err(Error::BrokenBarrier));
+    /// ```
     pub fn abort(&self) {
         self.enter("abort");
         self.break_barrier();

@@ -23,6 +23,16 @@ use std::sync::Arc;
 /// | `Vec<T>`, `[T]`, `VecDeque<T>` | the empty sequence |
 /// | `Option<T>` | `None` (Python's `None`; `Some(x)` is truthy whatever `x` is) |
 /// | `&T`, `Box<T>` | as `T` |
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::Truthy;
+///
+/// assert!(!0_u32.is_truthy());
+/// assert!(vec![1].is_truthy());
+/// assert!(!None::<u8>.is_truthy());
+/// ```
 pub trait Truthy {
     /// `bool(self)` in Python.
     fn is_truthy(&self) -> bool;
@@ -107,6 +117,17 @@ impl<T: Truthy + ?Sized> Truthy for Box<T> {
 }
 
 /// The lock a [`Condition`] is built over (Python's `c._lock`).
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::threading::{Condition, Lock};
+/// use lockproof::ConditionLock;
+/// use std::sync::Arc;
+///
+/// let cv = Condition::with_lock(Arc::new(Lock::new()));
+/// assert!(matches!(cv.underlying_lock(), ConditionLock::Lock(_)));
+/// ```
 pub enum ConditionLock<B: Backend = Std> {
     /// A plain `threading.Lock`: `Condition(Lock())`.
     Lock(Arc<Lock<B>>),
@@ -168,6 +189,28 @@ enum Saved<'a, B: Backend> {
 /// | `len(cond._waiters)` | [`Condition::n_waiters`] |
 /// | `cond._lock` | [`Condition::underlying_lock`] |
 /// | `repr(cond)` | `format!("{cond:?}")` (without addresses) |
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::threading::Condition;
+/// use std::sync::{Arc, Mutex};
+///
+/// let cv = Arc::new(Condition::new());
+/// let items = Arc::new(Mutex::new(Vec::new()));
+/// let (cv2, items2) = (Arc::clone(&cv), Arc::clone(&items));
+/// let consumer = std::thread::spawn(move || {
+///     let _g = cv2.lock();
+///     cv2.wait_for(|| !items2.lock().unwrap().is_empty(), None).unwrap();
+///     items2.lock().unwrap().pop()
+/// });
+/// {
+///     let _g = cv.lock();
+///     items.lock().unwrap().push(7);
+///     cv.notify_one().unwrap();
+/// }
+/// assert_eq!(consumer.join().unwrap(), Some(7));
+/// ```
 pub struct Condition<B: Backend = Std> {
     lock: ConditionLock<B>,
     /// Guards `waiters`. Not the user's lock: `is_owned` is true for a plain Lock held by
@@ -212,6 +255,16 @@ impl<B: Backend> Drop for GuardRelease<'_, B> {
 
 impl<B: Backend> Condition<B> {
     /// `threading.Condition()`: a condition over a new [`RLock`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::Condition;
+    /// use lockproof::ConditionLock;
+    ///
+    /// let cv = Condition::new();
+    /// assert!(matches!(cv.underlying_lock(), ConditionLock::RLock(_)));
+    /// ```
     pub fn new() -> Self {
         Self::build(ConditionLock::RLock(Arc::new(RLock::new())), true)
     }
@@ -221,11 +274,35 @@ impl<B: Backend> Condition<B> {
     ///
     /// CPython's ownership test for a plain Lock is a heuristic (see
     /// [`Condition::is_owned`]): a Lock held by *another* thread counts as owned.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::{Condition, Lock};
+    /// use std::sync::Arc;
+    ///
+    /// let lock = Arc::new(Lock::new());
+    /// let cv = Condition::with_lock(Arc::clone(&lock));
+    /// let _g = cv.lock();
+    /// assert!(lock.locked()); // the same lock
+    /// ```
     pub fn with_lock(lock: Arc<Lock<B>>) -> Self {
         Self::build(ConditionLock::Lock(lock), false)
     }
 
     /// `threading.Condition(rlock)` with an [`RLock`] shared with other code.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::{Condition, RLock};
+    /// use std::sync::Arc;
+    ///
+    /// let r = Arc::new(RLock::new());
+    /// let cv = Condition::with_rlock(Arc::clone(&r));
+    /// r.acquire();
+    /// assert!(cv.is_owned());
+    /// ```
     pub fn with_rlock(lock: Arc<RLock<B>>) -> Self {
         Self::build(ConditionLock::RLock(lock), false)
     }
@@ -243,6 +320,15 @@ impl<B: Backend> Condition<B> {
 
     /// Name the condition in checker traces (no effect on real threads). The RLock that
     /// [`Condition::new`] made is named `"<name>.lock"`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::Condition;
+    ///
+    /// let cv = Condition::new().with_name("not_empty");
+    /// assert_eq!(cv.n_waiters(), 0);
+    /// ```
     pub fn with_name(self, name: &str) -> Self {
         self.tag.set_name(name);
         if let (true, ConditionLock::RLock(r)) = (self.own_lock, &self.lock) {
@@ -252,11 +338,34 @@ impl<B: Backend> Condition<B> {
     }
 
     /// The condition's trace identity.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::Condition;
+    ///
+    /// let cv = Condition::new();
+    /// assert_eq!(std::mem::size_of_val(cv.tag()), 0); // real threads keep no trace
+    /// ```
     pub fn tag(&self) -> &B::Tag {
         &self.tag
     }
 
     /// The underlying lock (Python's `cond._lock`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::Condition;
+    /// use lockproof::ConditionLock;
+    ///
+    /// let cv = Condition::new();
+    /// cv.acquire();
+    /// match cv.underlying_lock() {
+    ///     ConditionLock::RLock(r) => assert_eq!(r.recursion_count(), 1),
+    ///     ConditionLock::Lock(_) => unreachable!(),
+    /// }
+    /// ```
     pub fn underlying_lock(&self) -> &ConditionLock<B> {
         &self.lock
     }
@@ -264,6 +373,16 @@ impl<B: Backend> Condition<B> {
     // ---- delegation ------------------------------------------------------------------
 
     /// `acquire()`: the underlying lock's [`Lock::acquire`] / [`RLock::acquire`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::Condition;
+    ///
+    /// let cv = Condition::new();
+    /// assert!(cv.acquire());
+    /// assert!(cv.is_owned());
+    /// ```
     pub fn acquire(&self) -> bool {
         match &self.lock {
             ConditionLock::Lock(l) => l.acquire(),
@@ -272,6 +391,16 @@ impl<B: Backend> Condition<B> {
     }
 
     /// `acquire(False)`: the underlying lock's `try_acquire`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::Condition;
+    ///
+    /// let cv = Condition::new();
+    /// assert!(cv.try_acquire());
+    /// assert!(cv.try_acquire()); // the default lock is an RLock
+    /// ```
     pub fn try_acquire(&self) -> bool {
         match &self.lock {
             ConditionLock::Lock(l) => l.try_acquire(),
@@ -281,6 +410,15 @@ impl<B: Backend> Condition<B> {
 
     /// `acquire(timeout=t)`: the underlying lock's `acquire_timeout` (Lock's timeout
     /// convention and errors).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::Condition;
+    ///
+    /// let cv = Condition::new();
+    /// assert_eq!(cv.acquire_timeout(1.0), Ok(true));
+    /// ```
     pub fn acquire_timeout(&self, timeout: f64) -> Result<bool> {
         match &self.lock {
             ConditionLock::Lock(l) => l.acquire_timeout(timeout),
@@ -289,6 +427,15 @@ impl<B: Backend> Condition<B> {
     }
 
     /// `acquire(blocking, timeout)`: the underlying lock's `acquire_with`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::Condition;
+    ///
+    /// let cv = Condition::new();
+    /// assert_eq!(cv.acquire_with(false, -1.0), Ok(true));
+    /// ```
     pub fn acquire_with(&self, blocking: bool, timeout: f64) -> Result<bool> {
         match &self.lock {
             ConditionLock::Lock(l) => l.acquire_with(blocking, timeout),
@@ -299,6 +446,17 @@ impl<B: Backend> Condition<B> {
     /// `release()`: the underlying lock's release, with its error
     /// (`RuntimeError('release unlocked lock')` for a Lock,
     /// `RuntimeError('cannot release un-acquired lock')` for an RLock).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::{Condition, Error};
+    ///
+    /// let cv = Condition::new();
+    /// assert_eq!(cv.release(), Err(Error::ReleaseUnacquired));
+    /// cv.acquire();
+    /// assert_eq!(cv.release(), Ok(()));
+    /// ```
     pub fn release(&self) -> Result<()> {
         match &self.lock {
             ConditionLock::Lock(l) => l.release(),
@@ -307,6 +465,19 @@ impl<B: Backend> Condition<B> {
     }
 
     /// `with cond:` — acquire the underlying lock, and release it when the guard drops.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::Condition;
+    ///
+    /// let cv = Condition::new();
+    /// {
+    ///     let _g = cv.lock();
+    ///     assert!(cv.is_owned());
+    /// }
+    /// assert!(!cv.is_owned());
+    /// ```
     pub fn lock(&self) -> ConditionGuard<'_, B> {
         self.acquire();
         ConditionGuard { cond: self }
@@ -316,6 +487,19 @@ impl<B: Backend> Condition<B> {
     /// plain Lock, CPython's heuristic: try to take it without blocking; if that works,
     /// release it and answer `false`, else answer `true` — so a Lock held by **another**
     /// thread counts as owned, and that thread's lock is what `wait` then releases.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::{Condition, Lock};
+    /// use std::sync::Arc;
+    ///
+    /// let lock = Arc::new(Lock::new());
+    /// let cv = Condition::with_lock(Arc::clone(&lock));
+    /// assert!(!cv.is_owned());
+    /// lock.acquire();
+    /// assert!(cv.is_owned());
+    /// ```
     pub fn is_owned(&self) -> bool {
         match &self.lock {
             ConditionLock::Lock(l) => {
@@ -332,6 +516,17 @@ impl<B: Backend> Condition<B> {
 
     /// The number of threads queued in `wait` (`len(cond._waiters)`), including a waiter
     /// that timed out and is still re-acquiring the lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::Condition;
+    ///
+    /// let cv = Condition::new();
+    /// let _g = cv.lock();
+    /// assert_eq!(cv.wait(Some(0.01)), Ok(false)); // times out
+    /// assert_eq!(cv.n_waiters(), 0);
+    /// ```
     pub fn n_waiters(&self) -> usize {
         self.waiting("n_waiters")
     }
@@ -353,6 +548,18 @@ impl<B: Backend> Condition<B> {
     /// - Under a checker with spurious-wakeup injection on, it may return `true` without a
     ///   notify (see the type's doc). Loop on your condition, or use
     ///   [`wait_for`](Condition::wait_for).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::{Condition, Error};
+    ///
+    /// let cv = Condition::new();
+    /// assert_eq!(cv.wait(None), Err(Error::WaitUnacquired));
+    /// let _g = cv.lock();
+    /// assert_eq!(cv.wait(Some(0.01)), Ok(false)); // nobody notified
+    /// assert!(cv.is_owned()); // re-acquired
+    /// ```
     pub fn wait(&self, timeout: Option<f64>) -> Result<bool> {
         let r = self.wait_inner(Wait::condition(timeout));
         self.record_wait(timeout, &r);
@@ -441,6 +648,17 @@ impl<B: Backend> Condition<B> {
     /// and the lock is not held; `OverflowError` for a timeout beyond
     /// [`TIMEOUT_MAX`](crate::TIMEOUT_MAX). Immune to spurious wakeups: the predicate is
     /// re-checked after every wakeup.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::Condition;
+    ///
+    /// let cv = Condition::new();
+    /// let _g = cv.lock();
+    /// assert_eq!(cv.wait_for(|| 3, None), Ok(3)); // truthy at once: no wait
+    /// assert_eq!(cv.wait_for(|| false, Some(0.01)), Ok(false));
+    /// ```
     pub fn wait_for<T: Truthy>(
         &self,
         mut predicate: impl FnMut() -> T,
@@ -490,6 +708,17 @@ impl<B: Backend> Condition<B> {
     /// Without the lock: `RuntimeError('cannot notify on un-acquired lock')`. With no
     /// waiters, or `n == 0`, a no-op. Python also accepts a negative `n` as a no-op;
     /// `usize` rules that out.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::{Condition, Error};
+    ///
+    /// let cv = Condition::new();
+    /// assert_eq!(cv.notify(2), Err(Error::NotifyUnacquired));
+    /// let _g = cv.lock();
+    /// assert_eq!(cv.notify(2), Ok(())); // no waiter: nothing happens
+    /// ```
     pub fn notify(&self, n: usize) -> Result<()> {
         let r = if self.is_owned() {
             Ok(())
@@ -507,12 +736,48 @@ impl<B: Backend> Condition<B> {
     }
 
     /// `notify()`: wake the longest-waiting thread, if any (`notify(1)`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::Condition;
+    ///
+    /// let cv = Condition::new();
+    /// let _g = cv.lock();
+    /// assert_eq!(cv.notify_one(), Ok(()));
+    /// ```
     pub fn notify_one(&self) -> Result<()> {
         self.notify(1)
     }
 
     /// `notify_all()` (and the deprecated `notifyAll()`): wake every thread waiting now
     /// (`notify(len(self._waiters))`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::Condition;
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// let cv = Arc::new(Condition::new());
+    /// let ready = Arc::new(AtomicBool::new(false));
+    /// let waiters: Vec<_> = (0..2)
+    ///     .map(|_| {
+    ///         let (cv, ready) = (Arc::clone(&cv), Arc::clone(&ready));
+    ///         std::thread::spawn(move || {
+    ///             let _g = cv.lock();
+    ///             cv.wait_for(|| ready.load(Ordering::SeqCst), None).unwrap()
+    ///         })
+    ///     })
+    ///     .collect();
+    /// {
+    ///     let _g = cv.lock();
+    ///     ready.store(true, Ordering::SeqCst);
+    ///     cv.notify_all().unwrap();
+    /// }
+    /// assert!(waiters.into_iter().all(|w| w.join().unwrap()));
+    /// ```
     pub fn notify_all(&self) -> Result<()> {
         let r = if self.is_owned() {
             Ok(())
@@ -598,6 +863,17 @@ fn wait_secs(wait: &Result<Wait>, timeout: Option<f64>) -> Option<f64> {
 ///
 /// A destructor cannot return an error; use [`ConditionGuard::exit`] to see what Python's
 /// `__exit__` would raise.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::threading::Condition;
+///
+/// let cv = Condition::new();
+/// let g = cv.lock();
+/// assert_eq!(g.exit(), Ok(()));
+/// assert!(!cv.is_owned());
+/// ```
 #[must_use = "the lock is released when the guard drops"]
 pub struct ConditionGuard<'a, B: Backend = Std> {
     cond: &'a Condition<B>,

@@ -3,6 +3,17 @@
 use std::fmt;
 
 /// The Python exception class an [`Error`] stands for.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::threading::Lock;
+/// use lockproof::PyException;
+///
+/// let err = Lock::new().release().unwrap_err();
+/// assert_eq!(err.exception(), PyException::RuntimeError);
+/// assert_eq!(err.exception().to_string(), "RuntimeError");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum PyException {
     /// `ValueError`
@@ -28,6 +39,17 @@ impl fmt::Display for PyException {
 
 /// Every error a primitive can return. `Display` gives CPython 3.11's message, word for
 /// word; [`Error::exception`] gives the Python class it would raise.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::threading::Lock;
+/// use lockproof::Error;
+///
+/// let err = Lock::new().acquire_timeout(-5.0).unwrap_err();
+/// assert_eq!(err, Error::NegativeTimeout);
+/// assert_eq!(err.to_string(), "timeout value must be positive");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Error {
@@ -79,6 +101,15 @@ pub enum Error {
 
 impl Error {
     /// The Python exception class.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::{Error, PyException};
+    ///
+    /// assert_eq!(Error::TimeoutOverflow.exception(), PyException::OverflowError);
+    /// assert_eq!(Error::BrokenBarrier.exception(), PyException::BrokenBarrierError);
+    /// ```
     pub fn exception(&self) -> PyException {
         use Error::*;
         match self {
@@ -99,6 +130,15 @@ impl Error {
 
     /// The message, exactly as `str(e)` gives it in CPython 3.11 (for
     /// [`Error::BarrierAction`], the action's text).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::Error;
+    ///
+    /// assert_eq!(Error::ReleaseUnlocked.message(), "release unlocked lock");
+    /// assert_eq!(Error::BrokenBarrier.message(), "");
+    /// ```
     pub fn message(&self) -> &str {
         use Error::*;
         match self {
@@ -122,6 +162,17 @@ impl Error {
     }
 
     /// `Class('message')`, as Python's `repr` of the exception shows it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::Error;
+    ///
+    /// assert_eq!(
+    ///     Error::ReleaseUnlocked.python_repr(),
+    ///     "RuntimeError('release unlocked lock')"
+    /// );
+    /// ```
     pub fn python_repr(&self) -> String {
         let m = self.message();
         if m.is_empty() {
@@ -143,4 +194,15 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {}
 
 /// Shorthand for `Result<T, lockproof::Error>`.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::threading::Lock;
+///
+/// fn take(lock: &Lock) -> lockproof::Result<bool> {
+///     lock.acquire_timeout(1.0)
+/// }
+/// assert_eq!(take(&Lock::new()), Ok(true));
+/// ```
 pub type Result<T, E = Error> = std::result::Result<T, E>;

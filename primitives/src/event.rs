@@ -44,6 +44,19 @@ fn epoch(word: usize) -> usize {
 /// | `set()` | [`Event::set`] |
 /// | `clear()` | [`Event::clear`] |
 /// | `wait()` / `wait(timeout)` | [`Event::wait`] (`None` / `Some(t)`) |
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::threading::Event;
+/// use std::sync::Arc;
+///
+/// let ready = Arc::new(Event::new());
+/// let r2 = Arc::clone(&ready);
+/// let waiter = std::thread::spawn(move || r2.wait(None).unwrap());
+/// ready.set();
+/// assert!(waiter.join().unwrap());
+/// ```
 pub struct Event<B: Backend = Std> {
     /// The state word.
     ///
@@ -81,6 +94,15 @@ impl<B: Backend> fmt::Debug for Event<B> {
 
 impl<B: Backend> Event<B> {
     /// `threading.Event()`: a new event, its flag clear.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::Event;
+    ///
+    /// let e = Event::new();
+    /// assert!(!e.is_set());
+    /// ```
     pub fn new() -> Self {
         Event {
             state: B::Atomic::new(0),
@@ -89,12 +111,30 @@ impl<B: Backend> Event<B> {
     }
 
     /// Name the event in checker traces (no effect on real threads).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::Event;
+    ///
+    /// let e = Event::new().with_name("started");
+    /// assert!(!e.is_set());
+    /// ```
     pub fn with_name(self, name: &str) -> Self {
         self.tag.set_name(name);
         self
     }
 
     /// The event's trace identity.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::Event;
+    ///
+    /// let e = Event::new();
+    /// assert_eq!(std::mem::size_of_val(e.tag()), 0); // real threads keep no trace
+    /// ```
     pub fn tag(&self) -> &B::Tag {
         &self.tag
     }
@@ -105,6 +145,16 @@ impl<B: Backend> Event<B> {
     /// `set`/`clear`, as a read under CPython's GIL does. A plain load would be free on
     /// x86, but loom may let it read a stale flag indefinitely, so a model polling
     /// `while !e.is_set()` would report a false alarm.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::Event;
+    ///
+    /// let e = Event::new();
+    /// e.set();
+    /// assert!(e.is_set());
+    /// ```
     pub fn is_set(&self) -> bool {
         let set = self.state.fetch_add(0, SeqCst) & SET != 0;
         B::record(&self.tag, || TraceEvent::new("is_set", Outcome::Bool(set)));
@@ -113,6 +163,16 @@ impl<B: Backend> Event<B> {
 
     /// `set()`: set the flag and wake every waiting thread. Setting a set event does
     /// nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::Event;
+    ///
+    /// let e = Event::new();
+    /// e.set();
+    /// assert_eq!(e.wait(None), Ok(true)); // returns at once
+    /// ```
     pub fn set(&self) {
         // A read-modify-write: a stale "already set" would skip waking a thread that
         // parked after a `clear`.
@@ -137,6 +197,17 @@ impl<B: Backend> Event<B> {
 
     /// `clear()`: clear the flag. Wakes nobody; threads woken by an earlier `set` still
     /// return `true`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::Event;
+    ///
+    /// let e = Event::new();
+    /// e.set();
+    /// e.clear();
+    /// assert_eq!(e.wait(Some(0.0)), Ok(false));
+    /// ```
     pub fn clear(&self) {
         // A read-modify-write: a stale "already clear" (under loom, the initial value)
         // would skip the clear.
@@ -158,6 +229,17 @@ impl<B: Backend> Event<B> {
     /// negative and NaN timeouts poll (`false` on a clear flag). A timeout too large to
     /// wait on (above [`TIMEOUT_MAX`](crate::TIMEOUT_MAX), or infinite) on a clear flag is
     /// `OverflowError('timestamp out of range for platform time_t')` (check 96).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::Event;
+    ///
+    /// let e = Event::new();
+    /// assert_eq!(e.wait(Some(0.01)), Ok(false)); // timed out
+    /// e.set();
+    /// assert_eq!(e.wait(Some(0.01)), Ok(true));
+    /// ```
     pub fn wait(&self, timeout: Option<f64>) -> Result<bool> {
         let r = self.wait_raw(timeout);
         B::record(&self.tag, || {

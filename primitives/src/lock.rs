@@ -48,6 +48,22 @@ pub(crate) enum Acquired {
 /// | `release()` | [`Lock::release`] |
 /// | `locked()` | [`Lock::locked`] |
 /// | `with lock:` | [`Lock::lock`] (a guard) |
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::threading::Lock;
+/// use std::sync::Arc;
+///
+/// let lock = Arc::new(Lock::new());
+/// let l2 = Arc::clone(&lock);
+/// std::thread::spawn(move || {
+///     let _g = l2.lock(); // with lock:
+/// })
+/// .join()
+/// .unwrap();
+/// assert!(!lock.locked());
+/// ```
 pub struct Lock<B: Backend = Std> {
     state: B::Atomic,
     tag: B::Tag,
@@ -73,6 +89,15 @@ impl<B: Backend> fmt::Debug for Lock<B> {
 
 impl<B: Backend> Lock<B> {
     /// `threading.Lock()`: a new, unlocked lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::Lock;
+    ///
+    /// let lock = Lock::new();
+    /// assert!(!lock.locked());
+    /// ```
     pub fn new() -> Self {
         Lock {
             state: B::Atomic::new(UNLOCKED),
@@ -91,17 +116,45 @@ impl<B: Backend> Lock<B> {
 
     /// Name the lock in checker traces (no effect on real threads). Python locks have no
     /// names; this is for readable counterexamples.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::Lock;
+    ///
+    /// let lock = Lock::new().with_name("accounts");
+    /// assert!(lock.try_acquire());
+    /// ```
     pub fn with_name(self, name: &str) -> Self {
         self.tag.set_name(name);
         self
     }
 
     /// The lock's trace identity.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::Lock;
+    ///
+    /// let lock = Lock::new();
+    /// assert_eq!(std::mem::size_of_val(lock.tag()), 0); // real threads keep no trace
+    /// ```
     pub fn tag(&self) -> &B::Tag {
         &self.tag
     }
 
     /// `acquire()`: block until the lock is taken. Always returns `true`, as in Python.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::Lock;
+    ///
+    /// let lock = Lock::new();
+    /// assert!(lock.acquire());
+    /// assert!(lock.locked());
+    /// ```
     pub fn acquire(&self) -> bool {
         let r = self.acquire_raw(Wait::Forever, &self.tag, "acquire", WaitKind::Lock);
         debug_assert_eq!(r, Acquired::Yes);
@@ -112,6 +165,16 @@ impl<B: Backend> Lock<B> {
     }
 
     /// `acquire(blocking=False)`: take the lock if it is free; never blocks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::Lock;
+    ///
+    /// let lock = Lock::new();
+    /// assert!(lock.try_acquire());
+    /// assert!(!lock.try_acquire()); // not reentrant: the holder is refused too
+    /// ```
     pub fn try_acquire(&self) -> bool {
         let ok = self.try_acquire_raw();
         B::record(&self.tag, || {
@@ -131,6 +194,17 @@ impl<B: Backend> Lock<B> {
     /// be positive')`, NaN is `ValueError('Invalid value NaN (not a number)')`, a `t` above
     /// [`TIMEOUT_MAX`](crate::TIMEOUT_MAX) (or infinite) is `OverflowError('timestamp out
     /// of range for platform time_t')`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::{Error, Lock};
+    ///
+    /// let lock = Lock::new();
+    /// assert_eq!(lock.acquire_timeout(0.5), Ok(true));
+    /// assert_eq!(lock.acquire_timeout(0.01), Ok(false)); // held: gives up after 10 ms
+    /// assert_eq!(lock.acquire_timeout(-2.0), Err(Error::NegativeTimeout));
+    /// ```
     pub fn acquire_timeout(&self, timeout: f64) -> Result<bool> {
         self.acquire_with(true, timeout)
     }
@@ -138,6 +212,16 @@ impl<B: Backend> Lock<B> {
     /// `acquire(blocking, timeout)`, with CPython's argument checks in CPython's order.
     /// `acquire_with(false, t)` with `t != -1` is `ValueError("can't specify a timeout for
     /// a non-blocking call")`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::{Error, Lock};
+    ///
+    /// let lock = Lock::new();
+    /// assert_eq!(lock.acquire_with(false, -1.0), Ok(true)); // acquire(False)
+    /// assert_eq!(lock.acquire_with(false, 1.0), Err(Error::NonBlockingTimeout));
+    /// ```
     pub fn acquire_with(&self, blocking: bool, timeout: f64) -> Result<bool> {
         let args = || lock_acquire_args(blocking, timeout);
         let wait = match lock_wait(blocking, timeout) {
@@ -158,6 +242,17 @@ impl<B: Backend> Lock<B> {
 
     /// `release()`: unlock; wakes one waiter if any. Any thread may call it.
     /// On an unlocked lock: `RuntimeError('release unlocked lock')`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::{Error, Lock};
+    ///
+    /// let lock = Lock::new();
+    /// lock.acquire();
+    /// assert_eq!(lock.release(), Ok(()));
+    /// assert_eq!(lock.release(), Err(Error::ReleaseUnlocked));
+    /// ```
     pub fn release(&self) -> Result<()> {
         let r = self.release_state();
         // Traced at the release itself, before any waiter is woken: a woken waiter's
@@ -179,6 +274,17 @@ impl<B: Backend> Lock<B> {
     }
 
     /// `locked()`: whether the lock is held (by anyone).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::Lock;
+    ///
+    /// let lock = Lock::new();
+    /// assert!(!lock.locked());
+    /// let _g = lock.lock();
+    /// assert!(lock.locked());
+    /// ```
     pub fn locked(&self) -> bool {
         let l = self.is_locked_raw();
         B::record(&self.tag, || Record::new("locked", Outcome::Bool(l)));
@@ -186,6 +292,19 @@ impl<B: Backend> Lock<B> {
     }
 
     /// `with lock:` — acquire, and release when the guard drops.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::Lock;
+    ///
+    /// let lock = Lock::new();
+    /// {
+    ///     let _g = lock.lock();
+    ///     assert!(lock.locked());
+    /// } // released here
+    /// assert!(!lock.locked());
+    /// ```
     pub fn lock(&self) -> LockGuard<'_, B> {
         self.acquire();
         LockGuard { lock: self }
@@ -301,6 +420,17 @@ impl<B: Backend> Lock<B> {
 /// If another thread released the lock inside the block, Python's `__exit__` raises
 /// `RuntimeError('release unlocked lock')`; a destructor cannot return an error, so use
 /// [`LockGuard::exit`] to see it.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::threading::Lock;
+///
+/// let lock = Lock::new();
+/// let guard = lock.lock();
+/// assert_eq!(guard.exit(), Ok(())); // leave the `with` block early
+/// assert!(!lock.locked());
+/// ```
 #[must_use = "the lock is released when the guard drops"]
 pub struct LockGuard<'a, B: Backend = Std> {
     lock: &'a Lock<B>,

@@ -37,6 +37,20 @@ use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 /// | `_release_save()` | [`RLock::release_save`] |
 /// | `_acquire_restore(state)` | [`RLock::acquire_restore`] |
 /// | `repr(rlock)` | `format!("{rlock:?}")` (without the address) |
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::threading::RLock;
+///
+/// let r = RLock::new();
+/// {
+///     let _outer = r.lock();
+///     let _inner = r.lock(); // the owner may re-enter
+///     assert_eq!(r.recursion_count(), 2);
+/// }
+/// assert!(!r.is_owned());
+/// ```
 pub struct RLock<B: Backend = Std> {
     /// The primitive lock: held exactly while some thread owns the RLock.
     inner: Lock<B>,
@@ -57,6 +71,19 @@ pub struct RLock<B: Backend = Std> {
 ///
 /// Only [`RLock::release_save`] makes one, and [`RLock::acquire_restore`] consumes it, so
 /// a state can be restored once, and never a made-up one (Python accepts any 2-tuple).
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::threading::RLock;
+///
+/// let r = RLock::new();
+/// r.acquire();
+/// r.acquire();
+/// let state = r.release_save().unwrap();
+/// assert_eq!(state.count(), 2);
+/// r.acquire_restore(state);
+/// ```
 #[derive(Debug, PartialEq, Eq)]
 #[must_use = "the lock stays released until the state is given to acquire_restore"]
 pub struct RLockState {
@@ -66,11 +93,36 @@ pub struct RLockState {
 
 impl RLockState {
     /// The recursion level that was saved (`state[0]` in Python).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::RLock;
+    ///
+    /// let r = RLock::new();
+    /// r.acquire();
+    /// let state = r.release_save().unwrap();
+    /// assert_eq!(state.count(), 1);
+    /// r.acquire_restore(state);
+    /// ```
     pub fn count(&self) -> usize {
         self.count
     }
 
     /// The owner's thread id that was saved (`state[1]`, a `threading.get_ident()` value).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::backend::{Backend, Std};
+    /// use lockproof::threading::RLock;
+    ///
+    /// let r = RLock::new();
+    /// r.acquire();
+    /// let state = r.release_save().unwrap();
+    /// assert_eq!(state.owner(), Std::current_thread());
+    /// r.acquire_restore(state);
+    /// ```
     pub fn owner(&self) -> u64 {
         self.owner
     }
@@ -98,6 +150,15 @@ impl<B: Backend> fmt::Debug for RLock<B> {
 
 impl<B: Backend> RLock<B> {
     /// `threading.RLock()`: a new, unowned lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::RLock;
+    ///
+    /// let r = RLock::new();
+    /// assert_eq!(r.recursion_count(), 0);
+    /// ```
     pub fn new() -> Self {
         let tag = B::Tag::new("RLock");
         RLock {
@@ -109,18 +170,47 @@ impl<B: Backend> RLock<B> {
     }
 
     /// Name the lock in checker traces (no effect on real threads).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::RLock;
+    ///
+    /// let r = RLock::new().with_name("tree");
+    /// assert!(r.acquire());
+    /// ```
     pub fn with_name(self, name: &str) -> Self {
         self.tag.set_name(name);
         self
     }
 
     /// The lock's trace identity.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::RLock;
+    ///
+    /// let r = RLock::new();
+    /// assert_eq!(std::mem::size_of_val(r.tag()), 0); // real threads keep no trace
+    /// ```
     pub fn tag(&self) -> &B::Tag {
         &self.tag
     }
 
     /// `acquire()`: the owner re-enters at once; any other thread blocks until the lock is
     /// free. Always returns `true`, as in Python.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::RLock;
+    ///
+    /// let r = RLock::new();
+    /// assert!(r.acquire());
+    /// assert!(r.acquire()); // reentrant
+    /// assert_eq!(r.recursion_count(), 2);
+    /// ```
     pub fn acquire(&self) -> bool {
         let ok = self.acquire_raw(Wait::Forever);
         debug_assert!(ok);
@@ -132,6 +222,18 @@ impl<B: Backend> RLock<B> {
 
     /// `acquire(blocking=False)`: `true` if the caller owns the lock (its count goes up by
     /// one) or took it free; never blocks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::RLock;
+    ///
+    /// let r = RLock::new();
+    /// r.acquire();
+    /// assert!(r.try_acquire()); // the owner always gets it
+    /// let elsewhere = std::thread::scope(|s| s.spawn(|| r.try_acquire()).join().unwrap());
+    /// assert!(!elsewhere);
+    /// ```
     pub fn try_acquire(&self) -> bool {
         let ok = self.acquire_raw(Wait::Poll);
         B::record(&self.tag, || {
@@ -152,6 +254,16 @@ impl<B: Backend> RLock<B> {
     /// for a negative `t` other than −1, `ValueError('Invalid value NaN (not a number)')`,
     /// `OverflowError('timestamp out of range for platform time_t')` beyond
     /// [`TIMEOUT_MAX`](crate::TIMEOUT_MAX).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::{Error, RLock};
+    ///
+    /// let r = RLock::new();
+    /// assert_eq!(r.acquire_timeout(0.5), Ok(true));
+    /// assert_eq!(r.acquire_timeout(f64::NAN), Err(Error::NanTimeout));
+    /// ```
     pub fn acquire_timeout(&self, timeout: f64) -> Result<bool> {
         self.acquire_with(true, timeout)
     }
@@ -159,6 +271,16 @@ impl<B: Backend> RLock<B> {
     /// `acquire(blocking, timeout)`, with CPython's argument checks in CPython's order, all
     /// before the ownership check: even the owner's `acquire_with(false, 1.0)` is
     /// `ValueError("can't specify a timeout for a non-blocking call")`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::{Error, RLock};
+    ///
+    /// let r = RLock::new();
+    /// assert_eq!(r.acquire_with(true, -1.0), Ok(true));
+    /// assert_eq!(r.acquire_with(false, 0.5), Err(Error::NonBlockingTimeout));
+    /// ```
     pub fn acquire_with(&self, blocking: bool, timeout: f64) -> Result<bool> {
         let args = || lock_acquire_args(blocking, timeout);
         let wait = match lock_wait(blocking, timeout) {
@@ -181,6 +303,17 @@ impl<B: Backend> RLock<B> {
     ///
     /// If the caller does not own the lock (it is unowned, or another thread owns it):
     /// `RuntimeError('cannot release un-acquired lock')`, and nothing changes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::{Error, RLock};
+    ///
+    /// let r = RLock::new();
+    /// assert_eq!(r.release(), Err(Error::ReleaseUnacquired));
+    /// r.acquire();
+    /// assert_eq!(r.release(), Ok(()));
+    /// ```
     pub fn release(&self) -> Result<()> {
         let r = self.release_state();
         // Traced before a waiter is woken: a woken acquirer's steps come after it.
@@ -201,18 +334,53 @@ impl<B: Backend> RLock<B> {
     }
 
     /// `with rlock:` — acquire, and release when the guard drops.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::RLock;
+    ///
+    /// let r = RLock::new();
+    /// let g = r.lock();
+    /// assert!(r.is_owned());
+    /// drop(g);
+    /// assert!(!r.is_owned());
+    /// ```
     pub fn lock(&self) -> RLockGuard<'_, B> {
         self.acquire();
         RLockGuard { lock: self }
     }
 
     /// CPython's `_is_owned()`: whether the calling thread owns the lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::RLock;
+    ///
+    /// let r = RLock::new();
+    /// r.acquire();
+    /// assert!(r.is_owned());
+    /// let elsewhere = std::thread::scope(|s| s.spawn(|| r.is_owned()).join().unwrap());
+    /// assert!(!elsewhere);
+    /// ```
     pub fn is_owned(&self) -> bool {
         self.is_owned_raw()
     }
 
     /// CPython's `_recursion_count()`: the recursion level if the calling thread owns the
     /// lock, else 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::RLock;
+    ///
+    /// let r = RLock::new();
+    /// r.acquire();
+    /// r.acquire();
+    /// assert_eq!(r.recursion_count(), 2);
+    /// ```
     pub fn recursion_count(&self) -> usize {
         if self.is_owned_raw() {
             self.count.load(SeqCst)
@@ -230,6 +398,20 @@ impl<B: Backend> RLock<B> {
     /// checks [`RLock::is_owned`] first): a non-owner calling it unlocks the owner's lock
     /// and gets the owner's state; doing that while the owner is using the lock is a race
     /// the caller must avoid.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::RLock;
+    ///
+    /// let r = RLock::new();
+    /// r.acquire();
+    /// r.acquire();
+    /// let state = r.release_save().unwrap(); // fully released
+    /// assert!(!r.is_owned());
+    /// r.acquire_restore(state);
+    /// assert_eq!(r.recursion_count(), 2);
+    /// ```
     pub fn release_save(&self) -> Result<RLockState> {
         let r = self.release_save_state();
         B::record(&self.tag, || {
@@ -256,6 +438,18 @@ impl<B: Backend> RLock<B> {
     /// CPython's private `_acquire_restore(state)`, which `Condition.wait` uses: block
     /// (with no timeout) until the lock is free, take it, and set its owner and recursion
     /// level to the saved ones.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::RLock;
+    ///
+    /// let r = RLock::new();
+    /// r.acquire();
+    /// let state = r.release_save().unwrap();
+    /// r.acquire_restore(state);
+    /// assert_eq!(r.recursion_count(), 1);
+    /// ```
     pub fn acquire_restore(&self, state: RLockState) {
         let (count, owner) = (state.count, state.owner);
         self.acquire_restore_raw(state);
@@ -357,6 +551,17 @@ impl<B: Backend> RLock<B> {
 /// A destructor cannot return an error; use [`RLockGuard::exit`] to see what Python's
 /// `__exit__` would raise (`RuntimeError('cannot release un-acquired lock')` if the level
 /// was already released inside the block, e.g. through [`RLock::release_save`]).
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::threading::RLock;
+///
+/// let r = RLock::new();
+/// let g = r.lock();
+/// assert_eq!(g.exit(), Ok(()));
+/// assert_eq!(r.recursion_count(), 0);
+/// ```
 #[must_use = "the lock is released when the guard drops"]
 pub struct RLockGuard<'a, B: Backend = Std> {
     lock: &'a RLock<B>,

@@ -73,6 +73,25 @@ enum Entry {
 /// | `release(n)` | [`Semaphore::release_n`] |
 /// | `_value` | [`Semaphore::value`] |
 /// | `with sem:` | [`Semaphore::lock`] (a guard) |
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::threading::Semaphore;
+/// use std::sync::Arc;
+///
+/// let sem = Arc::new(Semaphore::new(2).unwrap()); // two at a time
+/// let workers: Vec<_> = (0..4)
+///     .map(|_| {
+///         let sem = Arc::clone(&sem);
+///         std::thread::spawn(move || {
+///             let _permit = sem.lock();
+///         })
+///     })
+///     .collect();
+/// workers.into_iter().for_each(|w| w.join().unwrap());
+/// assert_eq!(sem.value(), 2);
+/// ```
 pub struct Semaphore<B: Backend = Std> {
     /// The state word.
     ///
@@ -105,12 +124,33 @@ impl<B: Backend> fmt::Debug for Semaphore<B> {
 impl<B: Backend> Semaphore<B> {
     /// The largest count lockproof can hold: 2^48 − 1 on 64-bit targets (CPython's count is
     /// an unbounded int).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::{Error, Semaphore};
+    ///
+    /// assert!(Semaphore::new(Semaphore::MAX_VALUE as isize).is_ok());
+    /// assert_eq!(
+    ///     Semaphore::new(Semaphore::MAX_VALUE as isize + 1).unwrap_err(),
+    ///     Error::SemaphoreOverflow
+    /// );
+    /// ```
     pub const MAX_VALUE: usize = usize::MAX >> WAITER_BITS;
 
     /// `threading.Semaphore(value)`: a semaphore with `value` permits.
     ///
     /// A negative value is `ValueError('semaphore initial value must be >= 0')`; one above
     /// [`MAX_VALUE`](Semaphore::MAX_VALUE) is [`Error::SemaphoreOverflow`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::{Error, Semaphore};
+    ///
+    /// assert_eq!(Semaphore::new(3).unwrap().value(), 3);
+    /// assert_eq!(Semaphore::new(-1).unwrap_err(), Error::SemaphoreNegative);
+    /// ```
     pub fn new(value: isize) -> Result<Self> {
         Self::build(value, false, "Semaphore")
     }
@@ -128,17 +168,45 @@ impl<B: Backend> Semaphore<B> {
     }
 
     /// Name the semaphore in checker traces (no effect on real threads).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::Semaphore;
+    ///
+    /// let sem = Semaphore::new(1).unwrap().with_name("pool");
+    /// assert_eq!(sem.value(), 1);
+    /// ```
     pub fn with_name(self, name: &str) -> Self {
         self.tag.set_name(name);
         self
     }
 
     /// The semaphore's trace identity.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::Semaphore;
+    ///
+    /// let sem = Semaphore::new(1).unwrap();
+    /// assert_eq!(std::mem::size_of_val(sem.tag()), 0); // real threads keep no trace
+    /// ```
     pub fn tag(&self) -> &B::Tag {
         &self.tag
     }
 
     /// `acquire()`: take a permit, waiting as long as it takes. Always returns `true`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::Semaphore;
+    ///
+    /// let sem = Semaphore::new(1).unwrap();
+    /// assert!(sem.acquire());
+    /// assert_eq!(sem.value(), 0);
+    /// ```
     pub fn acquire(&self) -> bool {
         let r = self.acquire_raw(true, None);
         debug_assert_eq!(r, Ok(true));
@@ -149,6 +217,16 @@ impl<B: Backend> Semaphore<B> {
     }
 
     /// `acquire(blocking=False)`: take a permit if one is free; never blocks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::Semaphore;
+    ///
+    /// let sem = Semaphore::new(1).unwrap();
+    /// assert!(sem.try_acquire());
+    /// assert!(!sem.try_acquire());
+    /// ```
     pub fn try_acquire(&self) -> bool {
         let ok = self.try_take(false);
         B::record(&self.tag, || {
@@ -170,6 +248,15 @@ impl<B: Backend> Semaphore<B> {
     /// [`TIMEOUT_MAX`](crate::TIMEOUT_MAX), or infinite) is `OverflowError('timestamp out
     /// of range for platform time_t')`, but only when the call must actually wait: with a
     /// permit free it returns `true` without looking at the timeout (checks 74, 75).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::Semaphore;
+    ///
+    /// let sem = Semaphore::new(0).unwrap();
+    /// assert_eq!(sem.acquire_timeout(0.01), Ok(false)); // no permit came
+    /// ```
     pub fn acquire_timeout(&self, timeout: f64) -> Result<bool> {
         self.acquire_with(true, Some(timeout))
     }
@@ -177,6 +264,16 @@ impl<B: Backend> Semaphore<B> {
     /// `acquire(blocking, timeout)`: `timeout = None` waits forever. A non-blocking call
     /// with a timeout is `ValueError("can't specify timeout for non-blocking acquire")`;
     /// `acquire_with(false, None)` is a plain poll.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::{Error, Semaphore};
+    ///
+    /// let sem = Semaphore::new(1).unwrap();
+    /// assert_eq!(sem.acquire_with(false, Some(1.0)), Err(Error::SemaphoreNonBlockingTimeout));
+    /// assert_eq!(sem.acquire_with(true, None), Ok(true));
+    /// ```
     pub fn acquire_with(&self, blocking: bool, timeout: Option<f64>) -> Result<bool> {
         let args = || {
             let a = if blocking {
@@ -210,6 +307,16 @@ impl<B: Backend> Semaphore<B> {
     ///
     /// On a [`BoundedSemaphore`] already at its initial value:
     /// `ValueError('Semaphore released too many times')`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::Semaphore;
+    ///
+    /// let sem = Semaphore::new(0).unwrap();
+    /// sem.release().unwrap(); // a plain Semaphore may grow past its start
+    /// assert_eq!(sem.value(), 1);
+    /// ```
     pub fn release(&self) -> Result<()> {
         self.release_traced(1, Args::new())
     }
@@ -220,6 +327,17 @@ impl<B: Backend> Semaphore<B> {
     /// [`BoundedSemaphore`], a release that would take the value past the initial one is
     /// `ValueError('Semaphore released too many times')` and changes nothing (all or
     /// nothing, check 87).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::{Error, Semaphore};
+    ///
+    /// let sem = Semaphore::new(0).unwrap();
+    /// sem.release_n(3).unwrap();
+    /// assert_eq!(sem.value(), 3);
+    /// assert_eq!(sem.release_n(0), Err(Error::ReleaseCount));
+    /// ```
     pub fn release_n(&self, n: isize) -> Result<()> {
         self.release_traced(n, Args::new().int("n", n as i64))
     }
@@ -229,6 +347,16 @@ impl<B: Backend> Semaphore<B> {
     /// A read-modify-write that changes nothing, so it always sees the latest count, as a
     /// read under CPython's GIL does (under loom a plain load may read a stale one, and a
     /// model polling it would report a false alarm).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::Semaphore;
+    ///
+    /// let sem = Semaphore::new(2).unwrap();
+    /// sem.acquire();
+    /// assert_eq!(sem.value(), 1);
+    /// ```
     pub fn value(&self) -> usize {
         let v = permits(self.word.fetch_add(0, SeqCst));
         B::record(&self.tag, || Record::new("_value", Outcome::Int(v as i64)));
@@ -237,6 +365,19 @@ impl<B: Backend> Semaphore<B> {
 
     /// `with sem:` — acquire (waiting as long as it takes), and release when the guard
     /// drops.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::Semaphore;
+    ///
+    /// let sem = Semaphore::new(1).unwrap();
+    /// {
+    ///     let _permit = sem.lock();
+    ///     assert_eq!(sem.value(), 0);
+    /// }
+    /// assert_eq!(sem.value(), 1);
+    /// ```
     pub fn lock(&self) -> SemaphoreGuard<'_, B> {
         self.acquire();
         SemaphoreGuard { sem: self }
@@ -477,6 +618,17 @@ impl<B: Backend> Semaphore<B> {
 /// |---|---|
 /// | `BoundedSemaphore(value)` | [`BoundedSemaphore::new`] |
 /// | everything else | as [`Semaphore`] |
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::threading::{BoundedSemaphore, Error};
+///
+/// let sem = BoundedSemaphore::new(1).unwrap();
+/// sem.acquire();
+/// sem.release().unwrap();
+/// assert_eq!(sem.release(), Err(Error::ReleasedTooManyTimes));
+/// ```
 pub struct BoundedSemaphore<B: Backend = Std> {
     sem: Semaphore<B>,
 }
@@ -486,6 +638,15 @@ impl<B: Backend> BoundedSemaphore<B> {
     ///
     /// A negative value is `ValueError('semaphore initial value must be >= 0')`; one above
     /// [`Semaphore::MAX_VALUE`] is [`Error::SemaphoreOverflow`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::BoundedSemaphore;
+    ///
+    /// let sem = BoundedSemaphore::new(2).unwrap();
+    /// assert_eq!(sem.value(), 2); // the Semaphore methods, through Deref
+    /// ```
     pub fn new(value: isize) -> Result<Self> {
         Ok(BoundedSemaphore {
             sem: Semaphore::build(value, true, "BoundedSemaphore")?,
@@ -493,17 +654,45 @@ impl<B: Backend> BoundedSemaphore<B> {
     }
 
     /// Name the semaphore in checker traces (no effect on real threads).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::BoundedSemaphore;
+    ///
+    /// let sem = BoundedSemaphore::new(1).unwrap().with_name("slots");
+    /// assert_eq!(sem.initial_value(), 1);
+    /// ```
     pub fn with_name(self, name: &str) -> Self {
         self.sem.tag.set_name(name);
         self
     }
 
     /// `_initial_value`: the bound.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::BoundedSemaphore;
+    ///
+    /// let sem = BoundedSemaphore::new(2).unwrap();
+    /// sem.acquire();
+    /// assert_eq!(sem.initial_value(), 2);
+    /// ```
     pub fn initial_value(&self) -> usize {
         self.sem.bound.unwrap_or(0)
     }
 
     /// The semaphore as its base class (`isinstance(b, Semaphore)`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::threading::BoundedSemaphore;
+    ///
+    /// let sem = BoundedSemaphore::new(1).unwrap();
+    /// assert_eq!(sem.as_semaphore().value(), 1);
+    /// ```
     pub fn as_semaphore(&self) -> &Semaphore<B> {
         &self.sem
     }
@@ -529,6 +718,17 @@ impl<B: Backend> fmt::Debug for BoundedSemaphore<B> {
 /// Python's `__exit__` calls `release()`, which on a BoundedSemaphore released meanwhile by
 /// another thread raises `ValueError('Semaphore released too many times')`; a destructor
 /// cannot return it, so use [`SemaphoreGuard::exit`] to see it.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::threading::Semaphore;
+///
+/// let sem = Semaphore::new(1).unwrap();
+/// let permit = sem.lock();
+/// assert_eq!(permit.exit(), Ok(()));
+/// assert_eq!(sem.value(), 1);
+/// ```
 #[must_use = "the permit is released when the guard drops"]
 pub struct SemaphoreGuard<'a, B: Backend = Std> {
     sem: &'a Semaphore<B>,

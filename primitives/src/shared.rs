@@ -11,6 +11,16 @@ use std::sync::Mutex;
 /// racy `x += 1` of the tutorial and a checker can interleave between the two.
 ///
 /// Not a `threading` type: models use it for the state their locks protect.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::Shared;
+///
+/// let n: Shared<i64> = Shared::new(0);
+/// n.set(n.get() + 1); // the racy `n += 1`: two steps
+/// assert_eq!(n.get(), 1);
+/// ```
 pub struct Shared<T, B: Backend = Std> {
     // The visible operation that orders accesses for the checker: a load for `get`, an add
     // for `set`. The value itself sits beside it; engines run one thread at a time, and on
@@ -22,6 +32,15 @@ pub struct Shared<T, B: Backend = Std> {
 
 impl<T: Clone + fmt::Debug + Send, B: Backend> Shared<T, B> {
     /// A variable holding `value`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::Shared;
+    ///
+    /// let s: Shared<&str> = Shared::new("idle");
+    /// assert_eq!(s.get(), "idle");
+    /// ```
     pub fn new(value: T) -> Self {
         Shared {
             touch: B::Atomic::new(0),
@@ -31,12 +50,30 @@ impl<T: Clone + fmt::Debug + Send, B: Backend> Shared<T, B> {
     }
 
     /// Name the variable in traces.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::Shared;
+    ///
+    /// let balance: Shared<i64> = Shared::new(100).with_name("balance");
+    /// assert_eq!(balance.get(), 100);
+    /// ```
     pub fn with_name(self, name: &str) -> Self {
         self.tag.set_name(name);
         self
     }
 
     /// Read the variable (one step).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::Shared;
+    ///
+    /// let s: Shared<Vec<u8>> = Shared::new(vec![1, 2]);
+    /// assert_eq!(s.get(), [1, 2]);
+    /// ```
     pub fn get(&self) -> T {
         // A read-modify-write, not a load: the value itself is bookkeeping the checker does
         // not see, so the read must synchronize with the last `set` the way the value does
@@ -48,6 +85,16 @@ impl<T: Clone + fmt::Debug + Send, B: Backend> Shared<T, B> {
     }
 
     /// Write the variable (one step).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::Shared;
+    ///
+    /// let s: Shared<u8> = Shared::new(0);
+    /// s.set(9);
+    /// assert_eq!(s.get(), 9);
+    /// ```
     pub fn set(&self, value: T) {
         self.touch.fetch_add(1, SeqCst);
         B::record(&self.tag, || {
@@ -62,6 +109,19 @@ impl<T: Clone + fmt::Debug + Send, B: Backend> Shared<T, B> {
 
     /// Read-modify-write in one step (what a lock-protected `x += 1` amounts to, or an
     /// atomic operation): `f` runs on the value with no scheduling point inside.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::Shared;
+    ///
+    /// let s: Shared<Vec<u8>> = Shared::new(Vec::new());
+    /// let len = s.update(|v| {
+    ///     v.push(1); // one atomic step
+    ///     v.len()
+    /// });
+    /// assert_eq!(len, 1);
+    /// ```
     pub fn update<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
         self.touch.fetch_add(1, SeqCst);
         let mut g = self.value.lock().unwrap_or_else(|e| e.into_inner());

@@ -20,6 +20,17 @@ use std::time::Duration;
 
 /// `threading.TIMEOUT_MAX` on 64-bit Linux: the largest timeout, in seconds, that
 /// `Lock.acquire` accepts.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::threading::{Error, Lock};
+/// use lockproof::TIMEOUT_MAX;
+///
+/// let lock = Lock::new();
+/// assert_eq!(lock.acquire_timeout(TIMEOUT_MAX), Ok(true)); // free: no wait
+/// assert_eq!(lock.acquire_timeout(TIMEOUT_MAX * 2.0), Err(Error::TimeoutOverflow));
+/// ```
 pub const TIMEOUT_MAX: f64 = 9_223_372_036.0;
 
 /// The exclusive upper bound of CPython's nanosecond clock type (`-(double)_PyTime_MIN`).

@@ -7,6 +7,17 @@ use std::sync::atomic::Ordering::SeqCst;
 
 /// Fail the current checked execution with a violation of `property` unless `cond` holds.
 /// The message is built only on failure.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof_scenario::ensure;
+///
+/// let n = 2;
+/// ensure(n == 2, "no-lost-update", || format!("n == {n}")); // holds: nothing happens
+/// let failed = std::panic::catch_unwind(|| ensure(false, "p", || "outside a checker".into()));
+/// assert!(failed.is_err()); // a violation fails the execution (here: no checked world)
+/// ```
 pub fn ensure(cond: bool, property: &str, message: impl FnOnce() -> String) {
     if !cond {
         violate(property, &message());
@@ -19,6 +30,19 @@ pub fn ensure(cond: bool, property: &str, message: impl FnOnce() -> String) {
 ///
 /// Entering and leaving are traced steps (`enter`, `exit`), so the trace shows who was
 /// inside.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::Std;
+/// use lockproof_scenario::Region;
+///
+/// let critical = Region::<Std>::new("critical", 1);
+/// {
+///     let _inside = critical.enter();
+///     // the mutual-exclusion monitor counts this thread inside
+/// }
+/// ```
 pub struct Region<B: Backend> {
     inside: B::Atomic,
     capacity: usize,
@@ -35,6 +59,16 @@ impl<B: Backend> fmt::Debug for Region<B> {
 
 impl<B: Backend> Region<B> {
     /// A region that admits `capacity` threads at a time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::backend::Std;
+    /// use lockproof_scenario::Region;
+    ///
+    /// let pool = Region::<Std>::new("pool", 2); // an N-permit semaphore's region
+    /// drop(pool.enter());
+    /// ```
     pub fn new(name: &str, capacity: usize) -> Self {
         let tag = B::Tag::new("Region");
         tag.set_name(name);
@@ -46,6 +80,17 @@ impl<B: Backend> Region<B> {
     }
 
     /// Enter the region; leave when the guard drops.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::backend::Std;
+    /// use lockproof_scenario::Region;
+    ///
+    /// let r = Region::<Std>::new("r", 1);
+    /// let guard = r.enter();
+    /// drop(guard); // left the region
+    /// ```
     pub fn enter(&self) -> RegionGuard<'_, B> {
         let n = self.inside.fetch_add(1, SeqCst) + 1;
         B::record(&self.tag, || {
@@ -61,6 +106,16 @@ impl<B: Backend> Region<B> {
 }
 
 /// Inside a [`Region`].
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::Std;
+/// use lockproof_scenario::Region;
+///
+/// let r = Region::<Std>::new("r", 1);
+/// let _inside: lockproof_scenario::RegionGuard<'_, Std> = r.enter();
+/// ```
 pub struct RegionGuard<'a, B: Backend> {
     region: &'a Region<B>,
 }
@@ -89,6 +144,20 @@ impl<B: Backend> Drop for RegionGuard<'_, B> {
 /// monitor: a thread calls `arrive(r)` when it reaches the rendezvous of round `r` and
 /// `depart(r)` when it gets past it. The monitor fails the execution when a thread departs
 /// round `r` before all parties arrived at round `r`.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::Std;
+/// use lockproof_scenario::Rounds;
+///
+/// let rounds = Rounds::<Std>::new("phase", 1);
+/// for round in 0..2 {
+///     rounds.arrive(round);
+///     // barrier.wait() would go here
+///     rounds.depart(round);
+/// }
+/// ```
 pub struct Rounds<B: Backend> {
     parties: usize,
     tag: B::Tag,
@@ -104,6 +173,16 @@ impl<B: Backend> fmt::Debug for Rounds<B> {
 
 impl<B: Backend> Rounds<B> {
     /// Rounds of `parties` threads.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::backend::Std;
+    /// use lockproof_scenario::Rounds;
+    ///
+    /// let rounds = Rounds::<Std>::new("gen", 3);
+    /// rounds.arrive(0);
+    /// ```
     pub fn new(name: &str, parties: usize) -> Self {
         let tag = B::Tag::new("Rounds");
         tag.set_name(name);
@@ -111,6 +190,17 @@ impl<B: Backend> Rounds<B> {
     }
 
     /// The calling thread reached round `round`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::backend::Std;
+    /// use lockproof_scenario::Rounds;
+    ///
+    /// let rounds = Rounds::<Std>::new("gen", 1);
+    /// rounds.arrive(0);
+    /// rounds.depart(0);
+    /// ```
     pub fn arrive(&self, round: usize) {
         B::record(&self.tag, || {
             Record::with_args(
@@ -124,6 +214,17 @@ impl<B: Backend> Rounds<B> {
     }
 
     /// The calling thread got past round `round`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::backend::Std;
+    /// use lockproof_scenario::Rounds;
+    ///
+    /// let rounds = Rounds::<Std>::new("gen", 1);
+    /// rounds.arrive(0);
+    /// rounds.depart(0); // all parties of round 0 arrived first: the monitor is content
+    /// ```
     pub fn depart(&self, round: usize) {
         B::record(&self.tag, || {
             Record::with_args(

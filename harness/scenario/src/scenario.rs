@@ -7,6 +7,17 @@ pub type Body = std::sync::Arc<dyn Fn() + Send + Sync>;
 
 /// The body of a scenario, instantiated for each engine by [`bodies!`](crate::bodies) (a
 /// generic function) or from a model value (`lockproof_harness::Model`).
+///
+/// # Examples
+///
+/// ```
+/// # use lockproof_scenario::prelude::*;
+/// # fn counter<B: Backend>() {}
+/// use lockproof_scenario::{bodies, Bodies};
+///
+/// let b: Bodies = bodies!(counter);
+/// assert_eq!(format!("{b:?}"), "Bodies { .. }"); // one body per engine
+/// ```
 #[derive(Clone)]
 pub struct Bodies {
     /// The body on the loom backend.
@@ -22,6 +33,14 @@ impl std::fmt::Debug for Bodies {
 }
 
 /// The verdict a scenario expects.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof_scenario::Expect;
+///
+/// assert_eq!(Expect::Violates("deadlock").describe(), "violates deadlock");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Expect {
     /// No execution fails.
@@ -34,6 +53,14 @@ pub enum Expect {
 
 impl Expect {
     /// `"holds"` or `"violates <property>"`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof_scenario::Expect;
+    ///
+    /// assert_eq!(Expect::Holds.describe(), "holds");
+    /// ```
     pub fn describe(&self) -> String {
         match self {
             Expect::Holds => "holds".to_owned(),
@@ -43,6 +70,17 @@ impl Expect {
 }
 
 /// Whether `Condition.wait` may wake spuriously in the scenario's checks.
+///
+/// # Examples
+///
+/// ```
+/// # use lockproof_scenario::prelude::*;
+/// # fn counter<B: Backend>() {}
+/// use lockproof_scenario::{bodies, Scenario, Spurious};
+///
+/// let s = Scenario::new("c", "counter", bodies!(counter)).spurious();
+/// assert_eq!(s.spurious, Spurious::On);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Spurious {
     /// Never (CPython's own Condition never wakes spuriously).
@@ -52,6 +90,18 @@ pub enum Spurious {
 }
 
 /// A concurrent program to check, and what the check should find.
+///
+/// # Examples
+///
+/// ```
+/// # use lockproof_scenario::prelude::*;
+/// # fn counter<B: Backend>() {}
+/// use lockproof_scenario::{bodies, Expect, Scenario};
+///
+/// let s = Scenario::new("demo-counter", "two threads add under a lock", bodies!(counter))
+///     .holds("the lock makes the increment atomic");
+/// assert_eq!(s.expect, Expect::Holds);
+/// ```
 #[derive(Clone, Debug)]
 pub struct Scenario {
     /// A stable id (`"ex-1.3-03"`, `"self-counter-locked"`).
@@ -86,6 +136,17 @@ pub struct Scenario {
 
 impl Scenario {
     /// A scenario expected to hold, in timed mode, without injection, with 2 threads.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use lockproof_scenario::prelude::*;
+    /// # fn counter<B: Backend>() {}
+    /// use lockproof_scenario::{bodies, Expect, Scenario};
+    ///
+    /// let s = Scenario::new("c", "counter", bodies!(counter));
+    /// assert_eq!((s.expect, s.threads), (Expect::Holds, 2));
+    /// ```
     pub fn new(id: &'static str, title: &'static str, body: Bodies) -> Self {
         Scenario {
             id,
@@ -106,12 +167,34 @@ impl Scenario {
 
     /// The engine family `family` (`"loom"`, `"random"`, `"pct"`, `"dfs"`) is not run on this
     /// scenario, for `reason` (said in every check, never silently skipped).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use lockproof_scenario::prelude::*;
+    /// # fn counter<B: Backend>() {}
+    /// use lockproof_scenario::{bodies, Scenario};
+    ///
+    /// let s = Scenario::new("c", "counter", bodies!(counter)).not_for("loom", "five threads");
+    /// assert_eq!(s.not_for, [("loom", "five threads")]);
+    /// ```
     pub fn not_for(mut self, family: &'static str, reason: &'static str) -> Self {
         self.not_for.push((family, reason));
         self
     }
 
     /// Expect a violation of `property` (or a failure kind), for `reason`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use lockproof_scenario::prelude::*;
+    /// # fn counter<B: Backend>() {}
+    /// use lockproof_scenario::{bodies, Expect, Scenario};
+    ///
+    /// let s = Scenario::new("c", "counter", bodies!(counter)).violates("no-lost-update", "no lock");
+    /// assert_eq!(s.expect, Expect::Violates("no-lost-update"));
+    /// ```
     pub fn violates(mut self, property: &'static str, reason: &'static str) -> Self {
         self.expect = Expect::Violates(property);
         self.reason = reason;
@@ -120,12 +203,36 @@ impl Scenario {
 
     /// The program also violates `property`: finding that one first meets the verdict too
     /// (an engine reports the first failure it reaches, and a buggy example often has two).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use lockproof_scenario::prelude::*;
+    /// # fn counter<B: Backend>() {}
+    /// use lockproof_scenario::{bodies, Scenario};
+    ///
+    /// let s = Scenario::new("c", "counter", bodies!(counter))
+    ///     .violates("deadlock", "opposite orders")
+    ///     .or_violates("lost-wakeup");
+    /// assert_eq!(s.also_violates, ["lost-wakeup"]);
+    /// ```
     pub fn or_violates(mut self, property: &'static str) -> Self {
         self.also_violates.push(property);
         self
     }
 
     /// Expect the scenario to hold, for `reason`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use lockproof_scenario::prelude::*;
+    /// # fn counter<B: Backend>() {}
+    /// use lockproof_scenario::{bodies, Scenario};
+    ///
+    /// let s = Scenario::new("c", "counter", bodies!(counter)).holds("one lock order");
+    /// assert_eq!(s.reason, "one lock order");
+    /// ```
     pub fn holds(mut self, reason: &'static str) -> Self {
         self.expect = Expect::Holds;
         self.reason = reason;
@@ -133,36 +240,99 @@ impl Scenario {
     }
 
     /// Check in adversarial time: any pending timeout may fire at any step.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use lockproof_scenario::prelude::*;
+    /// # fn counter<B: Backend>() {}
+    /// use lockproof::backend::checked::TimeMode;
+    /// use lockproof_scenario::{bodies, Scenario};
+    ///
+    /// let s = Scenario::new("c", "counter", bodies!(counter)).adversarial();
+    /// assert_eq!(s.time, TimeMode::Adversarial);
+    /// ```
     pub fn adversarial(mut self) -> Self {
         self.time = TimeMode::Adversarial;
         self
     }
 
     /// Inject spurious wakeups into `Condition.wait`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use lockproof_scenario::prelude::*;
+    /// # fn counter<B: Backend>() {}
+    /// use lockproof_scenario::{bodies, Scenario, Spurious};
+    ///
+    /// let s = Scenario::new("c", "counter", bodies!(counter)).spurious();
+    /// assert_eq!(s.spurious, Spurious::On);
+    /// ```
     pub fn spurious(mut self) -> Self {
         self.spurious = Spurious::On;
         self
     }
 
     /// The number of threads the body starts besides main.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use lockproof_scenario::prelude::*;
+    /// # fn counter<B: Backend>() {}
+    /// use lockproof_scenario::{bodies, Scenario};
+    ///
+    /// assert_eq!(Scenario::new("c", "counter", bodies!(counter)).threads(3).threads, 3);
+    /// ```
     pub fn threads(mut self, n: usize) -> Self {
         self.threads = n;
         self
     }
 
     /// The body makes nondeterministic choices (`Backend::choose`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use lockproof_scenario::prelude::*;
+    /// # fn counter<B: Backend>() {}
+    /// use lockproof_scenario::{bodies, Scenario};
+    ///
+    /// assert!(Scenario::new("c", "counter", bodies!(counter)).needs_choice().needs_choice);
+    /// ```
     pub fn needs_choice(mut self) -> Self {
         self.needs_choice = true;
         self
     }
 
     /// The step budget of one execution.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use lockproof_scenario::prelude::*;
+    /// # fn counter<B: Backend>() {}
+    /// use lockproof_scenario::{bodies, Scenario};
+    ///
+    /// assert_eq!(Scenario::new("c", "counter", bodies!(counter)).max_steps(500).max_steps, 500);
+    /// ```
     pub fn max_steps(mut self, n: u64) -> Self {
         self.max_steps = n;
         self
     }
 
     /// The catalogue entry this scenario models.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use lockproof_scenario::prelude::*;
+    /// # fn counter<B: Backend>() {}
+    /// use lockproof_scenario::{bodies, Scenario};
+    ///
+    /// assert_eq!(Scenario::new("c", "counter", bodies!(counter)).source("ex-1.3-03").source, Some("ex-1.3-03"));
+    /// ```
     pub fn source(mut self, id: &'static str) -> Self {
         self.source = Some(id);
         self

@@ -6,10 +6,43 @@ use std::sync::Arc;
 
 /// The loom engine. loom has no choice operator, so under loom the checked world explores
 /// timed mode fully and reports adversarial timeouts and spurious wakeups as not explored.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::checked::{execute, WorldConfig};
+/// use lockproof::backend::{Loom, LoomEngine};
+///
+/// // One checked world per loom execution, as the harness runs a model.
+/// loom::model(|| {
+///     execute::<LoomEngine>(WorldConfig::default(), None, || {
+///         let lock = lockproof::Lock::<Loom>::new();
+///         assert!(lock.try_acquire());
+///     });
+/// });
+/// ```
 #[derive(Debug)]
 pub struct LoomEngine;
 
 /// Primitives under loom.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::checked::{execute, WorldConfig};
+/// use lockproof::backend::{Backend, JoinHandle, Loom, LoomEngine};
+/// use std::sync::Arc;
+///
+/// loom::model(|| {
+///     execute::<LoomEngine>(WorldConfig::default(), None, || {
+///         let lock = Arc::new(lockproof::Lock::<Loom>::new());
+///         let l2 = lock.clone();
+///         let t = Loom::spawn("t", move || drop(l2.lock()));
+///         drop(lock.lock());
+///         t.join(); // every interleaving of the two
+///     });
+/// });
+/// ```
 pub type Loom = Checked<LoomEngine>;
 
 forward_raw_atomic!(::loom::sync::atomic::AtomicUsize);

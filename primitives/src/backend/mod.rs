@@ -94,12 +94,31 @@ pub use self::shuttle::{choice as shuttle_choice, Shuttle, ShuttleEngine};
 ///
 /// Under [`Std`] the epoch is the first use of the clock in the process; under a checker it
 /// is the start of the execution (virtual time 0).
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::Moment;
+/// use std::time::Duration;
+///
+/// let start = Moment(5);
+/// assert_eq!(Moment::after(start, Duration::from_nanos(10)), Some(Moment(15)));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Moment(pub u64);
 
 impl Moment {
     /// The deadline `timeout` after `now`, or `None` when it lies beyond the clock's range
     /// (which callers treat as "no deadline": CPython rejects such timeouts before waiting).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::backend::Moment;
+    /// use std::time::Duration;
+    ///
+    /// assert_eq!(Moment::after(Moment(u64::MAX), Duration::from_nanos(1)), None);
+    /// ```
     pub fn after(now: Moment, timeout: Duration) -> Option<Moment> {
         let nanos = u64::try_from(timeout.as_nanos()).ok()?;
         now.0.checked_add(nanos).map(Moment)
@@ -310,6 +329,15 @@ impl Record {
 }
 
 /// A handle to join a thread spawned through [`Backend::spawn`].
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::{Backend, JoinHandle, Std};
+///
+/// let t = Std::spawn("t", || vec![1, 2]);
+/// assert_eq!(t.join(), [1, 2]);
+/// ```
 pub trait JoinHandle<T>: Send {
     /// Wait for the thread to finish and return its result (Python's `Thread.join`).
     ///

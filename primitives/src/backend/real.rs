@@ -9,6 +9,16 @@ use std::time::{Duration, Instant};
 /// Real threads. Deadlines use the monotonic clock ([`Instant`]); a wait never returns
 /// early without cause (`parking_lot_core` re-parks on spurious OS wakeups), so no
 /// spurious wakeup can leak to any primitive.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::{Backend, JoinHandle, Std};
+///
+/// let t = Std::spawn("worker", || 6 * 7); // a real thread
+/// assert_eq!(t.join(), 42);
+/// assert_eq!(Std::NAME, "std");
+/// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Std;
 
@@ -32,6 +42,15 @@ impl ObjectTag for NoTag {
 forward_raw_atomic!(AtomicUsize);
 
 /// A joinable real thread.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::{Backend, JoinHandle, Std};
+///
+/// let t = Std::spawn("t", || "done");
+/// assert_eq!(t.join(), "done");
+/// ```
 #[derive(Debug)]
 pub struct StdJoinHandle<T>(std::thread::JoinHandle<T>);
 

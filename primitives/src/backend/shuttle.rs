@@ -14,10 +14,51 @@ use std::sync::Arc;
 /// wakeups add nothing a model can observe, multiply the schedules a depth-first search
 /// must enumerate, and kept shuttle's DFS (which always takes the first runnable task)
 /// waking and re-parking the same thread forever.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::checked::{execute, WorldConfig};
+/// use lockproof::backend::{Shuttle, ShuttleEngine};
+///
+/// shuttle::check_random(
+///     || {
+///         execute::<ShuttleEngine>(WorldConfig::default(), None, || {
+///             let e = lockproof::Event::<Shuttle>::new();
+///             e.set();
+///             assert!(e.is_set());
+///         })
+///     },
+///     10,
+/// );
+/// ```
 #[derive(Debug)]
 pub struct ShuttleEngine;
 
 /// Primitives under shuttle.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::checked::{execute, WorldConfig};
+/// use lockproof::backend::{Backend, JoinHandle, Shuttle, ShuttleEngine};
+/// use std::sync::Arc;
+/// use std::time::Duration;
+///
+/// shuttle::check_random(
+///     || {
+///         execute::<ShuttleEngine>(WorldConfig::default(), None, || {
+///             let e = Arc::new(lockproof::Event::<Shuttle>::new());
+///             let e2 = e.clone();
+///             let t = Shuttle::spawn("setter", move || e2.set());
+///             assert_eq!(e.wait(Some(1.0)), Ok(true));
+///             t.join();
+///             assert!(Shuttle::now().0 <= Duration::from_secs(1).as_nanos() as u64);
+///         })
+///     },
+///     20,
+/// );
+/// ```
 pub type Shuttle = Checked<ShuttleEngine>;
 
 forward_raw_atomic!(::shuttle::sync::atomic::AtomicUsize);
@@ -70,6 +111,22 @@ impl Engine for ShuttleEngine {
 }
 
 /// The choice operator under shuttle, and how a scheduler can enumerate it.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::checked::{execute, WorldConfig};
+/// use lockproof::backend::{shuttle_choice, ShuttleEngine};
+///
+/// shuttle::check_random(
+///     || {
+///         execute::<ShuttleEngine>(WorldConfig::default(), None, || {
+///             assert!(shuttle_choice::choose(3, 3) < 3);
+///         })
+///     },
+///     10,
+/// );
+/// ```
 pub mod choice {
     use std::cell::Cell;
 
@@ -84,6 +141,23 @@ pub mod choice {
     /// A scheduler that enumerates choices (the harness's depth-first search) reads the
     /// number of distinct options with [`pending_arity`] inside its `next_u64` and answers
     /// a value in `0..distinct`, which this maps to itself.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::backend::checked::{execute, WorldConfig};
+    /// use lockproof::backend::{shuttle_choice, ShuttleEngine};
+    ///
+    /// shuttle::check_random(
+    ///     || {
+    ///         execute::<ShuttleEngine>(WorldConfig::default(), None, || {
+    ///             let coin = shuttle_choice::choose(2, 2);
+    ///             assert!(coin == 0 || coin == 1);
+    ///         })
+    ///     },
+    ///     10,
+    /// );
+    /// ```
     pub fn choose(n: usize, distinct: usize) -> usize {
         debug_assert!(distinct >= 1 && distinct <= n);
         ARITY.with(|a| a.set((distinct, distinct < n)));
@@ -96,6 +170,14 @@ pub mod choice {
     /// `next_u64` answers it (0 when the value is not a [`choose`]: a model's own
     /// `shuttle::rand`), and whether it is a weighted coin whose last option is the usual
     /// outcome (nothing fires), which an enumeration should try first.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::backend::shuttle_choice::pending_arity;
+    ///
+    /// assert_eq!(pending_arity(), (0, false)); // no choice is being made
+    /// ```
     pub fn pending_arity() -> (usize, bool) {
         ARITY.with(|a| a.get())
     }
