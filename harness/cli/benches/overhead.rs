@@ -10,43 +10,35 @@ use std::time::Instant;
 
 const SHUTTLE_RUNS: usize = 20_000;
 
-fn plain_loom_body() {
-    use loom::sync::{Arc, Mutex};
-    let n = Arc::new(Mutex::new(0));
-    let ts: Vec<_> = (0..2)
-        .map(|_| {
-            let n = n.clone();
-            loom::thread::spawn(move || {
-                let mut g = n.lock().unwrap();
-                let v = *g;
-                *g = v + 1;
+/// Two threads increment a counter under a mutex of the plain engine: `$rt` is `loom` or
+/// `shuttle`, `$arc` the `Arc` that engine's bodies use.
+macro_rules! plain_counter_body {
+    ($rt:ident, $arc:path) => {{
+        use $arc as Arc;
+        let n = Arc::new($rt::sync::Mutex::new(0));
+        let ts: Vec<_> = (0..2)
+            .map(|_| {
+                let n = n.clone();
+                $rt::thread::spawn(move || {
+                    let mut g = n.lock().unwrap();
+                    let v = *g;
+                    *g = v + 1;
+                })
             })
-        })
-        .collect();
-    for t in ts {
-        t.join().unwrap();
-    }
-    assert_eq!(*n.lock().unwrap(), 2);
+            .collect();
+        for t in ts {
+            t.join().unwrap();
+        }
+        assert_eq!(*n.lock().unwrap(), 2);
+    }};
+}
+
+fn plain_loom_body() {
+    plain_counter_body!(loom, loom::sync::Arc)
 }
 
 fn plain_shuttle_body() {
-    use shuttle::sync::Mutex;
-    use std::sync::Arc;
-    let n = Arc::new(Mutex::new(0));
-    let ts: Vec<_> = (0..2)
-        .map(|_| {
-            let n = n.clone();
-            shuttle::thread::spawn(move || {
-                let mut g = n.lock().unwrap();
-                let v = *g;
-                *g = v + 1;
-            })
-        })
-        .collect();
-    for t in ts {
-        t.join().unwrap();
-    }
-    assert_eq!(*n.lock().unwrap(), 2);
+    plain_counter_body!(shuttle, std::sync::Arc)
 }
 
 fn rate(executions: usize, secs: f64) -> f64 {

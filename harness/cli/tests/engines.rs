@@ -5,20 +5,12 @@
 mod common;
 
 use lockproof_cli::conformance::take_interleavings;
-use lockproof_cli::registry;
 use lockproof_harness::check::{check_scenario, Budget, Family, Request, Verdict};
 use lockproof_harness::child::Runner;
 use lockproof_harness::engine::{self, EngineKind, FailureKind, RunOutcome, RunSettings};
 use lockproof_scenario::Scenario;
 use std::path::Path;
 use std::process::Command;
-
-fn scenario(id: &str) -> Scenario {
-    registry::all()
-        .into_iter()
-        .find(|s| s.id == id)
-        .unwrap_or_else(|| panic!("scenario {id} is registered"))
-}
 
 fn settings(s: &Scenario, engine: EngineKind, executions: usize) -> RunSettings {
     RunSettings {
@@ -52,7 +44,7 @@ const COUNTS: [(&str, usize); 5] = [
 #[test]
 fn dfs_and_unbounded_loom_cover_exactly_the_interleavings_counted_by_hand() {
     for (id, want) in COUNTS {
-        let s = scenario(id);
+        let s = common::scenario(id);
         take_interleavings(id);
         let dfs = run(&s, EngineKind::Dfs { bound: None }, 1_000_000);
         assert!(dfs.found.is_none(), "{id}: dfs found {:?}", dfs.found);
@@ -93,7 +85,7 @@ const PREEMPT: [(&str, usize); 4] = [
 #[test]
 fn dfs_at_bound_k_finds_a_failure_iff_k_reaches_its_fewest_preemptions() {
     for (id, min) in PREEMPT {
-        let s = scenario(id);
+        let s = common::scenario(id);
         for k in 0..=3 {
             let o = run(&s, EngineKind::Dfs { bound: Some(k) }, 1_000_000);
             match &o.found {
@@ -140,7 +132,7 @@ fn dfs_at_bound_k_finds_a_failure_iff_k_reaches_its_fewest_preemptions() {
 #[test]
 fn loom_bounded_never_claims_exhaustion_and_unbounded_loom_finds_every_failure() {
     for (id, min) in PREEMPT {
-        let s = scenario(id);
+        let s = common::scenario(id);
         for k in 0..=3 {
             let o = run(&s, EngineKind::Loom { bound: Some(k) }, 1_000_000);
             assert!(!o.exhausted, "{id}: loom bound {k} claimed exhaustion");
@@ -164,7 +156,7 @@ fn loom_bounded_never_claims_exhaustion_and_unbounded_loom_finds_every_failure()
 
 #[test]
 fn account_bad_first_failing_dfs_bound_is_the_traces_preemption_count() {
-    let s = scenario("engine-account-bad");
+    let s = common::scenario("engine-account-bad");
     let req = Request {
         families: vec![Family::Dfs, Family::Loom],
         budget: Budget::ci(),
@@ -186,7 +178,7 @@ fn account_bad_first_failing_dfs_bound_is_the_traces_preemption_count() {
 #[test]
 fn correct_models_hold_under_every_engine_at_the_ci_budget_and_ten_times_it() {
     for id in ["engine-account", "self-counter-locked"] {
-        let s = scenario(id);
+        let s = common::scenario(id);
         for scale in [1, 10] {
             let mut budget = Budget::ci();
             budget.loom_executions *= scale;
@@ -208,7 +200,7 @@ fn correct_models_hold_under_every_engine_at_the_ci_budget_and_ten_times_it() {
 #[test]
 fn a_condition_wait_hang_meets_an_expected_deadlock_and_names_its_sub_kind() {
     // ex-5.4-04 and friends expect lost-wakeup; a user writing `deadlock` is met too.
-    let mut s = scenario("self-if-wait-no-injection");
+    let mut s = common::scenario("self-if-wait-no-injection");
     s.expect = lockproof_scenario::Expect::Violates("deadlock");
     let found = lockproof_harness::check::judge(
         &s,
@@ -337,7 +329,7 @@ fn dfs_meets_the_self_tests_verdicts_from_the_cli() {
 #[test]
 #[ignore = "run by a_users_failing_assert_still_prints_its_message in a child process"]
 fn helper_user_assert_after_a_check() {
-    let s = scenario("self-counter-unlocked");
+    let s = common::scenario("self-counter-unlocked");
     let req = Request {
         families: vec![Family::Random],
         budget: Budget::ci(),

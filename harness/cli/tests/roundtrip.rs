@@ -9,12 +9,8 @@ use lockproof_harness::schedule::ScheduleFile;
 #[test]
 fn run_save_replay_compare() {
     let dir = tempfile::tempdir().expect("scratch folder");
-    let s = registry::all()
-        .into_iter()
-        .find(|s| s.id == "self-opposite-locks")
-        .expect("registered");
-    let mut req = common::request();
-    req.save_root = Some(dir.path().to_path_buf());
+    let s = common::scenario("self-opposite-locks");
+    let req = common::request_saving_to(dir.path());
     let results = check_scenario(&s, &req);
     assert_eq!(results.len(), 3);
     for r in results {
@@ -48,13 +44,9 @@ fn run_save_replay_compare() {
 #[test]
 fn a_new_counterexample_never_overwrites_an_old_file() {
     let dir = tempfile::tempdir().expect("scratch folder");
-    let s = registry::all()
-        .into_iter()
-        .find(|s| s.id == "self-counter-unlocked")
-        .expect("registered");
-    let mut req = common::request();
+    let s = common::scenario("self-counter-unlocked");
+    let mut req = common::request_saving_to(dir.path());
     req.families = vec![Family::Random];
-    req.save_root = Some(dir.path().to_path_buf());
     let first = check_scenario(&s, &req).remove(0).saved.expect("saved");
     let before = std::fs::read_to_string(&first).expect("read");
     req.budget.seed = 99;

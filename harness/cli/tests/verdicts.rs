@@ -46,10 +46,7 @@ fn corpus_scenarios_meet_their_verdicts() {
 
 #[test]
 fn locked_counter_exhausts_loom_space() {
-    let s = registry::all()
-        .into_iter()
-        .find(|s| s.id == "self-counter-locked")
-        .expect("registered");
+    let s = common::scenario("self-counter-locked");
     let r = check_scenario(&s, &common::request());
     let loom = r
         .iter()
