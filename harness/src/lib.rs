@@ -14,6 +14,8 @@
 //! The library knows no scenario of its own: the tutorial's models and the `lockproof`
 //! binary that checks them (`lockproof-cli`) sit on top of it.
 
+#![warn(missing_docs)]
+
 pub mod check;
 pub mod checker;
 pub mod child;
