@@ -24,6 +24,12 @@ pub enum PyException {
     RuntimeError,
     /// `threading.BrokenBarrierError`, a subclass of `RuntimeError`
     BrokenBarrierError,
+    /// `AssertionError` (multiprocessing's ownership checks)
+    AssertionError,
+    /// `OSError` (multiprocessing: what `sem_open`/`sem_timedwait` report)
+    OSError,
+    /// `IndexError` (a multiprocessing `Array` index out of range)
+    IndexError,
 }
 
 impl fmt::Display for PyException {
@@ -33,6 +39,9 @@ impl fmt::Display for PyException {
             PyException::OverflowError => "OverflowError",
             PyException::RuntimeError => "RuntimeError",
             PyException::BrokenBarrierError => "BrokenBarrierError",
+            PyException::AssertionError => "AssertionError",
+            PyException::OSError => "OSError",
+            PyException::IndexError => "IndexError",
         })
     }
 }
@@ -97,6 +106,40 @@ pub enum Error {
     /// (`RuntimeError(text)`), every other party `BrokenBarrier`. CPython re-raises the
     /// action's own exception; a Rust action reports a failure as text.
     BarrierAction(String),
+
+    // ---- multiprocessing (`lockproof::process`; SEMANTICS.md §10) ----------------------
+    /// `multiprocessing` `Lock`/`Semaphore`/`BoundedSemaphore.release()` at the maximum
+    /// value: `ValueError('semaphore or lock released too many times')`.
+    SemLockReleasedTooManyTimes,
+    /// `multiprocessing.RLock.release()` by a (process, thread) that does not own it:
+    /// `AssertionError('attempt to release recursive lock not owned by thread')`.
+    RecursiveLockNotOwned,
+    /// `multiprocessing.Condition.wait()` without the lock:
+    /// `AssertionError('must acquire() condition before using wait()')`.
+    ConditionWaitNotOwned,
+    /// `multiprocessing.Condition.notify()`/`notify_all()` without the lock:
+    /// `AssertionError('lock is not owned')`.
+    ConditionLockNotOwned,
+    /// `multiprocessing.Condition.notify()` found a token in its wait semaphore:
+    /// `AssertionError('notify: Should not have been able to acquire _wait_semaphore')`.
+    NotifyWaitSemaphore,
+    /// `multiprocessing.Condition.notify()` found more woken than sleeping waiters:
+    /// `AssertionError('notify: Bug in sleeping_count.acquire- res should not be False')`.
+    NotifySleepingCount,
+    /// An OS error as Python shows it: `OSError('[Errno 22] Invalid argument')` for
+    /// `multiprocessing.Semaphore(-1)` or an unrepresentable `sem_timedwait` deadline.
+    /// Build it with [`Error::os`].
+    Os {
+        /// The errno.
+        errno: i32,
+        /// `[Errno N] text`, as `str(OSError)` gives it.
+        message: String,
+    },
+    /// A value beyond a C `int` (`multiprocessing.Semaphore(2**31)`):
+    /// `OverflowError('Python int too large to convert to C int')`.
+    CIntOverflow,
+    /// A `multiprocessing.Array` index out of range: `IndexError('invalid index')`.
+    InvalidIndex,
 }
 
 impl Error {
@@ -120,8 +163,16 @@ impl Error {
             | SemaphoreNegative
             | ReleaseCount
             | ReleasedTooManyTimes
-            | BarrierParties => PyException::ValueError,
-            TimeoutOverflow | SemaphoreOverflow => PyException::OverflowError,
+            | BarrierParties
+            | SemLockReleasedTooManyTimes => PyException::ValueError,
+            TimeoutOverflow | SemaphoreOverflow | CIntOverflow => PyException::OverflowError,
+            RecursiveLockNotOwned
+            | ConditionWaitNotOwned
+            | ConditionLockNotOwned
+            | NotifyWaitSemaphore
+            | NotifySleepingCount => PyException::AssertionError,
+            Os { .. } => PyException::OSError,
+            InvalidIndex => PyException::IndexError,
             ReleaseUnlocked | ReleaseUnacquired | WaitUnacquired | NotifyUnacquired
             | BarrierAction(_) => PyException::RuntimeError,
             BrokenBarrier => PyException::BrokenBarrierError,
@@ -158,6 +209,40 @@ impl Error {
             BarrierParties => "parties must be > 0",
             BrokenBarrier => "",
             BarrierAction(text) => text,
+            SemLockReleasedTooManyTimes => "semaphore or lock released too many times",
+            RecursiveLockNotOwned => "attempt to release recursive lock not owned by thread",
+            ConditionWaitNotOwned => "must acquire() condition before using wait()",
+            ConditionLockNotOwned => "lock is not owned",
+            NotifyWaitSemaphore => "notify: Should not have been able to acquire _wait_semaphore",
+            NotifySleepingCount => "notify: Bug in sleeping_count.acquire- res should not be False",
+            Os { message, .. } => message,
+            CIntOverflow => "Python int too large to convert to C int",
+            InvalidIndex => "invalid index",
+        }
+    }
+
+    /// `OSError(errno, strerror(errno))`, with Python's text: `Error::os(22)` displays as
+    /// `[Errno 22] Invalid argument`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::{Error, PyException};
+    ///
+    /// let e = Error::os(22);
+    /// assert_eq!(e.to_string(), "[Errno 22] Invalid argument");
+    /// assert_eq!(e.exception(), PyException::OSError);
+    /// ```
+    pub fn os(errno: i32) -> Error {
+        let text = std::io::Error::from_raw_os_error(errno).to_string();
+        // std appends " (os error N)" to strerror's text; Python does not.
+        let text = text
+            .strip_suffix(&format!(" (os error {errno})"))
+            .unwrap_or(&text)
+            .to_owned();
+        Error::Os {
+            errno,
+            message: format!("[Errno {errno}] {text}"),
         }
     }
 

@@ -50,6 +50,10 @@ mod error;
 mod event;
 mod guard;
 mod lock;
+#[cfg(target_os = "linux")]
+pub mod multiprocessing;
+#[cfg(target_os = "linux")]
+pub mod process;
 mod rlock;
 mod semaphore;
 mod shared;

@@ -78,6 +78,13 @@ pub use args::{Arg, Args, Secs};
 mod real;
 pub use real::Std;
 
+#[cfg(target_os = "linux")]
+pub mod process;
+#[cfg(target_os = "linux")]
+mod real_process;
+#[cfg(target_os = "linux")]
+pub use real_process::StdMemory;
+
 #[cfg(any(feature = "loom", feature = "shuttle"))]
 pub mod checked;
 #[cfg(feature = "loom")]

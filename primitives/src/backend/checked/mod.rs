@@ -19,6 +19,8 @@
 //! report's `limitations`, what it could not explore.
 
 pub(crate) mod fxhash;
+#[cfg(target_os = "linux")]
+mod process;
 mod report;
 mod world;
 

@@ -1,0 +1,126 @@
+//! `multiprocessing.BoundedSemaphore`: a SemLock of kind SEMAPHORE with maxvalue = value.
+
+use super::handle::{next, shareable, HandleError, Parts};
+use super::semlock::{c_int_value, Kind, SemLock};
+use super::Guard;
+use crate::backend::process::ProcessBackend;
+use crate::backend::{ObjectTag, Std};
+use crate::error::Result;
+use std::fmt;
+
+/// Python's `multiprocessing.BoundedSemaphore(value=1)` (CPython 3.11 on Linux;
+/// SEMANTICS.md §10.6).
+///
+/// - A release at the initial value is
+///   `ValueError('semaphore or lock released too many times')`. The check reads the value
+///   and then posts: it is not atomic with the post (CPython's own comment), so two
+///   processes releasing at once can both pass it.
+/// - `BoundedSemaphore(0)` is allowed; its `release()` raises at once.
+/// - Construction errors and timeouts as [`Semaphore`](super::Semaphore).
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::multiprocessing::BoundedSemaphore;
+/// use lockproof::Error;
+///
+/// let s = BoundedSemaphore::new(2)?;
+/// assert_eq!(format!("{s:?}"), "<BoundedSemaphore(value=2, maxvalue=2)>");
+/// assert_eq!(s.release(), Err(Error::SemLockReleasedTooManyTimes));
+/// assert!(s.try_acquire());
+/// s.release()?;
+/// # Ok::<(), Error>(())
+/// ```
+pub struct BoundedSemaphore<B: ProcessBackend = Std> {
+    pub(crate) sl: SemLock<B>,
+}
+
+impl<B: ProcessBackend> BoundedSemaphore<B> {
+    /// `multiprocessing.BoundedSemaphore(value)`.
+    pub fn new(value: i64) -> Result<Self> {
+        let v = c_int_value(value)?;
+        Ok(BoundedSemaphore {
+            sl: SemLock::new(Kind::Semaphore, v, v, B::Tag::new("mp.BoundedSemaphore"))?,
+        })
+    }
+
+    /// Name the semaphore in checker traces (no effect on real processes).
+    pub fn with_name(self, name: &str) -> Self {
+        self.sl.tag.set_name(name);
+        self
+    }
+
+    /// The semaphore's trace identity.
+    pub fn tag(&self) -> &B::Tag {
+        &self.sl.tag
+    }
+
+    /// `acquire()`: block until a unit is taken. Always true.
+    pub fn acquire(&self) -> bool {
+        self.sl.acquire()
+    }
+
+    /// `acquire(False)`.
+    pub fn try_acquire(&self) -> bool {
+        self.sl.try_acquire()
+    }
+
+    /// `acquire(timeout=t)`; see [`Lock::acquire_timeout`](super::Lock::acquire_timeout).
+    pub fn acquire_timeout(&self, timeout: f64) -> Result<bool> {
+        self.sl.acquire_with(true, Some(timeout))
+    }
+
+    /// `acquire(block, timeout)`.
+    pub fn acquire_with(&self, block: bool, timeout: Option<f64>) -> Result<bool> {
+        self.sl.acquire_with(block, timeout)
+    }
+
+    /// `release()`: `ValueError('semaphore or lock released too many times')` at the
+    /// bound.
+    pub fn release(&self) -> Result<()> {
+        self.sl.release()
+    }
+
+    /// `with sem:` — acquire; release when the guard drops.
+    pub fn lock(&self) -> Guard<'_, B> {
+        self.sl.acquire();
+        Guard { sl: &self.sl }
+    }
+
+    /// `get_value()`.
+    pub fn get_value(&self) -> usize {
+        self.sl.value()
+    }
+
+    /// `_semlock.maxvalue`: the bound (the initial value).
+    pub fn maxvalue(&self) -> usize {
+        self.sl.maxvalue()
+    }
+}
+
+impl<B: ProcessBackend> fmt::Debug for BoundedSemaphore<B> {
+    /// CPython's repr: `<BoundedSemaphore(value=N, maxvalue=M)>`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "<BoundedSemaphore(value={}, maxvalue={})>",
+            self.sl.value(),
+            self.sl.maxvalue()
+        )
+    }
+}
+
+impl<B: ProcessBackend> Parts<B> for BoundedSemaphore<B> {
+    fn parts(&self, out: &mut Vec<B::Memory>) {
+        out.push(self.sl.memory().clone());
+    }
+    fn from_parts(parts: &mut dyn Iterator<Item = B::Memory>) -> Result<Self, HandleError> {
+        let sl = SemLock::attach(next::<B>(parts)?, 0, B::Tag::new("mp.BoundedSemaphore"))?;
+        if sl.kind() != Kind::Semaphore {
+            return Err(HandleError::Mismatch("not a BoundedSemaphore"));
+        }
+        Ok(BoundedSemaphore { sl })
+    }
+}
+
+shareable!(BoundedSemaphore);

@@ -1,0 +1,151 @@
+//! `multiprocessing.RLock`: a SemLock of kind RECURSIVE_MUTEX, owned per (process, thread).
+
+use super::handle::{next, shareable, HandleError, Parts};
+use super::semlock::{Kind, SemLock};
+use super::{owner_name, Guard};
+use crate::backend::process::ProcessBackend;
+use crate::backend::{ObjectTag, Std};
+use crate::error::Result;
+use std::fmt;
+
+/// Python's `multiprocessing.RLock()` (CPython 3.11; SEMANTICS.md §10.5): a recursive lock
+/// shared by processes, owned by one thread of one process.
+///
+/// - The owner re-acquires at once, even with `block=false` and before any timeout is
+///   looked at; every other thread (of this process or another) waits.
+/// - **Only the owner may release**: anyone else, in this process or another (a forked or
+///   re-executed child included, checks 132 and 134), gets
+///   `AssertionError('attempt to release recursive lock not owned by thread')` — a real
+///   exception, not a Python `assert` (`python -O` keeps it). This differs from
+///   `threading.RLock` (`RuntimeError('cannot release un-acquired lock')`).
+/// - Timeouts as [`Lock`](super::Lock).
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::multiprocessing::RLock;
+/// use lockproof::{Error, PyException};
+///
+/// let r = RLock::new();
+/// let err = r.release().unwrap_err();
+/// assert_eq!(err, Error::RecursiveLockNotOwned);
+/// assert_eq!(err.exception(), PyException::AssertionError);
+/// assert!(r.acquire());
+/// assert!(r.try_acquire()); // reentrant
+/// assert_eq!(r.count(), 2);
+/// r.release()?;
+/// r.release()?;
+/// assert_eq!(format!("{r:?}"), "<RLock(None, 0)>");
+/// # Ok::<(), Error>(())
+/// ```
+pub struct RLock<B: ProcessBackend = Std> {
+    pub(crate) sl: SemLock<B>,
+}
+
+impl<B: ProcessBackend> Default for RLock<B> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<B: ProcessBackend> RLock<B> {
+    /// `multiprocessing.RLock()`: free.
+    ///
+    /// # Panics
+    ///
+    /// If the OS refuses shared memory; [`RLock::try_new`] returns the error instead.
+    pub fn new() -> Self {
+        Self::try_new().unwrap_or_else(|e| panic!("multiprocessing.RLock(): {e}"))
+    }
+
+    /// `multiprocessing.RLock()`, or the `OSError` of allocating its shared memory.
+    pub fn try_new() -> Result<Self> {
+        Ok(RLock {
+            sl: SemLock::new(Kind::RecursiveMutex, 1, 1, B::Tag::new("mp.RLock"))?,
+        })
+    }
+
+    /// Name the lock in checker traces (no effect on real processes).
+    pub fn with_name(self, name: &str) -> Self {
+        self.sl.tag.set_name(name);
+        self
+    }
+
+    /// The lock's trace identity.
+    pub fn tag(&self) -> &B::Tag {
+        &self.sl.tag
+    }
+
+    /// `acquire()`: block until owned (at once for the owner). Always true.
+    pub fn acquire(&self) -> bool {
+        self.sl.acquire()
+    }
+
+    /// `acquire(False)`: true for the owner or if free.
+    pub fn try_acquire(&self) -> bool {
+        self.sl.try_acquire()
+    }
+
+    /// `acquire(timeout=t)`; see [`Lock::acquire_timeout`](super::Lock::acquire_timeout).
+    pub fn acquire_timeout(&self, timeout: f64) -> Result<bool> {
+        self.sl.acquire_with(true, Some(timeout))
+    }
+
+    /// `acquire(block, timeout)`: the owner gets `true` before the timeout is examined.
+    pub fn acquire_with(&self, block: bool, timeout: Option<f64>) -> Result<bool> {
+        self.sl.acquire_with(block, timeout)
+    }
+
+    /// `release()`: one level. A non-owner gets
+    /// `AssertionError('attempt to release recursive lock not owned by thread')`.
+    pub fn release(&self) -> Result<()> {
+        self.sl.release()
+    }
+
+    /// `with rlock:` — acquire; release when the guard drops.
+    pub fn lock(&self) -> Guard<'_, B> {
+        self.sl.acquire();
+        Guard { sl: &self.sl }
+    }
+
+    /// `_semlock._is_mine()`: owned by the calling thread of this process.
+    pub fn is_mine(&self) -> bool {
+        self.sl.is_mine()
+    }
+
+    /// `_semlock._count()`: the recursion depth, if owned by a thread of this process.
+    pub fn count(&self) -> isize {
+        self.sl.count()
+    }
+}
+
+impl<B: ProcessBackend> fmt::Debug for RLock<B> {
+    /// CPython's repr: `<RLock(None, 0)>`, `<RLock(MainProcess, 3)>`,
+    /// `<RLock(SomeOtherThread, nonzero)>`, `<RLock(SomeOtherProcess, nonzero)>`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.sl.is_mine() {
+            write!(f, "<RLock({}, {})>", owner_name(), self.sl.count())
+        } else if self.sl.value() == 1 {
+            f.write_str("<RLock(None, 0)>")
+        } else if self.sl.count() > 0 {
+            f.write_str("<RLock(SomeOtherThread, nonzero)>")
+        } else {
+            f.write_str("<RLock(SomeOtherProcess, nonzero)>")
+        }
+    }
+}
+
+impl<B: ProcessBackend> Parts<B> for RLock<B> {
+    fn parts(&self, out: &mut Vec<B::Memory>) {
+        out.push(self.sl.memory().clone());
+    }
+    fn from_parts(parts: &mut dyn Iterator<Item = B::Memory>) -> Result<Self, HandleError> {
+        let sl = SemLock::attach(next::<B>(parts)?, 0, B::Tag::new("mp.RLock"))?;
+        if sl.kind() != Kind::RecursiveMutex {
+            return Err(HandleError::Mismatch("not an RLock"));
+        }
+        Ok(RLock { sl })
+    }
+}
+
+shareable!(RLock);
