@@ -363,7 +363,10 @@ fn semantics_10_4_lock_reprs_by_owner() {
     // Held by another thread of this process (count > 0 here, last_tid not us).
     assert_eq!(format!("{l:?}"), "<Lock(owner=SomeOtherThread)>");
     // Held by another process: a reopened handle has count 0.
-    assert_eq!(format!("{:?}", l.reopen()), "<Lock(owner=SomeOtherProcess)>");
+    assert_eq!(
+        format!("{:?}", l.reopen()),
+        "<Lock(owner=SomeOtherProcess)>"
+    );
     let named = thread::Builder::new()
         .name("Worker".into())
         .spawn(|| {
@@ -388,7 +391,9 @@ fn semantics_10_5_rlock_owner_reenters_before_timeout_is_examined() {
     let r2 = Arc::new(r);
     let r3 = r2.clone();
     let start = Instant::now();
-    let other = thread::spawn(move || r3.acquire_timeout(0.05)).join().unwrap();
+    let other = thread::spawn(move || r3.acquire_timeout(0.05))
+        .join()
+        .unwrap();
     assert_eq!(other, Ok(false));
     assert!(start.elapsed() >= Duration::from_millis(50));
     let r4 = r2.clone();
