@@ -145,14 +145,15 @@ pub fn unsupported(s: &Scenario, family: Family) -> Option<String> {
     }
     // Without a choice operator, loom injects through one more thread (the checker's
     // environment thread), which counts toward its limit.
-    let injects =
-        s.spurious == Spurious::On || s.time == lockproof::backend::checked::TimeMode::Adversarial;
+    let injects = s.spurious == Spurious::On
+        || s.time == lockproof::backend::checked::TimeMode::Adversarial
+        || s.crashes > 0;
     let limit = loom::MAX_THREADS - 1 - usize::from(injects);
     if s.threads > limit {
         return Some(if injects {
             format!(
-                "loom runs at most {limit} threads besides main when it injects timeouts or \
-                 spurious wakeups (one more thread does it); this scenario starts {}",
+                "loom runs at most {limit} threads besides main when it injects timeouts, \
+                 spurious wakeups or crashes (one more thread does it); this scenario starts {}",
                 s.threads
             )
         } else {
@@ -170,6 +171,7 @@ fn settings(s: &Scenario, engine: EngineKind, executions: usize, seed: u64) -> R
         engine,
         time: s.time,
         spurious: s.spurious == Spurious::On,
+        crashes: s.crashes,
         max_steps: s.max_steps,
         executions,
         seed,

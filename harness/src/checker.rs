@@ -103,6 +103,8 @@ pub struct Config {
     pub time: TimeMode,
     /// Whether `Condition.wait` may wake spuriously.
     pub spurious: bool,
+    /// At most this many processes crash per execution (0: no crash faults).
+    pub crashes: u32,
     /// Traced steps one execution may take before it is called a livelock.
     pub max_steps: u64,
     /// Where failing schedules are saved (`<dir>/schedules/<model>/…`); `None`: the
@@ -123,6 +125,7 @@ impl Default for Config {
             budget: Budget::ci(),
             time: TimeMode::Timed,
             spurious: false,
+            crashes: 0,
             max_steps: 20_000,
             save_dir: None,
             save: true,
@@ -285,6 +288,7 @@ impl Check {
         let config = Config {
             time: scenario.time,
             spurious: scenario.spurious == Spurious::On,
+            crashes: scenario.crashes,
             max_steps: scenario.max_steps,
             ..Config::default()
         };
@@ -463,6 +467,13 @@ impl Check {
         self
     }
 
+    /// Let the checker crash up to `n` processes per execution (any process but the main
+    /// one, at any of its steps; see `lockproof::backend::spawn`).
+    pub fn crashes(mut self, n: u32) -> Check {
+        self.config.crashes = n;
+        self
+    }
+
     /// The seed of the first shuttle run.
     ///
     /// # Examples
@@ -598,6 +609,7 @@ impl Check {
             Spurious::Off
         };
         s.max_steps = self.config.max_steps;
+        s.crashes = self.config.crashes;
         s
     }
 

@@ -123,6 +123,9 @@ impl ScheduleFile {
             "spurious {}\n",
             if s.spurious { "on" } else { "off" }
         ));
+        if s.crashes > 0 {
+            out.push_str(&format!("crashes {}\n", s.crashes));
+        }
         out.push_str(&format!("max-steps {}\n", s.max_steps));
         out.push_str(&format!("kind {}\n", self.kind));
         out.push_str(&format!("property {}\n", self.property));
@@ -165,7 +168,8 @@ impl ScheduleFile {
             let (k, v) = line
                 .split_once(' ')
                 .ok_or_else(|| ScheduleError::Unknown(line.to_owned()))?;
-            const KEYS: [&str; 17] = [
+            const KEYS: [&str; 18] = [
+                "crashes",
                 "scenario",
                 "engine",
                 "bound",
@@ -254,6 +258,12 @@ impl ScheduleFile {
                 engine,
                 time,
                 spurious,
+                crashes: match map.get("crashes") {
+                    None => 0,
+                    Some(v) => v
+                        .parse()
+                        .map_err(|_| ScheduleError::Bad("crashes", (*v).to_owned()))?,
+                },
                 max_steps: num("max-steps")?,
                 executions: 1,
                 seed,

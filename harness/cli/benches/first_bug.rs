@@ -18,6 +18,7 @@ fn settings(s: &Scenario, engine: EngineKind, seed: u64) -> RunSettings {
         engine,
         time: s.time,
         spurious: s.spurious == Spurious::On,
+        crashes: s.crashes,
         max_steps: s.max_steps,
         executions: BUDGET,
         seed,

@@ -57,6 +57,7 @@ fn main() {
         engine,
         time: TimeMode::Timed,
         spurious: false,
+        crashes: 0,
         max_steps: 20_000,
         executions,
         seed: 1,

@@ -17,6 +17,7 @@ fn settings(s: &Scenario, engine: EngineKind, executions: usize) -> RunSettings 
         engine,
         time: s.time,
         spurious: s.spurious == lockproof_scenario::Spurious::On,
+        crashes: s.crashes,
         max_steps: s.max_steps,
         executions,
         seed: 1,

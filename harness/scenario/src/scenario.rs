@@ -118,6 +118,8 @@ pub struct Scenario {
     pub time: TimeMode,
     /// Whether spurious wakeups are injected.
     pub spurious: Spurious,
+    /// At most this many processes the checker may crash per execution (0: none).
+    pub crashes: u32,
     /// How many threads the body starts (besides main): loom runs at most 4.
     pub threads: usize,
     /// Whether the body calls `Backend::choose` (loom has no choice operator).
@@ -156,6 +158,7 @@ impl Scenario {
             reason: "",
             time: TimeMode::Timed,
             spurious: Spurious::Off,
+            crashes: 0,
             threads: 2,
             needs_choice: false,
             max_steps: 20_000,
@@ -254,6 +257,13 @@ impl Scenario {
     /// ```
     pub fn adversarial(mut self) -> Self {
         self.time = TimeMode::Adversarial;
+        self
+    }
+
+    /// Let the checker crash up to `n` processes (other than the main one) per execution,
+    /// at any of their steps, as a recorded choice.
+    pub fn crashes(mut self, n: u32) -> Self {
+        self.crashes = n;
         self
     }
 

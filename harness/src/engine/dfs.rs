@@ -108,7 +108,7 @@ pub struct DfsScheduler {
     preemptions: usize,
     started: bool,
     /// `engine_ops()` at the last scheduling point, and the task that ran from it.
-    last_point: Option<(u64, usize)>,
+    last_point: Option<(u64, usize, Vec<usize>)>,
     progress: Arc<Mutex<Progress>>,
 }
 
@@ -219,13 +219,15 @@ impl Scheduler for DfsScheduler {
         let cur = current
             .map(usize::from)
             .filter(|c| !is_yielding && ids.contains(c));
-        // No operation since the last scheduling point, and the same thread may go on: a
-        // switch here is the same schedule as a switch there (already enumerated), so this
-        // point is not a branch. (shuttle has a point after a spawn and another before the
-        // spawner's next operation.)
+        // No operation since the last scheduling point, the same thread may go on, and no
+        // thread became runnable since: a switch here is the same schedule as a switch
+        // there (already enumerated), so this point is not a branch. (shuttle has a point
+        // inside a spawn, before the new thread is runnable, and another before the
+        // spawner's next operation: that second one is a branch, or the new thread could
+        // never run first.)
         let ops = engine_ops();
-        if let (Some(c), Some((last_ops, last_task))) = (cur, self.last_point) {
-            if last_ops == ops && last_task == c {
+        if let (Some(c), Some((last_ops, last_task, last_ids))) = (cur, &self.last_point) {
+            if *last_ops == ops && *last_task == c && *last_ids == ids {
                 // Recorded all the same: a replay answers every scheduling point.
                 self.progress().current.push(Decision::Task(c));
                 return Some(TaskId::from(c));
@@ -254,7 +256,7 @@ impl Scheduler for DfsScheduler {
             self.preemptions += 1;
             self.progress().preemptions = self.preemptions;
         }
-        self.last_point = Some((ops, t));
+        self.last_point = Some((ops, t, ids));
         Some(TaskId::from(t))
     }
 

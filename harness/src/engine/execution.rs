@@ -17,6 +17,7 @@ pub fn world_config(s: &RunSettings) -> WorldConfig {
         spurious: s.spurious,
         max_spurious: 1,
         max_steps: s.max_steps,
+        crashes: s.crashes,
     }
 }
 
@@ -41,6 +42,9 @@ pub fn classify(execution: usize) -> Found {
         Some(failure) => {
             let (kind, property) = match &failure {
                 Failure::Violation { property, .. } => (FailureKind::Violation, property.clone()),
+                Failure::Deadlock(d) if !d.dead_holders.is_empty() => {
+                    (FailureKind::DeadHolder, "dead-holder".to_owned())
+                }
                 Failure::Deadlock(d) if d.lost_wakeup => {
                     (FailureKind::LostWakeup, "lost-wakeup".to_owned())
                 }
@@ -122,7 +126,9 @@ pub fn failure_message(failure: &Failure, report: Option<&ExecutionReport>) -> S
                 .collect();
             // One family, "every thread is blocked", named with its sub-kind.
             let all_joins = d.threads.iter().all(|b| b.op == "join");
-            let head = if d.lost_wakeup {
+            let head = if !d.dead_holders.is_empty() {
+                "dead holder (held by a crashed process: never released)"
+            } else if d.lost_wakeup {
                 "deadlock (lost wakeup: waiting for a notification nobody can send)"
             } else if d.cycle.is_some() {
                 "deadlock (lock cycle)"

@@ -143,6 +143,9 @@ pub struct RunSettings {
     pub time: TimeMode,
     /// Whether spurious wakeups are injected.
     pub spurious: bool,
+    /// At most this many process crashes per execution.
+    #[serde(default)]
+    pub crashes: u32,
     /// Step budget of one execution.
     pub max_steps: u64,
     /// Budget: at most this many executions.
@@ -175,6 +178,9 @@ words! {
         /// Every live thread blocked forever, each waiting for a notification (a Condition,
         /// an Event, a Barrier) that nobody left can send. One of the [`DEADLOCK`] family.
         LostWakeup = "lost-wakeup",
+        /// Every live thread blocked forever, and what some of them wait for is held by a
+        /// thread whose process crashed: it will never be released. A family of its own.
+        DeadHolder = "dead-holder",
         /// A thread panicked.
         Panic = "panic",
         /// An execution exceeded its step budget (livelock, or the budget is too small).

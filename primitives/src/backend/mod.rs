@@ -77,6 +77,7 @@ pub use args::{Arg, Args, Secs};
 
 mod real;
 pub use real::Std;
+pub mod spawn;
 
 #[cfg(target_os = "linux")]
 pub mod process;
@@ -399,6 +400,41 @@ pub trait Backend: RawBackend {
     /// A nondeterministic choice in `0..n` (n ≥ 1), recorded in a checker's schedule;
     /// under std, a cheap pseudo-random number.
     fn choose(n: usize) -> usize;
+
+    /// The handle of a process started by [`spawn_process`](Backend::spawn_process).
+    type Process: spawn::ProcessHandle;
+
+    /// Start a process named `name` running `f` (Python's
+    /// `Process(target=f, name=name).start()`); join it for its exit code.
+    ///
+    /// | backend | a process is | a crash is |
+    /// |---|---|---|
+    /// | [`Std`] (Linux) | a `fork` of the caller running `f`, then `_exit` | a real signal (`SIGKILL`) |
+    /// | `Loom`, `Shuttle` | a group of checked threads with its own pid | a checker choice at any of its steps (`WorldConfig::crashes`), recorded in the schedule |
+    ///
+    /// Under [`Std`] the child shares with its parent only memory made for sharing
+    /// (`lockproof::process`), and must run nothing but `f`: a forked child of a
+    /// multi-threaded program must not take a lock another thread of the parent held at the
+    /// fork (keep `f` to the process-shared primitives). Under a checker the process's
+    /// threads share the address space, and the checker may crash the process at any of
+    /// its steps when crash faults are on: its threads vanish, and what it held stays held.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::backend::spawn::ProcessHandle;
+    /// use lockproof::backend::{Backend, Std};
+    ///
+    /// # #[cfg(target_os = "linux")] {
+    /// let child = Std::spawn_process("worker", || {});
+    /// assert!(child.pid() > 0);
+    /// assert_eq!(child.join(), 0);
+    /// assert_eq!(Std::spawn_process("failing", || panic!("raised")).join(), 1);
+    /// # }
+    /// ```
+    fn spawn_process<F>(name: &str, f: F) -> Self::Process
+    where
+        F: FnOnce() + Send + 'static;
 }
 
 /// What primitives are built from: the atomic word, object identity, the one wait point

@@ -167,6 +167,24 @@ impl Backend for Std {
         std::thread::yield_now()
     }
 
+    #[cfg(target_os = "linux")]
+    type Process = super::spawn::ForkedProcess;
+    #[cfg(not(target_os = "linux"))]
+    type Process = super::spawn::Unsupported;
+
+    fn spawn_process<F>(_name: &str, f: F) -> Self::Process
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        #[cfg(target_os = "linux")]
+        return super::spawn::fork(f);
+        #[cfg(not(target_os = "linux"))]
+        {
+            drop(f);
+            panic!("lockproof: real processes are supported on Linux only")
+        }
+    }
+
     fn choose(n: usize) -> usize {
         assert!(n > 0, "choose(0)");
         // xorshift64*, seeded per thread from its id: enough for a nondeterministic demo.

@@ -29,10 +29,11 @@ pub use report::{
     TraceEvent,
 };
 pub use world::{
-    engine_ops, fmt_time, take_last_report, Aborted, Holders, ObjectId, Observer, StepContext,
-    ThreadId, TimeMode, Violation, WorldConfig,
+    engine_ops, fmt_time, take_last_report, Aborted, Crashed, Holders, ObjectId, Observer,
+    ProcessId, StepContext, ThreadId, TimeMode, Violation, WorldConfig,
 };
 
+use super::spawn::ProcessHandle;
 use super::{
     Backend, JoinHandle, Moment, ObjectTag, ParkRequest, ParkResult, RawAtomic, RawBackend, Record,
     WaitKind,
@@ -193,6 +194,83 @@ impl<T: Send + 'static> JoinHandle<T> for CheckedJoinHandle<T> {
     }
 }
 
+/// A process of a checked world: a group of checked threads with its own pid.
+#[derive(Debug)]
+pub struct CheckedProcess {
+    process: ProcessId,
+    main: ThreadId,
+}
+
+impl ProcessHandle for CheckedProcess {
+    fn pid(&self) -> u32 {
+        self.process.pid()
+    }
+
+    fn join(self) -> i32 {
+        let w = world::current();
+        while !w.is_finished(self.main) {
+            let valid = !w.is_finished(self.main);
+            w.park(
+                QueueKey::Join(self.main),
+                None,
+                "join",
+                WaitKind::Join,
+                None,
+                valid,
+            );
+        }
+        if w.process_crashed(self.process) {
+            -9
+        } else {
+            0
+        }
+    }
+}
+
+/// The pid of the calling checked thread's process (`os.getpid()`).
+pub(crate) fn current_pid() -> u32 {
+    world::current().current_process().pid()
+}
+
+/// Whether checked process `pid` has not crashed.
+pub(crate) fn process_alive(pid: u32) -> bool {
+    let index = (pid as usize).saturating_sub(1);
+    !world::current().process_crashed(ProcessId::from_index(index))
+}
+
+/// Run `f` as checked thread `thread` on a new engine thread.
+fn start_thread<E, F, T>(w: Arc<World>, thread: ThreadId, f: F) -> CheckedJoinHandle<T>
+where
+    E: Engine,
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let result = Arc::new(Mutex::new(None));
+    let slot = result.clone();
+    let world_for_thread = w.clone();
+    w.flush();
+    world::count_engine_op();
+    E::spawn(Box::new(move || {
+        let w = world_for_thread;
+        w.bind(thread, E::unparker());
+        match catch_unwind(AssertUnwindSafe(f)) {
+            Ok(v) => {
+                *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(v);
+                w.finish_thread();
+            }
+            // Its process crashed: the thread vanishes where it stood.
+            Err(p) if p.is::<Crashed>() => w.vanish(),
+            Err(p) => {
+                if !p.is::<Aborted>() {
+                    w.record_panic(thread, panic_message(p.as_ref()));
+                }
+                resume_unwind(p);
+            }
+        }
+    }));
+    CheckedJoinHandle { thread, result }
+}
+
 fn ops<E: Engine>() -> world::EngineOps {
     world::EngineOps {
         name: E::NAME,
@@ -226,7 +304,23 @@ pub fn execute<E: Engine>(
     observer: Option<Box<dyn Observer>>,
     body: impl FnOnce(),
 ) {
-    let world = Arc::new(World::new(config, observer, ops::<E>()));
+    // Under an engine without a choice operator the environment thread crashes processes;
+    // the engine sees that step as dependent with every step of a crashable process only
+    // through an atomic both touch (the witness: the crash writes it, each step of a
+    // process other than the main one reads it), so that a partial-order reduction
+    // explores the crash before and after each of them.
+    let witness = (!E::HAS_CHOICE && config.crashes > 0).then(|| {
+        let a = Arc::new(E::Atomic::new(0));
+        let f: world::Witness = Box::new(move |write| {
+            if write {
+                a.fetch_add(1, Ordering::SeqCst);
+            } else {
+                a.load(Ordering::SeqCst);
+            }
+        });
+        f
+    });
+    let world = Arc::new(World::new(config, observer, ops::<E>(), witness));
     world.install();
     let main = world.new_thread("main").expect("main thread");
     world.bind(main, E::unparker());
@@ -273,7 +367,7 @@ pub fn execute<E: Engine>(
 
 fn needs_injection(world: &World) -> bool {
     let c = world.config();
-    c.spurious || c.time == TimeMode::Adversarial
+    c.spurious || c.time == TimeMode::Adversarial || c.crashes > 0
 }
 
 /// Start the environment thread that fires timeouts early and injects spurious wakeups
@@ -288,6 +382,7 @@ fn spawn_environment<E: Engine>(world: &Arc<World>) {
     E::spawn(Box::new(move || {
         w.bind(id, E::unparker());
         let run = catch_unwind(AssertUnwindSafe(|| loop {
+            w.witness(true);
             match w.env_step() {
                 EnvStep::Fired => continue,
                 EnvStep::Done => break,
@@ -344,16 +439,20 @@ unsafe impl<E: Engine> RawBackend for Checked<E> {
     fn unpark_one(word: &Self::Atomic) -> bool {
         // The wake's own scheduling point, dependent with every operation on the word
         // (see `Backend::unpark_one`).
-        word.fetch_add(0, Ordering::SeqCst);
-        world::current().unpark(QueueKey::Address(word as *const Self::Atomic as usize), 1) == 1
+        world::completing_wake(|| {
+            word.fetch_add(0, Ordering::SeqCst);
+            world::current().unpark(QueueKey::Address(word as *const Self::Atomic as usize), 1)
+        }) == 1
     }
 
     fn unpark_all(word: &Self::Atomic) -> usize {
-        word.fetch_add(0, Ordering::SeqCst);
-        world::current().unpark(
-            QueueKey::Address(word as *const Self::Atomic as usize),
-            usize::MAX,
-        )
+        world::completing_wake(|| {
+            word.fetch_add(0, Ordering::SeqCst);
+            world::current().unpark(
+                QueueKey::Address(word as *const Self::Atomic as usize),
+                usize::MAX,
+            )
+        })
     }
 
     fn record(tag: &CheckedTag, event: impl FnOnce() -> Record) {
@@ -406,28 +505,7 @@ impl<E: Engine> Backend for Checked<E> {
                 w.violate("engine-limit", &limit);
             }
         };
-        let result = Arc::new(Mutex::new(None));
-        let slot = result.clone();
-        let world_for_thread = w.clone();
-        w.flush();
-        world::count_engine_op();
-        E::spawn(Box::new(move || {
-            let w = world_for_thread;
-            w.bind(thread, E::unparker());
-            match catch_unwind(AssertUnwindSafe(f)) {
-                Ok(v) => {
-                    *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(v);
-                    w.finish_thread();
-                }
-                Err(p) => {
-                    if !p.is::<Aborted>() {
-                        w.record_panic(thread, panic_message(p.as_ref()));
-                    }
-                    resume_unwind(p);
-                }
-            }
-        }));
-        CheckedJoinHandle { thread, result }
+        start_thread::<E, F, T>(w, thread, f)
     }
 
     fn yield_now() {
@@ -436,6 +514,21 @@ impl<E: Engine> Backend for Checked<E> {
             w.yield_step();
         }
         E::yield_now()
+    }
+
+    type Process = CheckedProcess;
+
+    fn spawn_process<F>(name: &str, f: F) -> CheckedProcess
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        let w = world::current();
+        let (process, main) = match w.new_process(name) {
+            Ok(p) => p,
+            Err(limit) => w.violate("engine-limit", &limit),
+        };
+        drop(start_thread::<E, _, _>(w, main, f));
+        CheckedProcess { process, main }
     }
 
     fn choose(n: usize) -> usize {

@@ -85,6 +85,9 @@ pub struct DeadlockReport {
     /// True when no lock is part of the problem: every thread waits for a notification
     /// (Condition, Event) or a thread that never comes. The classic lost wakeup.
     pub lost_wakeup: bool,
+    /// Holders of what the blocked threads wait on whose process crashed: they will never
+    /// release it. Non-empty makes the verdict `dead-holder`.
+    pub dead_holders: Vec<ThreadId>,
 }
 
 /// Why an execution failed. The closed set of failures the checked world detects itself;
@@ -119,6 +122,7 @@ impl Failure {
     pub fn kind(&self) -> &'static str {
         match self {
             Failure::Violation { .. } => "violation",
+            Failure::Deadlock(d) if !d.dead_holders.is_empty() => "dead-holder",
             Failure::Deadlock(d) if d.lost_wakeup => "lost-wakeup",
             Failure::Deadlock(_) => "deadlock",
             Failure::Panic { .. } => "panic",
@@ -131,6 +135,11 @@ impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Failure::Violation { property, message } => write!(f, "{property} violated: {message}"),
+            Failure::Deadlock(d) if !d.dead_holders.is_empty() => write!(
+                f,
+                "dead holder: {} thread(s) wait forever for what a crashed process holds",
+                d.threads.len()
+            ),
             Failure::Deadlock(d) if d.lost_wakeup => {
                 write!(f, "lost wakeup: {} thread(s) wait forever", d.threads.len())
             }

@@ -74,6 +74,9 @@ pub struct WorldConfig {
     pub max_spurious: u32,
     /// At most this many traced steps per execution.
     pub max_steps: u64,
+    /// At most this many processes crash per execution (0: no crash faults). See
+    /// `ProcessSpawn`.
+    pub crashes: u32,
 }
 
 impl Default for WorldConfig {
@@ -83,6 +86,7 @@ impl Default for WorldConfig {
             spurious: false,
             max_spurious: 1,
             max_steps: 20_000,
+            crashes: 0,
         }
     }
 }
@@ -116,6 +120,11 @@ pub struct Violation {
     /// What was seen.
     pub message: String,
 }
+
+/// The panic payload that unwinds a thread whose process crashed: the thread vanishes
+/// (nothing is reported; its process's join sees exit code -9).
+#[derive(Debug)]
+pub struct Crashed;
 
 /// The panic payload that unwinds every thread of a failed execution. It is raised with
 /// `resume_unwind`, so no panic hook prints it.

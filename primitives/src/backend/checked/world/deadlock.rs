@@ -42,10 +42,21 @@ pub(super) fn deadlock_report(st: &State) -> DeadlockReport {
     if cycle.is_some() {
         lost_wakeup = false;
     }
+    let mut dead_holders: Vec<ThreadId> = threads
+        .iter()
+        .flat_map(|b| b.held_by.iter().copied())
+        .filter(|&h| st.threads[h].dead)
+        .collect();
+    dead_holders.sort_unstable();
+    dead_holders.dedup();
+    if !dead_holders.is_empty() {
+        lost_wakeup = false;
+    }
     DeadlockReport {
         threads,
         cycle,
         lost_wakeup,
+        dead_holders,
     }
 }
 

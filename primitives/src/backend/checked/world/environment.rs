@@ -9,7 +9,7 @@
 //! most `max_spurious` spurious wakeups and [`MAX_EARLY_TIMEOUTS`] early timeouts per
 //! execution, and costs one of loom's threads.
 
-use super::ids::{QueueKey, ThreadId};
+use super::ids::{ProcessId, QueueKey, ThreadId};
 use super::threads::{Blocked, Unparker, Wake};
 use super::{State, TimeMode, World};
 use crate::backend::WaitKind;
@@ -73,20 +73,39 @@ impl World {
         None
     }
 
+    /// A process the environment thread may crash now: the first one, other than the main
+    /// process, with a live thread.
+    fn crash_target(&self, st: &State) -> Option<(ProcessId, ThreadId)> {
+        if !self.crash_possible(st) {
+            return None;
+        }
+        st.threads
+            .iter()
+            .find(|(_, t)| {
+                t.process != ProcessId::MAIN
+                    && !t.dead
+                    && !matches!(t.status, super::threads::Status::Finished)
+            })
+            .map(|(i, t)| (t.process, i))
+    }
+
+    fn env_has_work(&self, st: &State) -> bool {
+        self.env_target(st).is_some() || self.crash_target(st).is_some()
+    }
+
     /// Whether the environment thread should go on waiting.
     pub(crate) fn env_should_wait(&self) -> bool {
         let st = self.lock();
-        !st.env.shutdown && st.failure.is_none() && self.env_target(&st).is_none()
+        !st.env.shutdown && st.failure.is_none() && !self.env_has_work(&st)
     }
 
     /// Called when a thread has just blocked: if the environment thread waits and now has
     /// something to fire, mark it runnable and return its unparker.
     pub(super) fn env_target_appeared(&self, st: &mut State) -> Option<Unparker> {
         let env = st.env.thread?;
-        if st.threads[env].blocked().is_none() || st.env.shutdown {
+        if st.threads[env].blocked().is_none() || st.env.shutdown || !self.env_has_work(st) {
             return None;
         }
-        self.env_target(st)?;
         st.queues.remove(QueueKey::Environment, env);
         st.threads[env].resume(Wake::Unparked);
         st.threads[env].unpark.clone()
@@ -99,11 +118,16 @@ impl World {
             return EnvStep::Done;
         }
         let Some((t, wake, b)) = self.env_target(&st) else {
+            if let Some((process, by)) = self.crash_target(&st) {
+                self.crash(st, process, by);
+                return EnvStep::Fired;
+            }
             let spent_timeouts =
                 self.config.time != TimeMode::Adversarial || st.env.fired >= MAX_EARLY_TIMEOUTS;
             let spent_spurious =
                 !self.config.spurious || st.injection.spurious_used >= self.config.max_spurious;
-            return if spent_timeouts && spent_spurious {
+            let spent_crashes = st.processes.crashes >= self.config.crashes;
+            return if spent_timeouts && spent_spurious && spent_crashes {
                 EnvStep::Done
             } else {
                 EnvStep::Wait

@@ -80,3 +80,43 @@ pub(crate) enum QueueKey {
     /// `time.sleep`: no queue; only the deadline ends it.
     Sleep,
 }
+
+/// A checked process, by start order: the main process first. Its pid is its start order
+/// plus one (the main process is pid 1), so that no pid is 0.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::checked::ProcessId;
+///
+/// assert_eq!(ProcessId::MAIN.pid(), 1);
+/// assert_eq!(ProcessId::from_index(2).pid(), 3);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ProcessId(usize);
+
+impl ProcessId {
+    /// The execution's main process (`MainProcess`, pid 1).
+    pub const MAIN: ProcessId = ProcessId(0);
+
+    /// The process started `index`-th (0 is the main process).
+    pub const fn from_index(index: usize) -> ProcessId {
+        ProcessId(index)
+    }
+
+    /// Its start order.
+    pub const fn index(self) -> usize {
+        self.0
+    }
+
+    /// Its pid, as `os.getpid()` returns it in the checked world: start order plus one.
+    pub fn pid(self) -> u32 {
+        u32::try_from(self.0 + 1).unwrap_or(u32::MAX)
+    }
+}
+
+impl fmt::Display for ProcessId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.pid())
+    }
+}

@@ -9,6 +9,7 @@
 //! | `objects` | the traced objects and their names |
 //! | `clock` | virtual time, and what happens when every thread is blocked |
 //! | `injection` | timeouts fired early and spurious wakeups, as engine choices |
+//! | `processes` | groups of threads with a pid, and the crash fault |
 //! | `environment` | the same faults from an extra thread, for an engine without choices |
 //! | `preemption` | preemptions at the engine's scheduling points |
 //! | `holders` | who holds what, from each step's typed effect |
@@ -36,15 +37,16 @@ mod ids;
 mod injection;
 mod objects;
 mod preemption;
+mod processes;
 mod queues;
 mod threads;
 mod trace;
 
-pub use config::{Aborted, Observer, StepContext, TimeMode, Violation, WorldConfig};
+pub use config::{Aborted, Crashed, Observer, StepContext, TimeMode, Violation, WorldConfig};
 pub(crate) use environment::EnvStep;
 pub use holders::Holders;
 pub(crate) use ids::QueueKey;
-pub use ids::{ObjectId, ThreadId};
+pub use ids::{ObjectId, ProcessId, ThreadId};
 pub(crate) use threads::Unparker;
 
 use super::report::{ExecutionReport, Failure, StepKind};
@@ -54,6 +56,7 @@ use environment::Environment;
 use injection::Injection;
 use objects::Objects;
 use preemption::Preemptions;
+use processes::Processes;
 use queues::Queues;
 use std::cell::RefCell;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -74,6 +77,7 @@ pub(crate) struct EngineOps {
 /// One execution's state, a part per concern.
 struct State {
     threads: Threads,
+    processes: Processes,
     queues: Queues,
     objects: Objects,
     holders: Holders,
@@ -89,11 +93,16 @@ struct State {
     pending_unparks: Vec<ThreadId>,
 }
 
+/// An engine atomic the crash writes and every step of a crashable process reads (see
+/// `checked::execute`): `true` writes.
+pub(crate) type Witness = Box<dyn Fn(bool) + Send + Sync>;
+
 /// One execution's world.
 pub struct World {
     state: Mutex<State>,
     config: WorldConfig,
     ops: EngineOps,
+    witness: Option<Witness>,
 }
 
 impl std::fmt::Debug for World {
@@ -111,6 +120,22 @@ thread_local! {
     static CURRENT: RefCell<Option<Arc<World>>> = const { RefCell::new(None) };
     static LAST_REPORT: RefCell<Option<ExecutionReport>> = const { RefCell::new(None) };
     static ENGINE_OPS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    static IN_WAKE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Run `f`, the wake that ends an operation (`unpark_one`/`unpark_all`): a thread whose
+/// process crashed after the operation's own step still completes its wake, so that a crash
+/// never splits one operation (a release that freed a lock always wakes its waiter, as one
+/// `sem_post` does); the thread dies at the start of its next operation.
+pub(crate) fn completing_wake<R>(f: impl FnOnce() -> R) -> R {
+    IN_WAKE.with(|w| w.set(true));
+    let r = f();
+    IN_WAKE.with(|w| w.set(false));
+    r
+}
+
+fn in_wake() -> bool {
+    IN_WAKE.with(|w| w.get())
 }
 
 /// How many operations the checked threads of this OS thread have taken so far (atomic
@@ -169,19 +194,44 @@ pub(crate) fn before_visible_op() -> bool {
         let w = c.as_ref()?;
         let mut st = w.lock();
         if st.failure.is_some() {
-            return Some(Err(()));
+            return Some(Err(false));
+        }
+        let me = w.me(&st);
+        let crashable = w.witness.is_some() && st.threads[me].process != ProcessId::MAIN;
+        if st.threads[me].dead && (std::thread::panicking() || !in_wake()) {
+            // A thread of a crashed process: it unwinds at its next operation, and its
+            // destructors' operations (a guard's release) never happen.
+            return Some(Err(crashable));
         }
         w.engine_step(&mut st);
         if st.pending_unparks.is_empty() {
-            return Some(Ok(Vec::new()));
+            return Some(Ok((Vec::new(), crashable)));
         }
         let pending = std::mem::take(&mut st.pending_unparks);
-        Some(Ok(st.threads.unparkers(&pending)))
+        Some(Ok((st.threads.unparkers(&pending), crashable)))
     });
     match unparkers {
         None => false,
-        Some(Err(())) => true,
-        Some(Ok(unparkers)) => {
+        Some(Err(crashable)) => {
+            if (crashable || current().my_process_crashed_now()) && !std::thread::panicking() {
+                // The first operation a crash cut off still reads the witness: the engine
+                // learns that the crash and this operation race, and tries this one first
+                // too.
+                if crashable {
+                    current().witness(false);
+                }
+                abort_thread_crashed();
+            }
+            true
+        }
+        Some(Ok((unparkers, crashable))) => {
+            if crashable {
+                CURRENT.with(|c| {
+                    if let Some(w) = c.borrow().as_ref() {
+                        w.witness(false);
+                    }
+                });
+            }
             if !unparkers.is_empty() {
                 // Waking a thread changes who may run next: an operation for the schedulers.
                 count_engine_op();
@@ -198,15 +248,22 @@ fn abort_thread() -> ! {
     std::panic::resume_unwind(Box::new(Aborted))
 }
 
+/// Unwind the current thread: its process crashed.
+fn abort_thread_crashed() -> ! {
+    std::panic::resume_unwind(Box::new(Crashed))
+}
+
 impl World {
     pub(crate) fn new(
         config: WorldConfig,
         observer: Option<Box<dyn Observer>>,
         ops: EngineOps,
+        witness: Option<Witness>,
     ) -> Self {
         World {
             state: Mutex::new(State {
                 threads: Threads::default(),
+                processes: Processes::default(),
                 queues: Queues::default(),
                 objects: Objects::default(),
                 holders: Holders::default(),
@@ -221,6 +278,14 @@ impl World {
             }),
             config,
             ops,
+            witness,
+        }
+    }
+
+    /// Touch the crash witness, if this execution has one (`write`: a crash may follow).
+    pub(crate) fn witness(&self, write: bool) {
+        if let Some(w) = &self.witness {
+            w(write);
         }
     }
 
@@ -262,7 +327,12 @@ impl World {
                 ));
             }
         }
-        Ok(st.threads.add(name))
+        // A thread belongs to the process of the thread that starts it.
+        let process = st
+            .threads
+            .try_of_key((self.ops.thread_key)())
+            .map_or(ProcessId::MAIN, |t| st.threads[t].process);
+        Ok(st.threads.add(name, process))
     }
 
     /// Bind the calling engine thread to thread `id`.
@@ -306,6 +376,11 @@ impl World {
             return;
         }
         let me = self.me(&st);
+        if st.threads[me].dead {
+            // Its process crashed after its last operation: it vanishes all the same.
+            drop(st);
+            return self.vanish();
+        }
         if !st.threads[me].env {
             if let Some(f) = self.push(
                 &mut st,
@@ -354,6 +429,13 @@ impl World {
             return;
         }
         let me = self.me(&st);
+        let dead = st.threads[me].dead;
+        if dead && std::thread::panicking() {
+            // A crashed process's thread, unwinding: its steps no longer happen.
+            return;
+        }
+        // (A thread whose process crashed after this operation's atomic step did the
+        // operation: it is traced, and the thread dies at its next one.)
         let failure = self.push_holding(
             &mut st,
             me,
@@ -367,8 +449,13 @@ impl World {
             self.fail(st, f);
         }
         drop(st);
+        if dead {
+            // It dies at its next operation (this one may still wake a waiter).
+            return;
+        }
         self.inject();
         self.flush();
+        self.maybe_crash();
     }
 
     /// A violation found by a model's own check.
@@ -439,6 +526,13 @@ impl World {
             return ParkResult::Invalid;
         }
         let me = self.me(&st);
+        if st.threads[me].dead {
+            drop(st);
+            if std::thread::panicking() {
+                return ParkResult::Invalid;
+            }
+            abort_thread_crashed();
+        }
         let deadline = deadline.map(|d| d.0);
         if deadline.is_some_and(|d| d <= st.clock.now) {
             return ParkResult::TimedOut;
@@ -467,9 +561,11 @@ impl World {
         if let Some(u) = env {
             u();
         }
-        // Blocking is a step too: a pending timeout (this one included) may fire now.
+        // Blocking is a step too: a pending timeout (this one included) may fire now, and
+        // the blocked thread's process may crash.
         self.inject();
         self.flush();
+        self.maybe_crash();
         loop {
             let mut st = self.lock();
             if let Some(wake) = st.threads[me].wake.take() {
@@ -480,6 +576,10 @@ impl World {
                     Wake::Abort => {
                         drop(st);
                         abort_thread()
+                    }
+                    Wake::Crashed => {
+                        drop(st);
+                        abort_thread_crashed()
                     }
                 };
             }
@@ -496,7 +596,7 @@ impl World {
     /// Wake up to `max` threads parked on `key`, oldest first. Returns how many.
     pub(crate) fn unpark(&self, key: QueueKey, max: usize) -> usize {
         let mut st = self.lock();
-        if st.failure.is_some() {
+        if st.failure.is_some() || (self.my_process_crashed(&st) && std::thread::panicking()) {
             return 0;
         }
         let mut woken = Vec::new();

@@ -1,6 +1,6 @@
 //! The thread registry: each checked thread's name, status and how to wake it.
 
-use super::ids::{QueueKey, ThreadId};
+use super::ids::{ProcessId, QueueKey, ThreadId};
 use super::ObjectId;
 use crate::backend::WaitKind;
 use std::sync::Arc;
@@ -15,6 +15,8 @@ pub(super) enum Wake {
     TimedOut,
     Spurious,
     Abort,
+    /// Its process crashed: the thread unwinds and vanishes.
+    Crashed,
 }
 
 /// What a blocked thread waits for.
@@ -41,6 +43,10 @@ pub(super) struct ThreadSlot {
     pub unpark: Option<Unparker>,
     /// The checker's own environment thread (see `environment`), not the model's.
     pub env: bool,
+    /// The process it belongs to.
+    pub process: ProcessId,
+    /// Its process crashed: it takes no more steps (see `processes`).
+    pub dead: bool,
 }
 
 impl ThreadSlot {
@@ -84,7 +90,12 @@ impl Threads {
         self.slots.len()
     }
 
-    pub fn add(&mut self, name: &str) -> ThreadId {
+    /// The thread run by engine thread `key`, if one is bound to it.
+    pub fn try_of_key(&self, key: u64) -> Option<ThreadId> {
+        self.keys.iter().find(|(k, _)| *k == key).map(|(_, id)| *id)
+    }
+
+    pub fn add(&mut self, name: &str, process: ProcessId) -> ThreadId {
         let id = ThreadId::from_index(self.slots.len());
         self.slots.push(ThreadSlot {
             name: name.to_owned(),
@@ -92,6 +103,8 @@ impl Threads {
             wake: None,
             unpark: None,
             env: false,
+            process,
+            dead: false,
         });
         id
     }

@@ -1,0 +1,154 @@
+//! Processes in the checked world: a crash fault is a checker choice, a lock held by a
+//! crashed process is its own verdict (`dead-holder`), and the saved schedule replays with
+//! the crash in its trace.
+
+use lockproof::backend::spawn::ProcessHandle;
+use lockproof::backend::{Backend, JoinHandle};
+use lockproof::{Lock, Shared};
+use lockproof_harness::{Check, Family, Model};
+use std::sync::Arc;
+
+/// A child process and its parent each take a lock for a critical section.
+struct HolderMayCrash;
+
+impl Model for HolderMayCrash {
+    fn run<B: Backend>(&self) {
+        let lock = Arc::new(Lock::<B>::new().with_name("lock"));
+        let l = lock.clone();
+        let child = B::spawn_process("child", move || {
+            let _g = l.lock();
+            // the critical section
+        });
+        drop(lock.lock());
+        let code = child.join();
+        assert!(code == 0 || code == -9, "exit code {code}");
+    }
+}
+
+fn dir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("a temporary directory")
+}
+
+#[test]
+fn a_holder_that_crashes_in_its_critical_section_is_a_dead_holder_under_every_engine() {
+    let d = dir();
+    let report = Check::new(HolderMayCrash)
+        .crashes(1)
+        .engines([Family::Loom, Family::Random, Family::Pct, Family::Dfs])
+        .save_to(d.path())
+        .assert_violates("dead-holder");
+    for r in &report.results {
+        let found = r.outcome.found.as_ref().expect("each engine finds it");
+        let trace = found.trace.as_deref().expect("a trace");
+        assert!(trace.contains("(crashed)"), "{}: {trace}", r.family);
+        assert!(
+            found.message.contains("held by a crashed process"),
+            "{}",
+            found.message
+        );
+    }
+    // The saved schedule replays to the same failure and trace, the crash included.
+    let saved = report.saved().expect("a saved schedule").to_path_buf();
+    let text = std::fs::read_to_string(&saved).expect("the schedule");
+    assert!(text.contains("\ncrashes 1\n"), "{text}");
+    let replayed = Check::new(HolderMayCrash)
+        .crashes(1)
+        .replay(&saved)
+        .expect("replays");
+    let (a, b) = (
+        report.failure().unwrap(),
+        replayed.failure().expect("fails"),
+    );
+    assert_eq!(a.kind, b.kind);
+    assert_eq!(a.trace, b.trace);
+}
+
+#[test]
+fn without_crash_faults_the_same_model_holds() {
+    Check::new(HolderMayCrash)
+        .engines([Family::Loom, Family::Random, Family::Pct, Family::Dfs])
+        .no_save()
+        .assert_holds();
+}
+
+/// Two processes add to a shared counter under a lock; the parent's join sees exit code -9
+/// when the child crashed, and the count tells whether the child's one got in.
+struct CounterAcrossProcesses;
+
+impl Model for CounterAcrossProcesses {
+    fn run<B: Backend>(&self) {
+        let lock = Arc::new(Lock::<B>::new().with_name("lock"));
+        let counter = Arc::new(Shared::<u32, B>::new(0).with_name("counter"));
+        let (l, c) = (lock.clone(), counter.clone());
+        let child = B::spawn_process("child", move || {
+            let _g = l.lock();
+            c.set(c.get() + 1);
+        });
+        {
+            let _g = lock.lock();
+            counter.set(counter.get() + 1);
+        }
+        let code = child.join();
+        let n = counter.get();
+        // A crashed child may or may not have added its one; the parent's always counts.
+        assert!(
+            n == 2 || (code == -9 && n >= 1),
+            "counter {n}, exit code {code}"
+        );
+    }
+}
+
+#[test]
+fn a_crash_inside_the_counters_critical_section_is_found_by_random_and_dfs() {
+    // With crashes on, the child can die holding the lock before the parent takes it:
+    // the parent hangs, and the checker says why.
+    Check::new(CounterAcrossProcesses)
+        .crashes(1)
+        .engines([Family::Random, Family::Dfs])
+        .no_save()
+        .assert_violates("dead-holder");
+}
+
+#[test]
+fn the_checked_pid_of_a_process_is_its_own() {
+    struct Pids;
+    impl Model for Pids {
+        fn run<B: Backend>(&self) {
+            let child = B::spawn_process("child", || {});
+            assert_eq!(child.pid(), 2);
+            assert_eq!(child.join(), 0);
+        }
+    }
+    Check::new(Pids).no_save().assert_holds();
+}
+
+/// A spawned thread takes a lock before its spawner's next operation: every engine must
+/// see that schedule. (The depth-first engine once skipped the scheduling point where the
+/// new thread had just become runnable, and called a violating program exhausted.)
+struct ChildFirst;
+
+impl Model for ChildFirst {
+    fn run<B: Backend>(&self) {
+        let lock = Arc::new(Lock::<B>::new().with_name("lock"));
+        let flag = Arc::new(Shared::<u32, B>::new(0).with_name("flag"));
+        let (l, f) = (lock.clone(), flag.clone());
+        let t = B::spawn("child", move || {
+            let _g = l.lock();
+            f.set(1);
+        });
+        {
+            let _g = lock.lock();
+            let first = flag.get() == 0;
+            lockproof_scenario::ensure(first, "spawner-first", || "the child ran first".into());
+        }
+        t.join();
+    }
+}
+
+#[test]
+fn every_engine_runs_a_new_thread_before_its_spawners_next_operation() {
+    Check::new(ChildFirst)
+        .engines([Family::Loom, Family::Random, Family::Pct, Family::Dfs])
+        .no_save()
+        .assert_violates("spawner-first");
+}

@@ -1,0 +1,188 @@
+//! Processes: groups of checked threads with their own pid, and the crash fault.
+//!
+//! A process is started by `ProcessSpawn::spawn_process` and is its first thread plus every
+//! thread that thread (or its threads) start. When crash faults are on
+//! ([`WorldConfig::crashes`](super::WorldConfig)), the engine may crash a process other
+//! than the main one at any traced step of one of its threads, blocking steps included, as
+//! a recorded choice like a timeout (under an engine without a choice operator, the
+//! environment thread does it, at every point the engine interleaves it). A crash is
+//! `SIGKILL`: the process's threads vanish where they stand, nothing they hold is released
+//! (CPython's multiprocessing locks stay held forever), and its exit code is `-9`.
+
+use super::ids::{ProcessId, ThreadId};
+use super::threads::{Status, Wake};
+use super::{count_engine_op, State, World};
+use crate::backend::checked::report::StepKind;
+use crate::backend::Args;
+use std::sync::MutexGuard;
+
+/// The engine's odds of crashing a crashable process at one of its steps: `1` in this
+/// many (a random schedule crashes early, but not always; an enumerating engine tries both).
+const CRASH_ODDS: usize = 8;
+
+pub(super) struct ProcessSlot {
+    pub crashed: bool,
+}
+
+/// Every process of the execution; index 0 is the main process (pid 1).
+pub(super) struct Processes {
+    slots: Vec<ProcessSlot>,
+    /// Crashes so far.
+    pub crashes: u32,
+}
+
+impl Default for Processes {
+    fn default() -> Self {
+        Processes {
+            slots: vec![ProcessSlot { crashed: false }],
+            crashes: 0,
+        }
+    }
+}
+
+impl Processes {
+    fn add(&mut self) -> ProcessId {
+        self.slots.push(ProcessSlot { crashed: false });
+        ProcessId::from_index(self.slots.len() - 1)
+    }
+
+    pub fn get(&self, p: ProcessId) -> &ProcessSlot {
+        &self.slots[p.index()]
+    }
+}
+
+impl World {
+    /// Register a new process and its first thread (named after the process).
+    pub(crate) fn new_process(&self, name: &str) -> Result<(ProcessId, ThreadId), String> {
+        let thread = self.new_thread(name)?;
+        let mut st = self.lock();
+        let pid = st.processes.add();
+        st.threads[thread].process = pid;
+        // An environment thread waiting for something to do has a process to crash now.
+        let env = self.env_target_appeared(&mut st);
+        drop(st);
+        if let Some(u) = env {
+            u();
+        }
+        Ok((pid, thread))
+    }
+
+    /// The process of the calling thread.
+    pub(crate) fn current_process(&self) -> ProcessId {
+        let st = self.lock();
+        let me = self.me(&st);
+        st.threads[me].process
+    }
+
+    /// Whether process `p` crashed.
+    pub(crate) fn process_crashed(&self, p: ProcessId) -> bool {
+        self.lock().processes.get(p).crashed
+    }
+
+    /// Whether the calling thread belongs to a crashed process.
+    pub(crate) fn my_process_crashed_now(&self) -> bool {
+        let st = self.lock();
+        self.my_process_crashed(&st)
+    }
+
+    /// Whether the calling thread belongs to a crashed process (its next visible operation
+    /// unwinds it).
+    pub(super) fn my_process_crashed(&self, st: &State) -> bool {
+        let me = self.me(st);
+        st.threads[me].dead
+    }
+
+    /// After a traced step of the current thread: the engine may crash its process here.
+    pub(super) fn maybe_crash(&self) {
+        let st = self.lock();
+        if !self.crash_possible(&st) || st.env.thread.is_some() {
+            return;
+        }
+        let me = self.me(&st);
+        let process = st.threads[me].process;
+        if process == ProcessId::MAIN || st.processes.get(process).crashed {
+            return;
+        }
+        drop(st);
+        count_engine_op();
+        let Some(c) = (self.ops.choose_weighted)(CRASH_ODDS, 2) else {
+            return;
+        };
+        if c != 0 {
+            return;
+        }
+        let st = self.lock();
+        self.crash(st, process, me);
+    }
+
+    pub(super) fn crash_possible(&self, st: &State) -> bool {
+        st.failure.is_none() && st.processes.crashes < self.config.crashes
+    }
+
+    /// Crash `process`, observed by thread `by` (whose step the trace shows it at). If the
+    /// current thread is one of the process's, it unwinds; the process's blocked threads
+    /// are woken to unwind; its running ones unwind at their next visible operation.
+    pub(super) fn crash(&self, mut st: MutexGuard<'_, State>, process: ProcessId, by: ThreadId) {
+        st.processes.crashes += 1;
+        st.processes.slots[process.index()].crashed = true;
+        let members: Vec<ThreadId> = st
+            .threads
+            .iter()
+            .filter(|(_, t)| t.process == process && !matches!(t.status, Status::Finished))
+            .map(|(i, _)| i)
+            .collect();
+        let shown = if members.contains(&by) {
+            by
+        } else {
+            members.first().copied().unwrap_or(by)
+        };
+        if let Some(f) = self.push(
+            &mut st,
+            shown,
+            None,
+            "crash",
+            Args::new().int("exitcode", -9),
+            StepKind::Thread("crashed"),
+        ) {
+            self.fail(st, f);
+        }
+        let me = self.me(&st);
+        let mut woken = Vec::new();
+        for &t in &members {
+            st.threads[t].dead = true;
+            // A blocked thread runs once more, to unwind; a running one unwinds at its next
+            // visible operation. Each is gone when its engine thread has unwound
+            // ([`vanish`](World::vanish)), so that nothing ends the execution under it.
+            if let Some(b) = st.threads[t].blocked().cloned() {
+                st.queues.remove(b.key, t);
+                st.threads[t].resume(Wake::Crashed);
+                if t != me {
+                    woken.push(t);
+                }
+            }
+        }
+        // The current thread, if it is one of them, finishes the operation it is in (its
+        // wake, if any) and dies at the start of its next one.
+        self.wake_later(st, woken);
+        self.flush();
+    }
+
+    /// The current thread of a crashed process has unwound: it is gone, and whoever joins
+    /// it sees it end.
+    pub(crate) fn vanish(&self) {
+        let mut st = self.lock();
+        let me = self.me(&st);
+        st.threads[me].status = Status::Finished;
+        if st.failure.is_some() {
+            return;
+        }
+        self.engine_stop(&mut st);
+        let joiners: Vec<ThreadId> = st.queues.take(super::QueueKey::Join(me)).into();
+        for &j in &joiners {
+            st.threads[j].resume(Wake::Unparked);
+        }
+        let st = self.make_progress(st);
+        self.wake_later(st, joiners);
+        self.flush();
+    }
+}
