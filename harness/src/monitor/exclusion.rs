@@ -10,9 +10,10 @@ use lockproof::backend::Hold;
 /// after every step that takes a hold:
 ///
 /// - a `Region` of capacity N never has more than N threads inside;
-/// - a `Lock` is never acquired while held (it has no owner: any thread may release);
-/// - an `RLock` is never acquired, or restored after `Condition.wait`, by one thread while
-///   another owns it.
+/// - a `Lock` (threading's or multiprocessing's) is never acquired while held (it has no
+///   owner: any thread, of any process, may release);
+/// - an `RLock` (threading's, or multiprocessing's, owned per process and thread) is never
+///   acquired, or restored after `Condition.wait`, by one thread while another owns it.
 ///
 /// # Examples
 ///
@@ -53,11 +54,11 @@ impl Observer for MutualExclusion {
                     )));
                 }
             }
-            ("Lock", Hold::Acquired) if holders.len() > 1 => Err(violation(format!(
+            ("Lock" | "mp.Lock", Hold::Acquired) if holders.len() > 1 => Err(violation(format!(
                 "{} acquired while already held",
                 info.name
             )))?,
-            ("RLock", Hold::Acquired) if others(e.thread) => Err(violation(format!(
+            ("RLock" | "mp.RLock", Hold::Acquired) if others(e.thread) => Err(violation(format!(
                 "{} acquired by one thread while another owns it",
                 info.name
             )))?,

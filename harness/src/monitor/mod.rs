@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | [`MutualExclusion`] | `mutual-exclusion` | the world's holders of each `Region` (capacity N), Lock and RLock |
 //! | [`BarrierGeneration`] | `barrier-generation` | `Rounds` arrive/depart, `Barrier.wait` indices and actions |
+//! | [`LostUpdate`] | `no-lost-update` | `get`/`set` of multiprocessing's shared `Value`: a write that overwrites another's unseen |
 //!
 //! Deadlock and lost wakeup are detected by the checked world itself when every live thread
 //! is blocked (`deadlock`, `lost-wakeup`); no-lost-update and the tutorial's claims are the
@@ -11,9 +12,11 @@
 
 mod barrier;
 mod exclusion;
+mod lost_update;
 
 pub use barrier::BarrierGeneration;
 pub use exclusion::MutualExclusion;
+pub use lost_update::LostUpdate;
 
 use lockproof::backend::checked::{ExecutionReport, Observer, StepContext, TraceEvent, Violation};
 
@@ -22,6 +25,7 @@ use lockproof::backend::checked::{ExecutionReport, Observer, StepContext, TraceE
 pub struct Monitors {
     exclusion: MutualExclusion,
     barrier: BarrierGeneration,
+    lost_update: LostUpdate,
 }
 
 impl Monitors {
@@ -34,12 +38,14 @@ impl Monitors {
 impl Observer for Monitors {
     fn on_event(&mut self, event: &TraceEvent, cx: StepContext<'_>) -> Result<(), Violation> {
         self.exclusion.on_event(event, cx)?;
-        self.barrier.on_event(event, cx)
+        self.barrier.on_event(event, cx)?;
+        self.lost_update.on_event(event, cx)
     }
 
     fn on_finish(&mut self, report: &ExecutionReport) -> Result<(), Violation> {
         self.exclusion.on_finish(report)?;
-        self.barrier.on_finish(report)
+        self.barrier.on_finish(report)?;
+        self.lost_update.on_finish(report)
     }
 }
 

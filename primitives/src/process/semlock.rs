@@ -4,7 +4,7 @@
 use super::handle::HandleError;
 use super::timeout::{sem_wait, SemWait};
 use crate::backend::process::{ProcessBackend, SEM_VALUE_MAX, SEM_WORDS};
-use crate::backend::{Args, Outcome, RawAtomic, Record, WaitKind};
+use crate::backend::{Args, Hold, Outcome, RawAtomic, Record, WaitKind};
 use crate::error::{Error, Result};
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::sync::atomic::{AtomicIsize, AtomicU32, AtomicU64};
@@ -258,6 +258,7 @@ impl<B: ProcessBackend> SemLock<B> {
                 Err(e) => Outcome::Error(e.python_repr()),
             };
             Record::with_args("acquire", args, outcome)
+                .holding(Hold::acquired_if(matches!(r, Ok(true))))
         });
         r
     }
@@ -298,6 +299,7 @@ impl<B: ProcessBackend> SemLock<B> {
                     Err(e) => Outcome::Error(e.python_repr()),
                 },
             )
+            .holding(Hold::released_if(r.is_ok()))
         });
         if r? {
             self.wake();
