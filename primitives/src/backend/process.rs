@@ -183,6 +183,18 @@ pub unsafe trait ProcessBackend: Backend {
 /// Process-shared memory for a world without address-space boundaries (the checked
 /// worlds): the "processes" are groups of threads of one address space, so shared memory
 /// is an `Arc` of the world's atomics, and every operation on it is a visible step.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::process::LocalMemory;
+/// use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+///
+/// let mem = LocalMemory::<AtomicUsize>::new(2);
+/// let shared = mem.clone();
+/// shared[1].store(5, SeqCst);
+/// assert_eq!(mem[1].load(SeqCst), 5);
+/// ```
 pub struct LocalMemory<A>(std::sync::Arc<[A]>);
 
 impl<A: RawAtomic> LocalMemory<A> {

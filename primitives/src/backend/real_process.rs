@@ -24,6 +24,20 @@ const WORD: usize = std::mem::size_of::<usize>();
 /// mapping; it is unmapped (and the memfd closed) when the last clone drops. Another
 /// process maps the same memory from the file descriptor ([`StdMemory::fd`]), inherited
 /// through `fork` or `exec` (see `crate::process::Handle`).
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::process::ProcessBackend;
+/// use lockproof::backend::{Std, StdMemory};
+/// use std::sync::atomic::Ordering::SeqCst;
+///
+/// let mem = Std::alloc(4).unwrap();
+/// mem[3].store(7, SeqCst);
+/// let again = StdMemory::open(mem.fd(), 4).unwrap(); // another mapping of the same memory
+/// assert_eq!(again[3].load(SeqCst), 7);
+/// assert!(StdMemory::open(mem.fd(), 5).is_err());     // the size must match
+/// ```
 #[derive(Clone)]
 pub struct StdMemory(Arc<Mapping>);
 

@@ -73,6 +73,17 @@ pub struct Handle {
 const PREFIX: &str = "lockproof-process:";
 
 /// Why a [`Handle`] could not be read or opened.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::multiprocessing::{Handle, HandleError, Lock, RLock};
+///
+/// assert!(matches!("nonsense".parse::<Handle>(), Err(HandleError::Malformed(_))));
+/// assert!(matches!(Handle::from_env("LOCKPROOF_NO_SUCH_VAR"), Err(HandleError::Missing(_))));
+/// let rlock = RLock::new();                  // alive while its handle is opened
+/// assert!(matches!(Lock::open(&rlock.handle()), Err(HandleError::Mismatch(_))));
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum HandleError {

@@ -122,6 +122,24 @@ pub(crate) fn owner_name() -> String {
 ///
 /// A destructor cannot return the error Python's `__exit__` would raise (a lock another
 /// thread released meanwhile); [`Guard::exit`] returns it.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::multiprocessing::Lock;
+///
+/// let lock = Lock::new();
+/// {
+///     let _g = lock.lock();          // with lock:
+///     assert!(!lock.try_acquire());
+/// }
+/// assert!(lock.try_acquire());
+/// lock.release()?;
+/// let g = lock.lock();
+/// g.exit()?;                         // leave now, seeing __exit__'s error
+/// assert_eq!(lock.release(), Err(lockproof::Error::SemLockReleasedTooManyTimes));
+/// # Ok::<(), lockproof::Error>(())
+/// ```
 #[must_use = "the lock is released when the guard drops"]
 pub struct Guard<'a, B: ProcessBackend = Std> {
     sl: &'a SemLock<B>,
@@ -150,6 +168,23 @@ impl<B: ProcessBackend> fmt::Debug for Guard<'_, B> {
 
 /// The lock of a [`Condition`] or a [`Value`]/[`Array`]: a multiprocessing [`Lock`] or
 /// [`RLock`], shared (`Arc`) so that the same lock can guard other things too.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::multiprocessing::{Condition, Lock, Value};
+/// use lockproof::process::AnyLock;
+/// use std::sync::Arc;
+///
+/// let lock = Arc::new(Lock::new());
+/// let cond = Condition::with_lock(lock.clone());         // Condition(lock)
+/// let v = Value::<i32>::with_lock(0, lock.clone());      // Value('i', 0, lock=lock)
+/// assert!(matches!(v.get_lock(), AnyLock::Lock(_)));
+/// assert!(cond.acquire());
+/// assert!(!lock.try_acquire());                          // the same lock
+/// cond.release()?;
+/// # Ok::<(), lockproof::Error>(())
+/// ```
 pub enum AnyLock<B: ProcessBackend = Std> {
     /// A `multiprocessing.Lock` (not reentrant).
     Lock(Arc<Lock<B>>),

@@ -27,6 +27,15 @@ const WORDS: usize = 2;
 const POLL: Duration = Duration::from_millis(20);
 
 /// How a [`RobustLock`] acquire ended.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::multiprocessing::RobustAcquire;
+///
+/// assert!(RobustAcquire::OwnerDied { pid: 42 }.acquired());
+/// assert!(!RobustAcquire::TimedOut.acquired());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RobustAcquire {

@@ -39,7 +39,7 @@ pub(crate) fn sem_wait<B: Backend>(timeout: Option<f64>) -> SemWait {
     };
     // `if (timeout < 0.0) timeout = 0.0;` (NaN is not < 0 and stays NaN; -inf becomes 0).
     let t = if t < 0.0 { 0.0 } else { t };
-    if !(t < LONG_LIMIT) {
+    if t.is_nan() || t >= LONG_LIMIT {
         return SemWait::Invalid;
     }
     let sec = t as i64;

@@ -14,6 +14,16 @@ use std::sync::atomic::Ordering::SeqCst;
 /// (`'i'` for `i32`, `'d'` for `f64`, …). A value lives in one machine word of shared
 /// memory, read and written whole (an aligned ctypes access under the GIL is one load or
 /// one store, too).
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::process::Scalar;
+///
+/// assert_eq!(<i32 as Scalar>::TYPECODE, 'i');
+/// assert_eq!(f64::from_word(2.5f64.to_word()), 2.5);
+/// assert_eq!(i8::from_word((-3i8).to_word()), -3);
+/// ```
 pub trait Scalar: Copy + Send + Sync + fmt::Debug + 'static {
     /// The typecode (`mp.Value('i', 0)` is `Value::<i32>::new(0)`).
     const TYPECODE: char;
