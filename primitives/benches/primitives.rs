@@ -8,8 +8,14 @@
 //! - `handoff/event`: Event set/wait ping-pong vs a Mutex+Condvar flag
 //! - `handoff/barrier2`, `handoff/barrier4`: Barrier rounds vs `std::sync::Barrier`
 //! - `contended/counter`: 2 threads incrementing a counter under Lock vs std and parking_lot
+//! - `process_lock`: multiprocessing's Lock (`lockproof::process`, a futex in shared
+//!   memory) acquire+release uncontended vs this crate's threading Lock and
+//!   `parking_lot::Mutex`; and a handoff between two real processes (two process
+//!   semaphores, ping-pong with a child started from this binary) vs the same ping-pong
+//!   between two threads. `ci/bench_mp.py` measures CPython's `multiprocessing.Lock` for the
+//!   ratio.
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, Criterion};
 use lockproof::threading::{Barrier, Condition, Event, Lock, RLock, Semaphore};
 use std::hint::black_box;
 use std::sync::Arc;
@@ -313,12 +319,95 @@ fn both(iters: u64, f: impl Fn() + Send + Sync + Clone + 'static) -> Duration {
     start.elapsed()
 }
 
+const CHILD: &str = "LOCKPROOF_BENCH_PONG";
+
+fn process_lock(c: &mut Criterion) {
+    let mut g = c.benchmark_group("process_lock");
+    let pl = lockproof::multiprocessing::Lock::new();
+    g.bench_function("lockproof::process::Lock", |b| {
+        b.iter(|| {
+            black_box(pl.acquire());
+            pl.release().unwrap();
+        })
+    });
+    let l = Lock::new();
+    g.bench_function("lockproof::Lock", |b| {
+        b.iter(|| {
+            black_box(l.acquire());
+            l.release().unwrap();
+        })
+    });
+    let p = parking_lot::Mutex::new(());
+    g.bench_function("parking_lot::Mutex", |b| {
+        b.iter(|| {
+            drop(black_box(p.lock()));
+        })
+    });
+
+    // Handoff: one round = ping.release() here, pong.acquire() here; the other side
+    // acquires ping and releases pong.
+    use lockproof::multiprocessing::Semaphore as PSem;
+    let (ping, pong) = (PSem::new(0).unwrap(), PSem::new(0).unwrap());
+    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+    cmd.env(CHILD, "1").stdout(std::process::Stdio::null());
+    ping.handle().pass_to(&mut cmd, "PING");
+    pong.handle().pass_to(&mut cmd, "PONG");
+    let mut child = cmd.spawn().expect("cannot start the pong process");
+    g.bench_function("handoff-2proc/lockproof::process::Semaphore", |b| {
+        b.iter(|| {
+            ping.release().unwrap();
+            assert_eq!(pong.acquire_timeout(10.0), Ok(true));
+        })
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    let pair = Arc::new((PSem::new(0).unwrap(), PSem::new(0).unwrap()));
+    let p2 = pair.clone();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop2 = stop.clone();
+    let t = std::thread::spawn(move || {
+        while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
+            if p2.0.acquire_timeout(0.1) == Ok(true) {
+                p2.1.release().unwrap();
+            }
+        }
+    });
+    g.bench_function("handoff-2thread/lockproof::process::Semaphore", |b| {
+        b.iter(|| {
+            pair.0.release().unwrap();
+            assert_eq!(pair.1.acquire_timeout(10.0), Ok(true));
+        })
+    });
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    t.join().unwrap();
+    g.finish();
+}
+
+/// The child of the `process_lock` handoff: answer every ping with a pong; stop when no
+/// ping comes for 5 s (or when killed).
+fn pong_process() {
+    use lockproof::multiprocessing::{Handle, Semaphore as PSem};
+    let ping = PSem::open(&Handle::from_env("PING").unwrap()).unwrap();
+    let pong = PSem::open(&Handle::from_env("PONG").unwrap()).unwrap();
+    while ping.acquire_timeout(5.0) == Ok(true) {
+        pong.release().unwrap();
+    }
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
         .sample_size(30);
-    targets = uncontended, handoff, contended
+    targets = uncontended, handoff, contended, process_lock
 }
-criterion_main!(benches);
+
+fn main() {
+    if std::env::var_os(CHILD).is_some() {
+        pong_process();
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
