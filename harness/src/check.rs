@@ -147,13 +147,15 @@ pub fn unsupported(s: &Scenario, family: Family) -> Option<String> {
     // environment thread), which counts toward its limit.
     let injects = s.spurious == Spurious::On
         || s.time == lockproof::backend::checked::TimeMode::Adversarial
-        || s.crashes > 0;
+        || s.crashes > 0
+        || s.pauses > 0;
     let limit = loom::MAX_THREADS - 1 - usize::from(injects);
     if s.threads > limit {
         return Some(if injects {
             format!(
                 "loom runs at most {limit} threads besides main when it injects timeouts, \
-                 spurious wakeups or crashes (one more thread does it); this scenario starts {}",
+                 spurious wakeups, crashes or pauses (one more thread does it); this scenario \
+                 starts {}",
                 s.threads
             )
         } else {
@@ -166,12 +168,19 @@ pub fn unsupported(s: &Scenario, family: Family) -> Option<String> {
     None
 }
 
+/// A duration in nanoseconds, saturating.
+pub fn nanos(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
 fn settings(s: &Scenario, engine: EngineKind, executions: usize, seed: u64) -> RunSettings {
     RunSettings {
         engine,
         time: s.time,
         spurious: s.spurious == Spurious::On,
         crashes: s.crashes,
+        pauses: s.pauses,
+        pause_span: nanos(s.pause_span),
         max_steps: s.max_steps,
         executions,
         seed,

@@ -30,6 +30,7 @@ use lockproof::backend::checked::TimeMode;
 use lockproof_scenario::{Expect, Scenario, Spurious};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Check `model` under the default engines (loom, shuttle random, PCT) with the default
 /// budget; panic with the counterexample if any execution fails.
@@ -105,6 +106,10 @@ pub struct Config {
     pub spurious: bool,
     /// At most this many processes crash per execution (0: no crash faults).
     pub crashes: u32,
+    /// At most this many process pauses per execution (0: no pause faults).
+    pub pauses: u32,
+    /// How long a pause lasts.
+    pub pause_span: Duration,
     /// Traced steps one execution may take before it is called a livelock.
     pub max_steps: u64,
     /// Where failing schedules are saved (`<dir>/schedules/<model>/…`); `None`: the
@@ -126,6 +131,8 @@ impl Default for Config {
             time: TimeMode::Timed,
             spurious: false,
             crashes: 0,
+            pauses: 0,
+            pause_span: Duration::from_secs(1),
             max_steps: 20_000,
             save_dir: None,
             save: true,
@@ -289,6 +296,8 @@ impl Check {
             time: scenario.time,
             spurious: scenario.spurious == Spurious::On,
             crashes: scenario.crashes,
+            pauses: scenario.pauses,
+            pause_span: scenario.pause_span,
             max_steps: scenario.max_steps,
             ..Config::default()
         };
@@ -474,6 +483,14 @@ impl Check {
         self
     }
 
+    /// Let the checker pause a process up to `n` times per execution (any process but the
+    /// main one, at any of its steps), each time for `span` of virtual time.
+    pub fn pauses(mut self, n: u32, span: Duration) -> Check {
+        self.config.pauses = n;
+        self.config.pause_span = span;
+        self
+    }
+
     /// The seed of the first shuttle run.
     ///
     /// # Examples
@@ -610,6 +627,8 @@ impl Check {
         };
         s.max_steps = self.config.max_steps;
         s.crashes = self.config.crashes;
+        s.pauses = self.config.pauses;
+        s.pause_span = self.config.pause_span;
         s
     }
 

@@ -126,6 +126,12 @@ impl ScheduleFile {
         if s.crashes > 0 {
             out.push_str(&format!("crashes {}\n", s.crashes));
         }
+        if s.pauses > 0 {
+            out.push_str(&format!(
+                "pauses {}\npause-span {}\n",
+                s.pauses, s.pause_span
+            ));
+        }
         out.push_str(&format!("max-steps {}\n", s.max_steps));
         out.push_str(&format!("kind {}\n", self.kind));
         out.push_str(&format!("property {}\n", self.property));
@@ -168,8 +174,10 @@ impl ScheduleFile {
             let (k, v) = line
                 .split_once(' ')
                 .ok_or_else(|| ScheduleError::Unknown(line.to_owned()))?;
-            const KEYS: [&str; 18] = [
+            const KEYS: [&str; 20] = [
                 "crashes",
+                "pauses",
+                "pause-span",
                 "scenario",
                 "engine",
                 "bound",
@@ -200,6 +208,15 @@ impl ScheduleFile {
         let num = |k: &'static str| -> Result<u64, ScheduleError> {
             let v = get(k)?;
             v.parse().map_err(|_| ScheduleError::Bad(k, v.to_owned()))
+        };
+        // A fault line is written only when the fault is on.
+        let optional = |k: &'static str| -> Result<u64, ScheduleError> {
+            match map.get(k) {
+                None => Ok(0),
+                Some(v) => v
+                    .parse()
+                    .map_err(|_| ScheduleError::Bad(k, (*v).to_owned())),
+            }
         };
         let bound = || -> Result<Option<usize>, ScheduleError> {
             match get("bound")? {
@@ -258,12 +275,9 @@ impl ScheduleFile {
                 engine,
                 time,
                 spurious,
-                crashes: match map.get("crashes") {
-                    None => 0,
-                    Some(v) => v
-                        .parse()
-                        .map_err(|_| ScheduleError::Bad("crashes", (*v).to_owned()))?,
-                },
+                crashes: optional("crashes")? as u32,
+                pauses: optional("pauses")? as u32,
+                pause_span: optional("pause-span")?,
                 max_steps: num("max-steps")?,
                 executions: 1,
                 seed,

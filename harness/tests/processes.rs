@@ -152,3 +152,60 @@ fn every_engine_runs_a_new_thread_before_its_spawners_next_operation() {
         .no_save()
         .assert_violates("spawner-first");
 }
+
+/// A parent waits at most half a second for a lock its child holds only for an instant.
+struct BriefHolder;
+
+impl Model for BriefHolder {
+    fn run<B: Backend>(&self) {
+        let lock = Arc::new(Lock::<B>::new().with_name("lock"));
+        let l = lock.clone();
+        let child = B::spawn_process("child", move || {
+            let _g = l.lock();
+            // an instant's work
+        });
+        let got = lock.acquire_timeout(0.5).expect("a valid timeout");
+        lockproof_scenario::ensure(got, "acquired-in-time", || {
+            "the parent's acquire(timeout=0.5) timed out".into()
+        });
+        lock.release().expect("held");
+        child.join();
+    }
+}
+
+#[test]
+fn without_pauses_a_brief_holder_never_makes_the_parent_time_out() {
+    Check::new(BriefHolder)
+        .engines([Family::Loom, Family::Random, Family::Pct, Family::Dfs])
+        .no_save()
+        .assert_holds();
+}
+
+#[test]
+fn a_holder_paused_past_the_parents_timeout_is_found_under_every_engine_and_replays() {
+    let d = dir();
+    let report = Check::new(BriefHolder)
+        .pauses(1, std::time::Duration::from_secs(1))
+        .engines([Family::Loom, Family::Random, Family::Pct, Family::Dfs])
+        .save_to(d.path())
+        .assert_violates("acquired-in-time");
+    for r in &report.results {
+        let trace = r.outcome.found.as_ref().and_then(|f| f.trace.as_deref());
+        let trace = trace.expect("a trace");
+        assert!(trace.contains("(paused)"), "{}: {trace}", r.family);
+    }
+    let saved = report.saved().expect("saved").to_path_buf();
+    let text = std::fs::read_to_string(&saved).expect("the schedule");
+    assert!(
+        text.contains("\npauses 1\npause-span 1000000000\n"),
+        "{text}"
+    );
+    let replayed = Check::new(BriefHolder)
+        .pauses(1, std::time::Duration::from_secs(1))
+        .replay(&saved)
+        .expect("replays");
+    assert_eq!(
+        report.failure().unwrap().trace,
+        replayed.failure().expect("fails again").trace
+    );
+}

@@ -19,6 +19,8 @@ fn settings(s: &Scenario, engine: EngineKind, seed: u64) -> RunSettings {
         time: s.time,
         spurious: s.spurious == Spurious::On,
         crashes: s.crashes,
+        pauses: s.pauses,
+        pause_span: lockproof_harness::check::nanos(s.pause_span),
         max_steps: s.max_steps,
         executions: BUDGET,
         seed,

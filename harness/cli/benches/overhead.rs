@@ -58,6 +58,8 @@ fn main() {
         time: TimeMode::Timed,
         spurious: false,
         crashes: 0,
+        pauses: 0,
+        pause_span: 0,
         max_steps: 20_000,
         executions,
         seed: 1,

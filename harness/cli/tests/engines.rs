@@ -18,6 +18,8 @@ fn settings(s: &Scenario, engine: EngineKind, executions: usize) -> RunSettings 
         time: s.time,
         spurious: s.spurious == lockproof_scenario::Spurious::On,
         crashes: s.crashes,
+        pauses: s.pauses,
+        pause_span: lockproof_harness::check::nanos(s.pause_span),
         max_steps: s.max_steps,
         executions,
         seed: 1,

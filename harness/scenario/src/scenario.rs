@@ -1,6 +1,7 @@
 //! The scenario: id, title, body, settings, expected verdict.
 
 use lockproof::backend::checked::TimeMode;
+use std::time::Duration;
 
 /// One execution of a model on one engine: called once per execution.
 pub type Body = std::sync::Arc<dyn Fn() + Send + Sync>;
@@ -120,6 +121,11 @@ pub struct Scenario {
     pub spurious: Spurious,
     /// At most this many processes the checker may crash per execution (0: none).
     pub crashes: u32,
+    /// At most this many times per execution the checker may pause a process, each time
+    /// for `pause_span` (0: none).
+    pub pauses: u32,
+    /// How long a pause lasts.
+    pub pause_span: Duration,
     /// How many threads the body starts (besides main): loom runs at most 4.
     pub threads: usize,
     /// Whether the body calls `Backend::choose` (loom has no choice operator).
@@ -159,6 +165,8 @@ impl Scenario {
             time: TimeMode::Timed,
             spurious: Spurious::Off,
             crashes: 0,
+            pauses: 0,
+            pause_span: Duration::from_secs(1),
             threads: 2,
             needs_choice: false,
             max_steps: 20_000,
@@ -257,6 +265,15 @@ impl Scenario {
     /// ```
     pub fn adversarial(mut self) -> Self {
         self.time = TimeMode::Adversarial;
+        self
+    }
+
+    /// Let the checker pause a process (other than the main one) up to `n` times per
+    /// execution, at any of its steps, each time for `span` of virtual time (`SIGSTOP`
+    /// then `SIGCONT`, or a long garbage-collection pause), as a recorded choice.
+    pub fn pauses(mut self, n: u32, span: Duration) -> Self {
+        self.pauses = n;
+        self.pause_span = span;
         self
     }
 

@@ -18,6 +18,8 @@ pub fn world_config(s: &RunSettings) -> WorldConfig {
         max_spurious: 1,
         max_steps: s.max_steps,
         crashes: s.crashes,
+        pauses: s.pauses,
+        pause_span: s.pause_span,
     }
 }
 

@@ -146,6 +146,12 @@ pub struct RunSettings {
     /// At most this many process crashes per execution.
     #[serde(default)]
     pub crashes: u32,
+    /// At most this many process pauses per execution.
+    #[serde(default)]
+    pub pauses: u32,
+    /// How long a pause lasts, in virtual nanoseconds.
+    #[serde(default)]
+    pub pause_span: u64,
     /// Step budget of one execution.
     pub max_steps: u64,
     /// Budget: at most this many executions.

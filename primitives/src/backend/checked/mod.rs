@@ -304,12 +304,13 @@ pub fn execute<E: Engine>(
     observer: Option<Box<dyn Observer>>,
     body: impl FnOnce(),
 ) {
-    // Under an engine without a choice operator the environment thread crashes processes;
+    // Under an engine without a choice operator the environment thread crashes and pauses
+    // processes;
     // the engine sees that step as dependent with every step of a crashable process only
     // through an atomic both touch (the witness: the crash writes it, each step of a
     // process other than the main one reads it), so that a partial-order reduction
     // explores the crash before and after each of them.
-    let witness = (!E::HAS_CHOICE && config.crashes > 0).then(|| {
+    let witness = (!E::HAS_CHOICE && (config.crashes > 0 || config.pauses > 0)).then(|| {
         let a = Arc::new(E::Atomic::new(0));
         let f: world::Witness = Box::new(move |write| {
             if write {
@@ -367,7 +368,7 @@ pub fn execute<E: Engine>(
 
 fn needs_injection(world: &World) -> bool {
     let c = world.config();
-    c.spurious || c.time == TimeMode::Adversarial || c.crashes > 0
+    c.spurious || c.time == TimeMode::Adversarial || c.crashes > 0 || c.pauses > 0
 }
 
 /// Start the environment thread that fires timeouts early and injects spurious wakeups

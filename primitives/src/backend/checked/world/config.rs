@@ -75,8 +75,12 @@ pub struct WorldConfig {
     /// At most this many traced steps per execution.
     pub max_steps: u64,
     /// At most this many processes crash per execution (0: no crash faults). See
-    /// `ProcessSpawn`.
+    /// `Backend::spawn_process`.
     pub crashes: u32,
+    /// At most this many times per execution a process is paused (0: no pause faults).
+    pub pauses: u32,
+    /// How long a pause lasts, in virtual nanoseconds.
+    pub pause_span: u64,
 }
 
 impl Default for WorldConfig {
@@ -87,6 +91,8 @@ impl Default for WorldConfig {
             max_spurious: 1,
             max_steps: 20_000,
             crashes: 0,
+            pauses: 0,
+            pause_span: 1_000_000_000,
         }
     }
 }

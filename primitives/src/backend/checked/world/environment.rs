@@ -79,18 +79,40 @@ impl World {
         if !self.crash_possible(st) {
             return None;
         }
+        Self::live_process(st, |_| true)
+    }
+
+    /// A process the environment thread may pause now: the first one with a live thread
+    /// that is not paused already.
+    fn pause_target(&self, st: &State) -> Option<(ProcessId, ThreadId)> {
+        if !self.pause_possible(st) {
+            return None;
+        }
+        let now = st.clock.now;
+        Self::live_process(st, |p| {
+            st.processes
+                .get(p)
+                .paused_until
+                .is_none_or(|until| until <= now)
+        })
+    }
+
+    fn live_process(st: &State, pred: impl Fn(ProcessId) -> bool) -> Option<(ProcessId, ThreadId)> {
         st.threads
             .iter()
             .find(|(_, t)| {
                 t.process != ProcessId::MAIN
                     && !t.dead
                     && !matches!(t.status, super::threads::Status::Finished)
+                    && pred(t.process)
             })
             .map(|(i, t)| (t.process, i))
     }
 
     fn env_has_work(&self, st: &State) -> bool {
-        self.env_target(st).is_some() || self.crash_target(st).is_some()
+        self.env_target(st).is_some()
+            || self.crash_target(st).is_some()
+            || self.pause_target(st).is_some()
     }
 
     /// Whether the environment thread should go on waiting.
@@ -122,12 +144,17 @@ impl World {
                 self.crash(st, process, by);
                 return EnvStep::Fired;
             }
+            if let Some((process, by)) = self.pause_target(&st) {
+                self.pause(st, process, by);
+                return EnvStep::Fired;
+            }
             let spent_timeouts =
                 self.config.time != TimeMode::Adversarial || st.env.fired >= MAX_EARLY_TIMEOUTS;
             let spent_spurious =
                 !self.config.spurious || st.injection.spurious_used >= self.config.max_spurious;
-            let spent_crashes = st.processes.crashes >= self.config.crashes;
-            return if spent_timeouts && spent_spurious && spent_crashes {
+            let spent_faults = st.processes.crashes >= self.config.crashes
+                && st.processes.pauses >= self.config.pauses;
+            return if spent_timeouts && spent_spurious && spent_faults {
                 EnvStep::Done
             } else {
                 EnvStep::Wait

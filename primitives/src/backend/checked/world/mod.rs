@@ -197,18 +197,26 @@ pub(crate) fn before_visible_op() -> bool {
             return Some(Err(false));
         }
         let me = w.me(&st);
-        let crashable = w.witness.is_some() && st.threads[me].process != ProcessId::MAIN;
+        let process = st.threads[me].process;
+        let crashable = w.witness.is_some() && process != ProcessId::MAIN;
         if st.threads[me].dead && (std::thread::panicking() || !in_wake()) {
             // A thread of a crashed process: it unwinds at its next operation, and its
             // destructors' operations (a guard's release) never happen.
             return Some(Err(crashable));
         }
         w.engine_step(&mut st);
+        let paused = process != ProcessId::MAIN
+            && !in_wake()
+            && st
+                .processes
+                .get(process)
+                .paused_until
+                .is_some_and(|until| until > st.clock.now);
         if st.pending_unparks.is_empty() {
-            return Some(Ok((Vec::new(), crashable)));
+            return Some(Ok((Vec::new(), crashable, paused)));
         }
         let pending = std::mem::take(&mut st.pending_unparks);
-        Some(Ok((st.threads.unparkers(&pending), crashable)))
+        Some(Ok((st.threads.unparkers(&pending), crashable, paused)))
     });
     match unparkers {
         None => false,
@@ -224,7 +232,7 @@ pub(crate) fn before_visible_op() -> bool {
             }
             true
         }
-        Some(Ok((unparkers, crashable))) => {
+        Some(Ok((unparkers, crashable, paused))) => {
             if crashable {
                 CURRENT.with(|c| {
                     if let Some(w) = c.borrow().as_ref() {
@@ -238,6 +246,10 @@ pub(crate) fn before_visible_op() -> bool {
                 for u in unparkers {
                     u();
                 }
+            }
+            if paused {
+                // Its process is paused: this operation waits for the pause to end.
+                current().sit_out_pause();
             }
             false
         }
@@ -455,7 +467,7 @@ impl World {
         }
         self.inject();
         self.flush();
-        self.maybe_crash();
+        self.maybe_crash(false);
     }
 
     /// A violation found by a model's own check.
@@ -565,7 +577,7 @@ impl World {
         // the blocked thread's process may crash.
         self.inject();
         self.flush();
-        self.maybe_crash();
+        self.maybe_crash(true);
         loop {
             let mut st = self.lock();
             if let Some(wake) = st.threads[me].wake.take() {

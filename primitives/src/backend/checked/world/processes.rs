@@ -1,4 +1,4 @@
-//! Processes: groups of checked threads with their own pid, and the crash fault.
+//! Processes: groups of checked threads with their own pid, and the crash and pause faults.
 //!
 //! A process is started by `ProcessSpawn::spawn_process` and is its first thread plus every
 //! thread that thread (or its threads) start. When crash faults are on
@@ -8,6 +8,11 @@
 //! environment thread does it, at every point the engine interleaves it). A crash is
 //! `SIGKILL`: the process's threads vanish where they stand, nothing they hold is released
 //! (CPython's multiprocessing locks stay held forever), and its exit code is `-9`.
+//!
+//! A pause ([`WorldConfig::pauses`](super::WorldConfig)) is `SIGSTOP` then `SIGCONT` after
+//! [`pause_span`](super::WorldConfig) of virtual time (or a garbage-collection pause): the
+//! process's threads take no step until the clock reaches the pause's end, while the other
+//! processes go on (in timed mode the clock moves there once they are all blocked).
 
 use super::ids::{ProcessId, ThreadId};
 use super::threads::{Status, Wake};
@@ -22,6 +27,8 @@ const CRASH_ODDS: usize = 8;
 
 pub(super) struct ProcessSlot {
     pub crashed: bool,
+    /// Paused until this virtual time.
+    pub paused_until: Option<u64>,
 }
 
 /// Every process of the execution; index 0 is the main process (pid 1).
@@ -29,20 +36,29 @@ pub(super) struct Processes {
     slots: Vec<ProcessSlot>,
     /// Crashes so far.
     pub crashes: u32,
+    /// Pauses so far.
+    pub pauses: u32,
 }
 
 impl Default for Processes {
     fn default() -> Self {
         Processes {
-            slots: vec![ProcessSlot { crashed: false }],
+            slots: vec![ProcessSlot {
+                crashed: false,
+                paused_until: None,
+            }],
             crashes: 0,
+            pauses: 0,
         }
     }
 }
 
 impl Processes {
     fn add(&mut self) -> ProcessId {
-        self.slots.push(ProcessSlot { crashed: false });
+        self.slots.push(ProcessSlot {
+            crashed: false,
+            paused_until: None,
+        });
         ProcessId::from_index(self.slots.len() - 1)
     }
 
@@ -92,10 +108,12 @@ impl World {
         st.threads[me].dead
     }
 
-    /// After a traced step of the current thread: the engine may crash its process here.
-    pub(super) fn maybe_crash(&self) {
+    /// After a traced step of the current thread (`blocked`: the step blocked it): the engine
+    /// may crash or pause its process here. A thread paused while blocked sits the pause
+    /// out when it wakes, at its next operation.
+    pub(super) fn maybe_crash(&self, blocked: bool) {
         let st = self.lock();
-        if !self.crash_possible(&st) || st.env.thread.is_some() {
+        if st.env.thread.is_some() {
             return;
         }
         let me = self.me(&st);
@@ -103,20 +121,74 @@ impl World {
         if process == ProcessId::MAIN || st.processes.get(process).crashed {
             return;
         }
-        drop(st);
-        count_engine_op();
-        let Some(c) = (self.ops.choose_weighted)(CRASH_ODDS, 2) else {
-            return;
-        };
-        if c != 0 {
+        let crash = self.crash_possible(&st);
+        let pause = self.pause_possible(&st);
+        if !crash && !pause {
             return;
         }
+        drop(st);
+        count_engine_op();
+        let faults = usize::from(crash) + usize::from(pause);
+        let Some(c) = (self.ops.choose_weighted)(CRASH_ODDS, faults + 1) else {
+            return;
+        };
         let st = self.lock();
-        self.crash(st, process, me);
+        match (c, crash, pause) {
+            (0, true, _) => self.crash(st, process, me),
+            (0, false, true) | (1, true, true) => {
+                self.pause(st, process, me);
+                if !blocked {
+                    self.sit_out_pause();
+                }
+            }
+            _ => {}
+        }
     }
 
     pub(super) fn crash_possible(&self, st: &State) -> bool {
         st.failure.is_none() && st.processes.crashes < self.config.crashes
+    }
+
+    pub(super) fn pause_possible(&self, st: &State) -> bool {
+        st.failure.is_none() && st.processes.pauses < self.config.pauses
+    }
+
+    /// Pause `process` from now for the configured span, observed at thread `by`'s step.
+    pub(super) fn pause(&self, mut st: MutexGuard<'_, State>, process: ProcessId, by: ThreadId) {
+        st.processes.pauses += 1;
+        let until = st.clock.now.saturating_add(self.config.pause_span);
+        st.processes.slots[process.index()].paused_until = Some(until);
+        if let Some(f) = self.push(
+            &mut st,
+            by,
+            None,
+            "pause",
+            Args::new().until(until),
+            StepKind::Thread("paused"),
+        ) {
+            self.fail(st, f);
+        }
+    }
+
+    /// If the current thread's process is paused, wait (a sleep) until the pause ends.
+    pub(super) fn sit_out_pause(&self) {
+        let until = {
+            let st = self.lock();
+            let me = self.me(&st);
+            let p = st.threads[me].process;
+            match st.processes.get(p).paused_until {
+                Some(u) if u > st.clock.now && !st.threads[me].dead => u,
+                _ => return,
+            }
+        };
+        self.park(
+            super::QueueKey::Sleep,
+            None,
+            "paused",
+            crate::backend::WaitKind::Sleep,
+            Some(crate::backend::Moment(until)),
+            true,
+        );
     }
 
     /// Crash `process`, observed by thread `by` (whose step the trace shows it at). If the
