@@ -1,11 +1,11 @@
 //! What a user checks: a [`Model`], a value whose `run` is one execution of the concurrent
 //! code under test, generic over the world it runs in.
 
-use lockproof::backend::{Backend, Loom, Shuttle};
+use lockproof::backend::{Loom, Shuttle};
 use lockproof_scenario::Bodies;
 use std::sync::Arc;
 
-/// Concurrent code to check: `run` is one execution, generic over the [`Backend`] so the
+/// Concurrent code to check: `run` is one execution, generic over the [`Backend`](lockproof::backend::Backend) so the
 /// same code runs under loom, shuttle and the depth-first engine (and on real threads with
 /// [`lockproof::backend::Std`]).
 ///
@@ -43,9 +43,47 @@ use std::sync::Arc;
 ///
 /// lockproof_harness::check(TakeTurns { threads: 2 });
 /// ```
+///
+/// A model of processes (multiprocessing's primitives in [`lockproof::process`],
+/// `B::spawn_process`) names the process seam instead, which every checked world
+/// implements: `fn run<B: ProcessBackend>(&self)`. The trait's bound is that seam, so an
+/// implementation may ask for it or for the plain [`Backend`](lockproof::backend::Backend) it extends.
+///
+/// ```
+/// use lockproof::backend::process::ProcessBackend;
+/// use lockproof::backend::spawn::ProcessHandle;
+/// use lockproof::backend::Backend;
+/// use lockproof_harness::{Check, Family, Model};
+///
+/// /// Two processes add one each to a shared Value under its lock.
+/// struct Counter;
+///
+/// impl Model for Counter {
+///     fn run<B: ProcessBackend>(&self) {
+///         let v = lockproof::process::Value::<i64, B>::new(0);
+///         let child_v = v.reopen();
+///         let child = B::spawn_process("child", move || {
+///             let _g = child_v.get_lock().lock();
+///             child_v.set_value(child_v.value() + 1);
+///         });
+///         {
+///             let _g = v.get_lock().lock();
+///             v.set_value(v.value() + 1);
+///         }
+///         assert_eq!(child.join(), 0);
+///         assert_eq!(v.value(), 2);
+///     }
+/// }
+///
+/// Check::new(Counter).engines([Family::Random, Family::Dfs]).no_save().assert_holds();
+/// ```
 pub trait Model: Send + Sync + 'static {
     /// One execution of the code under test in world `B`.
-    fn run<B: Backend>(&self);
+    #[cfg(target_os = "linux")]
+    fn run<B: lockproof::backend::process::ProcessBackend>(&self);
+    /// One execution of the code under test in world `B`.
+    #[cfg(not(target_os = "linux"))]
+    fn run<B: lockproof::backend::Backend>(&self);
 }
 
 /// The engine bodies of a model (what a [`lockproof_scenario::Scenario`] holds).

@@ -2,6 +2,7 @@
 //! crashed process is its own verdict (`dead-holder`), and the saved schedule replays with
 //! the crash in its trace.
 
+use lockproof::backend::process::ProcessBackend;
 use lockproof::backend::spawn::ProcessHandle;
 use lockproof::backend::{Backend, JoinHandle};
 use lockproof::{Lock, Shared};
@@ -208,4 +209,43 @@ fn a_holder_paused_past_the_parents_timeout_is_found_under_every_engine_and_repl
         report.failure().unwrap().trace,
         replayed.failure().expect("fails again").trace
     );
+}
+
+/// Two processes add one to a shared `Value`: with `get_lock()` around the `+=`, or (as
+/// the tutorial's broken counters do) without it.
+struct SharedCounter {
+    locked: bool,
+}
+
+impl Model for SharedCounter {
+    fn run<B: ProcessBackend>(&self) {
+        let v = lockproof::process::Value::<i64, B>::new(0).with_name("counter");
+        let child_v = v.reopen();
+        let locked = self.locked;
+        let add = move |v: &lockproof::process::Value<i64, B>| {
+            let _g = locked.then(|| v.get_lock().lock());
+            v.set_value(v.value() + 1);
+        };
+        let child = B::spawn_process("child", move || add(&child_v));
+        add(&v);
+        assert_eq!(child.join(), 0);
+    }
+}
+
+#[test]
+fn an_unguarded_plus_equals_on_a_shared_value_is_a_lost_update_under_every_engine() {
+    let report = Check::new(SharedCounter { locked: false })
+        .engines([Family::Loom, Family::Random, Family::Pct, Family::Dfs])
+        .no_save()
+        .assert_violates("no-lost-update");
+    let found = report.failure().expect("found");
+    assert!(found.message.contains("overwrote"), "{}", found.message);
+}
+
+#[test]
+fn the_same_counter_under_get_lock_holds_under_every_engine() {
+    Check::new(SharedCounter { locked: true })
+        .engines([Family::Loom, Family::Random, Family::Pct, Family::Dfs])
+        .no_save()
+        .assert_holds();
 }

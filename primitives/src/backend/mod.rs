@@ -215,6 +215,17 @@ pub trait ObjectTag: Send + Sync + fmt::Debug {
     fn alias(&self) -> Self;
     /// Give the object a name for traces (`"a"`, `"forks[2]"`). A no-op under [`Std`].
     fn set_name(&self, name: &str);
+    /// The tag of the object of `kind` whose shared state is at address `key`: every handle
+    /// of one process-shared object (each process's reopened handle of a multiprocessing
+    /// `Lock`, say) is the same object in traces, to the holder tracking and to the
+    /// monitors. The first call for a key makes the object (as [`new`](ObjectTag::new)).
+    fn shared(kind: &'static str, key: usize) -> Self
+    where
+        Self: Sized,
+    {
+        let _ = key;
+        Self::new(kind)
+    }
 }
 
 /// The result of a traced operation, as the trace shows it.

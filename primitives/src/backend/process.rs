@@ -154,24 +154,27 @@ pub unsafe trait ProcessBackend: Backend {
         got
     }
 
-    /// The first half of `sem_post`: add one unit. True when a waiter may be blocked and
-    /// [`sem_wake`](ProcessBackend::sem_wake) must follow (primitives trace their release
-    /// in between, so a woken thread's steps never precede it in a trace).
-    fn sem_release(sem: &[Self::Atomic]) -> bool {
+    /// The first half of `sem_post`: add one unit. [`sem_wake`](ProcessBackend::sem_wake)
+    /// must follow; primitives trace their release in between, right after the unit is
+    /// added (no other step between them: under a checker another thread could take the
+    /// unit, and its acquire would show before the release that made it possible).
+    fn sem_release(sem: &[Self::Atomic]) {
         sem[VALUE].fetch_add(1, SeqCst);
-        sem[WAITERS].fetch_add(0, SeqCst) > 0
     }
 
-    /// The second half of `sem_post`: wake one waiter.
+    /// The second half of `sem_post`: wake one waiter, if one may be blocked. (A waiter
+    /// counts itself in `WAITERS` before its last try, and the unit was added before this
+    /// reads `WAITERS`: either this sees the waiter, or the waiter's try sees the unit.)
     fn sem_wake(sem: &[Self::Atomic]) {
-        Self::wake_word(&sem[VALUE]);
+        if sem[WAITERS].fetch_add(0, SeqCst) > 0 {
+            Self::wake_word(&sem[VALUE]);
+        }
     }
 
     /// `sem_post`: add one unit and wake one waiter, if any.
     fn sem_post(sem: &[Self::Atomic]) {
-        if Self::sem_release(sem) {
-            Self::sem_wake(sem);
-        }
+        Self::sem_release(sem);
+        Self::sem_wake(sem);
     }
 
     /// `sem_getvalue`: the current value (never negative on Linux).

@@ -1,7 +1,7 @@
 //! `multiprocessing.Array` and `RawArray`: C scalars in shared memory.
 
 use super::handle::{next, shareable_typed, HandleError, Parts};
-use super::semlock::alloc;
+use super::semlock::{alloc, tag_of};
 use super::value::{ctype, trace_value};
 use super::{AnyLock, RLock, Scalar};
 use crate::backend::process::ProcessBackend;
@@ -51,8 +51,8 @@ impl<T: Scalar, B: ProcessBackend> RawArray<T, B> {
             mem[ITEMS + i].store(v.to_word(), SeqCst);
         }
         RawArray {
+            tag: tag_of::<B>("mp.Array", &mem),
             mem,
-            tag: B::Tag::new("mp.Array"),
             _t: PhantomData,
         }
     }
@@ -150,8 +150,8 @@ impl<T: Scalar, B: ProcessBackend> Parts<B> for RawArray<T, B> {
             return Err(HandleError::Mismatch("not an Array of this type"));
         }
         Ok(RawArray {
+            tag: tag_of::<B>("mp.Array", &mem),
             mem,
-            tag: B::Tag::new("mp.Array"),
             _t: PhantomData,
         })
     }

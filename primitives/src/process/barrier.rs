@@ -2,7 +2,7 @@
 //! `Condition(RLock())`, with `_state` and `_count` in shared memory.
 
 use super::handle::{next, shareable, HandleError, Parts};
-use super::semlock::alloc;
+use super::semlock::{alloc, tag_of};
 use super::Condition;
 use crate::backend::process::ProcessBackend;
 use crate::backend::{Args, ObjectTag, Outcome, RawAtomic, Record, Std};
@@ -80,9 +80,9 @@ impl<B: ProcessBackend> Barrier<B> {
         }
         Barrier {
             cond: Condition::new(),
+            tag: tag_of::<B>("mp.Barrier", &mem),
             mem,
             action,
-            tag: B::Tag::new("mp.Barrier"),
         }
     }
 
@@ -315,9 +315,9 @@ impl<B: ProcessBackend> Parts<B> for Barrier<B> {
         }
         Ok(Barrier {
             cond,
+            tag: tag_of::<B>("mp.Barrier", &mem),
             mem,
             action: None,
-            tag: B::Tag::new("mp.Barrier"),
         })
     }
 }

@@ -40,7 +40,7 @@ impl<B: ProcessBackend> BoundedSemaphore<B> {
     pub fn new(value: i64) -> Result<Self> {
         let v = c_int_value(value)?;
         Ok(BoundedSemaphore {
-            sl: SemLock::new(Kind::Semaphore, v, v, B::Tag::new("mp.BoundedSemaphore"))?,
+            sl: SemLock::named(Kind::Semaphore, v, v, "mp.BoundedSemaphore")?,
         })
     }
 
@@ -115,7 +115,7 @@ impl<B: ProcessBackend> Parts<B> for BoundedSemaphore<B> {
         out.push(self.sl.memory().clone());
     }
     fn from_parts(parts: &mut dyn Iterator<Item = B::Memory>) -> Result<Self, HandleError> {
-        let sl = SemLock::attach(next::<B>(parts)?, 0, B::Tag::new("mp.BoundedSemaphore"))?;
+        let sl = SemLock::attach_named(next::<B>(parts)?, "mp.BoundedSemaphore")?;
         if sl.kind() != Kind::Semaphore {
             return Err(HandleError::Mismatch("not a BoundedSemaphore"));
         }

@@ -2,7 +2,7 @@
 //! `multiprocessing/synchronize.py`, literally).
 
 use super::handle::{next, shareable, HandleError, Parts};
-use super::semlock::alloc;
+use super::semlock::{alloc, tag_of};
 use super::semlock::{Kind, SemLock, SEMLOCK_WORDS};
 use super::timeout::monotonic;
 use super::{AnyLock, Guard, RLock};
@@ -97,7 +97,7 @@ impl<B: ProcessBackend> Condition<B> {
     /// `multiprocessing.Condition(lock)`, or the `OSError` of allocating its semaphores.
     pub fn try_with_lock(lock: impl Into<AnyLock<B>>) -> Result<Self> {
         let mem = alloc::<B>(WORDS)?;
-        let tag = B::Tag::new("mp.Condition");
+        let tag = tag_of::<B>("mp.Condition", &mem);
         let sem = |at| {
             SemLock::create(
                 mem.clone(),
@@ -320,7 +320,7 @@ impl<B: ProcessBackend> Parts<B> for Condition<B> {
         if mem.len() != WORDS {
             return Err(HandleError::Mismatch("not a Condition"));
         }
-        let tag = B::Tag::new("mp.Condition");
+        let tag = tag_of::<B>("mp.Condition", &mem);
         let sem = |at| SemLock::attach(mem.clone(), at, tag.alias());
         Ok(Condition {
             lock,

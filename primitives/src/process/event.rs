@@ -2,7 +2,7 @@
 
 use super::condition::outcome;
 use super::handle::{next, shareable, HandleError, Parts};
-use super::semlock::{Kind, SemLock};
+use super::semlock::{alloc, tag_of, Kind, SemLock, SEMLOCK_WORDS};
 use super::{Condition, Lock};
 use crate::backend::process::{ProcessBackend, SEM_VALUE_MAX};
 use crate::backend::{Args, ObjectTag, Outcome, Record, Std};
@@ -53,10 +53,11 @@ impl<B: ProcessBackend> Event<B> {
     ///
     /// If the OS refuses shared memory.
     pub fn new() -> Self {
-        let tag = B::Tag::new("mp.Event");
         let cond = Condition::with_lock(Lock::new());
-        let flag = SemLock::new(Kind::Semaphore, 0, SEM_VALUE_MAX, tag.alias())
-            .unwrap_or_else(|e| panic!("multiprocessing.Event(): {e}"));
+        let mem =
+            alloc::<B>(SEMLOCK_WORDS).unwrap_or_else(|e| panic!("multiprocessing.Event(): {e}"));
+        let tag = tag_of::<B>("mp.Event", &mem);
+        let flag = SemLock::create(mem, 0, Kind::Semaphore, 0, SEM_VALUE_MAX, tag.alias());
         Event { cond, flag, tag }
     }
 
@@ -162,8 +163,9 @@ impl<B: ProcessBackend> Parts<B> for Event<B> {
     }
     fn from_parts(parts: &mut dyn Iterator<Item = B::Memory>) -> Result<Self, HandleError> {
         let cond = Condition::from_parts(parts)?;
-        let tag = B::Tag::new("mp.Event");
-        let flag = SemLock::attach(next::<B>(parts)?, 0, tag.alias())?;
+        let mem = next::<B>(parts)?;
+        let tag = tag_of::<B>("mp.Event", &mem);
+        let flag = SemLock::attach(mem, 0, tag.alias())?;
         Ok(Event { cond, flag, tag })
     }
 }

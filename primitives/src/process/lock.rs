@@ -75,7 +75,7 @@ impl<B: ProcessBackend> Lock<B> {
     /// `multiprocessing.Lock()`, or the `OSError` of allocating its shared memory.
     pub fn try_new() -> Result<Self> {
         Ok(Lock {
-            sl: SemLock::new(Kind::Semaphore, 1, 1, B::Tag::new("mp.Lock"))?,
+            sl: SemLock::named(Kind::Semaphore, 1, 1, "mp.Lock")?,
         })
     }
 
@@ -162,7 +162,7 @@ impl<B: ProcessBackend> Parts<B> for Lock<B> {
         out.push(self.sl.memory().clone());
     }
     fn from_parts(parts: &mut dyn Iterator<Item = B::Memory>) -> Result<Self, HandleError> {
-        let sl = SemLock::attach(next::<B>(parts)?, 0, B::Tag::new("mp.Lock"))?;
+        let sl = SemLock::attach_named(next::<B>(parts)?, "mp.Lock")?;
         if sl.kind() != Kind::Semaphore || sl.maxvalue() != 1 {
             return Err(HandleError::Mismatch("not a Lock"));
         }

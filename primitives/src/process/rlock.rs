@@ -61,7 +61,7 @@ impl<B: ProcessBackend> RLock<B> {
     /// `multiprocessing.RLock()`, or the `OSError` of allocating its shared memory.
     pub fn try_new() -> Result<Self> {
         Ok(RLock {
-            sl: SemLock::new(Kind::RecursiveMutex, 1, 1, B::Tag::new("mp.RLock"))?,
+            sl: SemLock::named(Kind::RecursiveMutex, 1, 1, "mp.RLock")?,
         })
     }
 
@@ -140,7 +140,7 @@ impl<B: ProcessBackend> Parts<B> for RLock<B> {
         out.push(self.sl.memory().clone());
     }
     fn from_parts(parts: &mut dyn Iterator<Item = B::Memory>) -> Result<Self, HandleError> {
-        let sl = SemLock::attach(next::<B>(parts)?, 0, B::Tag::new("mp.RLock"))?;
+        let sl = SemLock::attach_named(next::<B>(parts)?, "mp.RLock")?;
         if sl.kind() != Kind::RecursiveMutex {
             return Err(HandleError::Mismatch("not an RLock"));
         }

@@ -2,7 +2,7 @@
 //! (not in CPython: pthread's robust mutexes and `EOWNERDEAD`).
 
 use super::handle::{next, shareable, HandleError, Parts};
-use super::semlock::alloc;
+use super::semlock::{alloc, tag_of};
 use super::timeout::{sem_wait, SemWait};
 use crate::backend::process::ProcessBackend;
 use crate::backend::{
@@ -106,9 +106,10 @@ impl<B: ProcessBackend> RobustLock<B> {
     ///
     /// If the OS refuses shared memory.
     pub fn new() -> Self {
+        let mem = alloc::<B>(WORDS).unwrap_or_else(|e| panic!("RobustLock(): {e}"));
         RobustLock {
-            mem: alloc::<B>(WORDS).unwrap_or_else(|e| panic!("RobustLock(): {e}")),
-            tag: B::Tag::new("mp.RobustLock"),
+            tag: tag_of::<B>("mp.RobustLock", &mem),
+            mem,
         }
     }
 
@@ -275,8 +276,8 @@ impl<B: ProcessBackend> Parts<B> for RobustLock<B> {
             return Err(HandleError::Mismatch("not a RobustLock"));
         }
         Ok(RobustLock {
+            tag: tag_of::<B>("mp.RobustLock", &mem),
             mem,
-            tag: B::Tag::new("mp.RobustLock"),
         })
     }
 }

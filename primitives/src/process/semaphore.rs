@@ -42,12 +42,7 @@ impl<B: ProcessBackend> Semaphore<B> {
     pub fn new(value: i64) -> Result<Self> {
         let v = c_int_value(value)?;
         Ok(Semaphore {
-            sl: SemLock::new(
-                Kind::Semaphore,
-                v,
-                SEM_VALUE_MAX,
-                B::Tag::new("mp.Semaphore"),
-            )?,
+            sl: SemLock::named(Kind::Semaphore, v, SEM_VALUE_MAX, "mp.Semaphore")?,
         })
     }
 
@@ -112,7 +107,7 @@ impl<B: ProcessBackend> Parts<B> for Semaphore<B> {
         out.push(self.sl.memory().clone());
     }
     fn from_parts(parts: &mut dyn Iterator<Item = B::Memory>) -> Result<Self, HandleError> {
-        let sl = SemLock::attach(next::<B>(parts)?, 0, B::Tag::new("mp.Semaphore"))?;
+        let sl = SemLock::attach_named(next::<B>(parts)?, "mp.Semaphore")?;
         if sl.kind() != Kind::Semaphore || sl.maxvalue() != SEM_VALUE_MAX {
             return Err(HandleError::Mismatch("not a Semaphore"));
         }

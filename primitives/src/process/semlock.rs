@@ -4,7 +4,7 @@
 use super::handle::HandleError;
 use super::timeout::{sem_wait, SemWait};
 use crate::backend::process::{ProcessBackend, SEM_VALUE_MAX, SEM_WORDS};
-use crate::backend::{Args, Hold, Outcome, RawAtomic, Record, WaitKind};
+use crate::backend::{Args, Hold, ObjectTag, Outcome, RawAtomic, Record, WaitKind};
 use crate::error::{Error, Result};
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::sync::atomic::{AtomicIsize, AtomicU32, AtomicU64};
@@ -55,6 +55,12 @@ pub(crate) fn c_int_value(value: i64) -> Result<usize> {
     usize::try_from(v).map_err(|_| Error::os(22))
 }
 
+/// The trace identity of the process-shared object of `kind` whose state is `mem`: every
+/// handle of it, in every process, is one object to the checker.
+pub(crate) fn tag_of<B: ProcessBackend>(kind: &'static str, mem: &B::Memory) -> B::Tag {
+    B::Tag::shared(kind, mem.as_ptr() as usize)
+}
+
 pub(crate) fn alloc<B: ProcessBackend>(words: usize) -> Result<B::Memory> {
     B::alloc(words).map_err(|e| Error::os(e.raw_os_error().unwrap_or(12)))
 }
@@ -68,10 +74,23 @@ fn wait_kind(kind: Kind, maxvalue: usize) -> WaitKind {
 }
 
 impl<B: ProcessBackend> SemLock<B> {
-    /// `SemLock(kind, value, maxvalue)` in memory of its own, traced as `tag_kind`.
-    pub(crate) fn new(kind: Kind, value: usize, maxvalue: usize, tag: B::Tag) -> Result<Self> {
+    /// `SemLock(kind, value, maxvalue)` in memory of its own, traced as the shared object
+    /// `name` (`"mp.Lock"`).
+    pub(crate) fn named(
+        kind: Kind,
+        value: usize,
+        maxvalue: usize,
+        name: &'static str,
+    ) -> Result<Self> {
         let mem = alloc::<B>(SEMLOCK_WORDS)?;
+        let tag = tag_of::<B>(name, &mem);
         Ok(Self::create(mem, 0, kind, value, maxvalue, tag))
+    }
+
+    /// The SemLock at the start of `mem` as another handle of the shared object `name`.
+    pub(crate) fn attach_named(mem: B::Memory, name: &'static str) -> Result<Self, HandleError> {
+        let tag = tag_of::<B>(name, &mem);
+        Self::attach(mem, 0, tag)
     }
 
     /// A new SemLock in words `at..at + SEMLOCK_WORDS` of `mem` (fresh, not yet shared).
@@ -233,9 +252,11 @@ impl<B: ProcessBackend> SemLock<B> {
                 }
             }
         }
-        let wake = B::sem_release(self.sem());
+        // This process's count first (no other process sees it), then the post: the caller
+        // traces the release right after it (see `ProcessBackend::sem_release`).
         self.count.fetch_sub(1, SeqCst);
-        Ok(wake)
+        B::sem_release(self.sem());
+        Ok(true)
     }
 
     pub(crate) fn wake(&self) {

@@ -1,7 +1,7 @@
 //! `multiprocessing.Value` and `RawValue`: one C scalar in shared memory.
 
 use super::handle::{next, shareable_typed, HandleError, Parts};
-use super::semlock::alloc;
+use super::semlock::{alloc, tag_of};
 use super::{AnyLock, RLock};
 use crate::backend::process::ProcessBackend;
 use crate::backend::{Args, ObjectTag, Outcome, RawAtomic, Record, Std};
@@ -123,8 +123,8 @@ impl<T: Scalar, B: ProcessBackend> RawValue<T, B> {
         mem[TYPE].store(T::TYPECODE as usize, SeqCst);
         mem[VALUE].store(value.to_word(), SeqCst);
         RawValue {
+            tag: tag_of::<B>("mp.Value", &mem),
             mem,
-            tag: B::Tag::new("mp.Value"),
             _t: PhantomData,
         }
     }
@@ -166,8 +166,8 @@ impl<T: Scalar, B: ProcessBackend> RawValue<T, B> {
             return Err(HandleError::Mismatch("not a Value of this type"));
         }
         Ok(RawValue {
+            tag: tag_of::<B>("mp.Value", &mem),
             mem,
-            tag: B::Tag::new("mp.Value"),
             _t: PhantomData,
         })
     }

@@ -113,6 +113,12 @@ impl ObjectTag for CheckedTag {
             w.set_name(id, name);
         }
     }
+    fn shared(kind: &'static str, key: usize) -> Self {
+        CheckedTag {
+            id: world::try_current().map(|w| w.shared_object(kind, key)),
+            visible: true,
+        }
+    }
 }
 
 /// An engine atomic that does nothing once its execution has failed (so that destructors

@@ -422,6 +422,10 @@ impl World {
         self.lock().objects.add(kind)
     }
 
+    pub(crate) fn shared_object(&self, kind: &'static str, key: usize) -> ObjectId {
+        self.lock().objects.shared(kind, key)
+    }
+
     pub(crate) fn set_name(&self, object: ObjectId, name: &str) {
         self.lock().objects.rename(object, name);
     }

@@ -8,6 +8,8 @@ use super::ids::ObjectId;
 pub(super) struct Objects {
     infos: Vec<ObjectInfo>,
     kind_counts: HashMap<&'static str, usize>,
+    /// Process-shared objects by (kind, address of their shared state).
+    shared: HashMap<(&'static str, usize), ObjectId>,
 }
 
 impl Objects {
@@ -18,6 +20,16 @@ impl Objects {
         let name = format!("{}{}", kind.to_ascii_lowercase(), n);
         self.infos.push(ObjectInfo { kind, name });
         ObjectId::from_index(self.infos.len() - 1)
+    }
+
+    /// The object of `kind` at `key`, made on first use (see `ObjectTag::shared`).
+    pub fn shared(&mut self, kind: &'static str, key: usize) -> ObjectId {
+        if let Some(&id) = self.shared.get(&(kind, key)) {
+            return id;
+        }
+        let id = self.add(kind);
+        self.shared.insert((kind, key), id);
+        id
     }
 
     pub fn rename(&mut self, object: ObjectId, name: &str) {
