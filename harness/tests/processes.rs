@@ -249,3 +249,25 @@ fn the_same_counter_under_get_lock_holds_under_every_engine() {
         .no_save()
         .assert_holds();
 }
+
+/// The README's example of a model of processes, as it is written there.
+struct Worker;
+
+impl Model for Worker {
+    fn run<B: ProcessBackend>(&self) {
+        let lock = Arc::new(lockproof::process::Lock::<B>::new());
+        let child_lock = Arc::new(lock.reopen());
+        let child = B::spawn_process("child", move || drop(child_lock.lock()));
+        drop(lock.lock());
+        assert!(matches!(child.join(), 0 | -9));
+    }
+}
+
+#[test]
+fn the_readme_process_example_finds_the_crashed_holder_under_the_default_engines() {
+    Check::new(Worker)
+        .crashes(1)
+        .no_save()
+        .assert_violates("dead-holder");
+    Check::new(Worker).no_save().assert_holds();
+}

@@ -166,9 +166,18 @@ pub unsafe trait ProcessBackend: Backend {
     /// counts itself in `WAITERS` before its last try, and the unit was added before this
     /// reads `WAITERS`: either this sees the waiter, or the waiter's try sees the unit.)
     fn sem_wake(sem: &[Self::Atomic]) {
-        if sem[WAITERS].fetch_add(0, SeqCst) > 0 {
-            Self::wake_word(&sem[VALUE]);
-        }
+        Self::completing(|| {
+            if sem[WAITERS].fetch_add(0, SeqCst) > 0 {
+                Self::wake_word(&sem[VALUE]);
+            }
+        })
+    }
+
+    /// Run `f`, the wake that completes an operation already traced. Under a checker a
+    /// process that crashed during the operation still completes it (a crash never splits
+    /// one operation: a post always wakes its waiter); elsewhere it is just `f()`.
+    fn completing<R>(f: impl FnOnce() -> R) -> R {
+        f()
     }
 
     /// `sem_post`: add one unit and wake one waiter, if any.

@@ -38,6 +38,10 @@ unsafe impl<E: Engine> ProcessBackend for Checked<E> {
         <Self as RawBackend>::park(req, || word.fetch_add(0, SeqCst) == expected)
     }
 
+    fn completing<R>(f: impl FnOnce() -> R) -> R {
+        super::world::completing_wake(f)
+    }
+
     fn wake_word(word: &Self::Atomic) -> bool {
         <Self as RawBackend>::unpark_one(word)
     }

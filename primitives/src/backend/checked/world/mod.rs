@@ -93,7 +93,7 @@ struct State {
     pending_unparks: Vec<ThreadId>,
 }
 
-/// An engine atomic the crash writes and every step of a crashable process reads (see
+/// An engine atomic the crash writes and every operation of a crashable process reads (see
 /// `checked::execute`): `true` writes.
 pub(crate) type Witness = Box<dyn Fn(bool) + Send + Sync>;
 
@@ -199,10 +199,15 @@ pub(crate) fn before_visible_op() -> bool {
         let me = w.me(&st);
         let process = st.threads[me].process;
         let crashable = w.witness.is_some() && process != ProcessId::MAIN;
-        if st.threads[me].dead && (std::thread::panicking() || !in_wake()) {
-            // A thread of a crashed process: it unwinds at its next operation, and its
+        let t = &st.threads[me];
+        if t.dead && (std::thread::panicking() || !(in_wake() || t.mid_op)) {
+            // A thread of a crashed process: it unwinds at its next operation (one it was
+            // in the middle of when the crash came is finished first), and its
             // destructors' operations (a guard's release) never happen.
             return Some(Err(crashable));
+        }
+        if !in_wake() {
+            st.threads[me].mid_op = true;
         }
         w.engine_step(&mut st);
         let paused = process != ProcessId::MAIN
@@ -232,14 +237,7 @@ pub(crate) fn before_visible_op() -> bool {
             }
             true
         }
-        Some(Ok((unparkers, crashable, paused))) => {
-            if crashable {
-                CURRENT.with(|c| {
-                    if let Some(w) = c.borrow().as_ref() {
-                        w.witness(false);
-                    }
-                });
-            }
+        Some(Ok((unparkers, _, paused))) => {
             if !unparkers.is_empty() {
                 // Waking a thread changes who may run next: an operation for the schedulers.
                 count_engine_op();
@@ -445,6 +443,8 @@ impl World {
             return;
         }
         let me = self.me(&st);
+        // The operation is complete: a crash now takes the thread at its next one.
+        st.threads[me].mid_op = false;
         let dead = st.threads[me].dead;
         if dead && std::thread::panicking() {
             // A crashed process's thread, unwinding: its steps no longer happen.
@@ -464,7 +464,14 @@ impl World {
         if let Some(f) = failure {
             self.fail(st, f);
         }
+        let crashable = self.witness.is_some() && st.threads[me].process != ProcessId::MAIN;
         drop(st);
+        if crashable {
+            // Every operation of a crashable process reads the crash witness once it is
+            // traced (a crash splits no operation, so the boundaries between them are the
+            // crash points that differ), so that the engine orders the crash against each.
+            self.witness(false);
+        }
         if dead {
             // It dies at its next operation (this one may still wake a waiter).
             return;

@@ -47,6 +47,9 @@ pub(super) struct ThreadSlot {
     pub process: ProcessId,
     /// Its process crashed: it takes no more steps (see `processes`).
     pub dead: bool,
+    /// It has taken a visible step of an operation it has not yet traced: a crash lets it
+    /// finish that operation (a crash never splits one).
+    pub mid_op: bool,
 }
 
 impl ThreadSlot {
@@ -105,6 +108,7 @@ impl Threads {
             env: false,
             process,
             dead: false,
+            mid_op: false,
         });
         id
     }
