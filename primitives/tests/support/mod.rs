@@ -13,6 +13,9 @@
 //! ```
 #![allow(dead_code)] // each test file uses a different subset
 
+#[cfg(target_os = "linux")]
+pub mod children;
+
 use lockproof::backend::checked::{execute, take_last_report, ExecutionReport, WorldConfig};
 use lockproof::backend::{LoomEngine, ShuttleEngine};
 use std::sync::atomic::{AtomicUsize, Ordering};
