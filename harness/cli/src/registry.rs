@@ -8,5 +8,6 @@ pub fn all() -> Vec<Scenario> {
     let mut v = crate::selftest::scenarios();
     v.extend(crate::conformance::scenarios());
     v.extend(lockproof_models_threads::scenarios());
+    v.extend(lockproof_models_processes::scenarios());
     v
 }
