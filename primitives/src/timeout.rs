@@ -50,6 +50,17 @@ fn to_nanos(secs: f64) -> Result<i64> {
 }
 
 /// How long a wait may last, once its arguments are valid.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::timeout::{lock_wait, Wait};
+/// use std::time::Duration;
+///
+/// assert_eq!(lock_wait(true, -1.0), Ok(Wait::Forever)); // acquire()
+/// assert_eq!(lock_wait(false, -1.0), Ok(Wait::Poll)); // acquire(blocking=False)
+/// assert_eq!(lock_wait(true, 0.5), Ok(Wait::For(Duration::from_millis(500))));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Wait {
     /// One non-blocking attempt.
@@ -70,6 +81,21 @@ impl Wait {
 
     /// `Condition.wait(timeout)` and `Event.wait(timeout)`: `None` is forever; `> 0` waits;
     /// zero, negative and NaN poll.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::timeout::Wait;
+    /// use lockproof::Error;
+    /// use std::time::Duration;
+    ///
+    /// assert_eq!(Wait::condition(None), Ok(Wait::Forever));
+    /// assert_eq!(Wait::condition(Some(0.25)), Ok(Wait::For(Duration::from_millis(250))));
+    /// // Unlike Lock.acquire, zero, negative and NaN timeouts poll.
+    /// assert_eq!(Wait::condition(Some(-1.0)), Ok(Wait::Poll));
+    /// assert_eq!(Wait::condition(Some(f64::NAN)), Ok(Wait::Poll));
+    /// assert_eq!(Wait::condition(Some(1e300)), Err(Error::TimeoutOverflow));
+    /// ```
     pub fn condition(timeout: Option<f64>) -> Result<Wait> {
         match timeout {
             None => Ok(Wait::Forever),
@@ -80,6 +106,20 @@ impl Wait {
 
     /// The deadline of this wait from now on backend `B` (`None` for forever; now, for a
     /// poll).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::backend::{Backend, Std};
+    /// use lockproof::timeout::Wait;
+    /// use std::time::Duration;
+    ///
+    /// assert_eq!(Wait::Forever.deadline::<Std>(), None);
+    /// let before = Std::now();
+    /// let d = Wait::For(Duration::from_secs(5)).deadline::<Std>().unwrap();
+    /// assert!(d.0 >= before.0 + 5_000_000_000);
+    /// assert!(Wait::Poll.deadline::<Std>().unwrap() <= Std::now()); // a poll's deadline is now
+    /// ```
     pub fn deadline<B: Backend>(self) -> Option<Moment> {
         match self {
             Wait::For(d) => Some(Moment::after(B::now(), d).unwrap_or(Moment(u64::MAX))),
@@ -92,6 +132,19 @@ impl Wait {
 /// `Lock.acquire(blocking, timeout)` argument checks, in CPython's order: NaN and overflow
 /// first (conversion), then a timeout on a non-blocking call, then a negative timeout.
 /// `timeout == -1.0` (after rounding away from zero to whole nanoseconds) means forever.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::timeout::{lock_wait, Wait};
+/// use lockproof::Error;
+///
+/// assert_eq!(lock_wait(true, 0.0), Ok(Wait::Poll));
+/// // CPython's order: conversion errors first, then the non-blocking check, then the sign.
+/// assert_eq!(lock_wait(false, f64::NAN), Err(Error::NanTimeout));
+/// assert_eq!(lock_wait(false, 1.0), Err(Error::NonBlockingTimeout));
+/// assert_eq!(lock_wait(true, -2.0), Err(Error::NegativeTimeout));
+/// ```
 pub fn lock_wait(blocking: bool, timeout: f64) -> Result<Wait> {
     const FOREVER_NS: i64 = -1_000_000_000;
     let ns = to_nanos(timeout)?;
@@ -113,6 +166,18 @@ pub fn lock_wait(blocking: bool, timeout: f64) -> Result<Wait> {
 /// A deadline loop as `Condition.wait_for`, `Semaphore.acquire` and `Barrier.wait` run it:
 /// the first wait uses the whole timeout, later ones the time left; it stops when none is
 /// left.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::Std;
+/// use lockproof::timeout::{DeadlineLoop, Next, Wait};
+///
+/// // `Semaphore.acquire(timeout=0)`: one poll, then no time is left.
+/// let mut l = DeadlineLoop::new(Some(0.0));
+/// assert_eq!(l.next_wait::<Std>(), Ok(Next::Wait(Wait::Poll)));
+/// assert_eq!(l.next_wait::<Std>(), Ok(Next::Expired));
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct DeadlineLoop {
     timeout: Option<f64>,
@@ -121,6 +186,19 @@ pub struct DeadlineLoop {
 }
 
 /// What the next wait of a [`DeadlineLoop`] is.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::Std;
+/// use lockproof::timeout::{DeadlineLoop, Next, Wait};
+///
+/// // Without a timeout the loop never expires.
+/// let mut l = DeadlineLoop::new(None);
+/// for _ in 0..3 {
+///     assert_eq!(l.next_wait::<Std>(), Ok(Next::Wait(Wait::Forever)));
+/// }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Next {
     /// Give up: no time left.
@@ -131,6 +209,22 @@ pub enum Next {
 
 impl DeadlineLoop {
     /// A loop with `timeout` seconds (`None`: forever).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::backend::Std;
+    /// use lockproof::timeout::{DeadlineLoop, Next, Wait};
+    /// use std::time::Duration;
+    ///
+    /// let mut l = DeadlineLoop::new(Some(30.0));
+    /// // The first wait gets the whole timeout; later ones what is left of it.
+    /// assert_eq!(l.next_wait::<Std>(), Ok(Next::Wait(Wait::For(Duration::from_secs(30)))));
+    /// match l.next_wait::<Std>() {
+    ///     Ok(Next::Wait(Wait::For(left))) => assert!(left <= Duration::from_secs(30)),
+    ///     other => panic!("expected time left, got {other:?}"),
+    /// }
+    /// ```
     pub fn new(timeout: Option<f64>) -> Self {
         DeadlineLoop {
             timeout,
@@ -141,6 +235,17 @@ impl DeadlineLoop {
 
     /// The next wait, or [`Next::Expired`]. Errors with `OverflowError` for a timeout too
     /// large to wait on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::backend::Std;
+    /// use lockproof::timeout::DeadlineLoop;
+    /// use lockproof::Error;
+    ///
+    /// let mut l = DeadlineLoop::new(Some(f64::INFINITY));
+    /// assert_eq!(l.next_wait::<Std>(), Err(Error::TimeoutOverflow));
+    /// ```
     pub fn next_wait<B: Backend>(&mut self) -> Result<Next> {
         let Some(t) = self.timeout else {
             return Ok(Next::Wait(Wait::Forever));

@@ -5,6 +5,16 @@ use std::fmt;
 
 /// A number of seconds as a call received it, shown as Python shows a float (`0.5`,
 /// `1.0`). Compared by its bits, so that a trace record can be `Eq`.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::Secs;
+///
+/// assert_eq!(Secs(0.5).to_string(), "0.5");
+/// assert_eq!(Secs(1.0).to_string(), "1.0"); // a whole number keeps its `.0`, as Python shows it
+/// assert_eq!(Secs(f64::NAN), Secs(f64::NAN)); // compared by bits
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct Secs(pub f64);
 
@@ -28,6 +38,17 @@ impl fmt::Display for Secs {
 }
 
 /// One argument.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::{Arg, Secs};
+///
+/// assert_eq!(Arg::Bool("blocking", false).to_string(), "blocking=False");
+/// assert_eq!(Arg::Secs("", Secs(0.5)).to_string(), "0.5");
+/// assert_eq!(Arg::State { count: 2, owner: 7 }.to_string(), "(2, 7)");
+/// assert_eq!(Arg::Until(1_500_000_000).to_string(), "until t=1.5s");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Arg {
     /// `name=True` / `name=False`.
@@ -79,47 +100,118 @@ pub struct Args(pub Vec<Arg>);
 
 impl Args {
     /// No arguments.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::backend::Args;
+    ///
+    /// let a = Args::new();
+    /// assert!(a.is_empty());
+    /// assert_eq!(a.to_string(), "");
+    /// ```
     pub const fn new() -> Args {
         Args(Vec::new())
     }
 
     /// Add `name=True/False`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::backend::Args;
+    ///
+    /// assert_eq!(Args::new().bool("blocking", true).to_string(), "blocking=True");
+    /// ```
     pub fn bool(mut self, name: &'static str, v: bool) -> Args {
         self.0.push(Arg::Bool(name, v));
         self
     }
 
     /// Add `name=v`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::backend::Args;
+    ///
+    /// assert_eq!(Args::new().int("n", 3).to_string(), "n=3");
+    /// ```
     pub fn int(mut self, name: &'static str, v: i64) -> Args {
         self.0.push(Arg::Int(name, v));
         self
     }
 
     /// Add `name=seconds` (an empty name: the bare value).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::backend::Args;
+    ///
+    /// assert_eq!(Args::new().secs("timeout", 2.0).to_string(), "timeout=2.0");
+    /// assert_eq!(Args::new().secs("", 0.25).to_string(), "0.25"); // `Event.wait(0.25)`
+    /// ```
     pub fn secs(mut self, name: &'static str, t: f64) -> Args {
         self.0.push(Arg::Secs(name, Secs(t)));
         self
     }
 
     /// Add an RLock state `(count, owner)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::backend::Args;
+    ///
+    /// let a = Args::new().state(1, 42);
+    /// assert_eq!(a.to_string(), "(1, 42)");
+    /// assert_eq!(a.get_state(), Some((1, 42)));
+    /// ```
     pub fn state(mut self, count: u64, owner: u64) -> Args {
         self.0.push(Arg::State { count, owner });
         self
     }
 
     /// Add a value shown as text.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::backend::Args;
+    ///
+    /// assert_eq!(Args::new().value(format!("{:?}", [1, 2])).to_string(), "[1, 2]");
+    /// ```
     pub fn value(mut self, text: String) -> Args {
         self.0.push(Arg::Value(text));
         self
     }
 
     /// Add a deadline `until t=…`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::backend::Args;
+    ///
+    /// assert_eq!(Args::new().until(2_000_000_000).to_string(), "until t=2s");
+    /// ```
     pub fn until(mut self, nanos: u64) -> Args {
         self.0.push(Arg::Until(nanos));
         self
     }
 
     /// The integer argument `name`, if there is one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::backend::Args;
+    ///
+    /// let a = Args::new().int("parties", 3).int("round", 1);
+    /// assert_eq!(a.get_int("round"), Some(1));
+    /// assert_eq!(a.get_int("n"), None);
+    /// ```
     pub fn get_int(&self, name: &str) -> Option<i64> {
         self.0.iter().find_map(|a| match a {
             Arg::Int(k, v) if *k == name => Some(*v),
@@ -128,6 +220,15 @@ impl Args {
     }
 
     /// The RLock state argument, if there is one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::backend::Args;
+    ///
+    /// assert_eq!(Args::new().state(3, 9).get_state(), Some((3, 9)));
+    /// assert_eq!(Args::new().int("n", 1).get_state(), None);
+    /// ```
     pub fn get_state(&self) -> Option<(u64, u64)> {
         self.0.iter().find_map(|a| match a {
             Arg::State { count, owner } => Some((*count, *owner)),
@@ -136,6 +237,15 @@ impl Args {
     }
 
     /// True when there are none.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::backend::Args;
+    ///
+    /// assert!(Args::new().is_empty());
+    /// assert!(!Args::new().int("n", 1).is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -154,6 +264,16 @@ impl fmt::Display for Args {
 }
 
 /// Virtual time as the trace shows it: seconds with up to 9 decimals, trailing zeros cut.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::checked::fmt_time; // re-exported where the checker's traces use it
+///
+/// assert_eq!(fmt_time(0), "0s");
+/// assert_eq!(fmt_time(1_500_000_000), "1.5s");
+/// assert_eq!(fmt_time(2_000_000_001), "2.000000001s");
+/// ```
 pub fn fmt_time(nanos: u64) -> String {
     let secs = nanos / 1_000_000_000;
     let frac = nanos % 1_000_000_000;

@@ -134,6 +134,19 @@ impl Moment {
 }
 
 /// What a blocked thread waits on, for traces, deadlock reports and fault injection.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::{ObjectTag, ParkRequest, RawBackend, Std, WaitKind};
+///
+/// // A semaphore's acquire parks as a `Semaphore` wait; only `Condition` waits may be woken
+/// // spuriously by a checker.
+/// let tag = <<Std as RawBackend>::Tag as ObjectTag>::new("Semaphore");
+/// let req: ParkRequest<'_, Std> =
+///     ParkRequest { key: 1, tag: &tag, op: "acquire", kind: WaitKind::Semaphore, deadline: None };
+/// assert_ne!(req.kind, WaitKind::Condition);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum WaitKind {
     /// A lock acquire (Lock, RLock, or the inner lock of another primitive).
@@ -153,6 +166,19 @@ pub enum WaitKind {
 }
 
 /// How a [`Backend::park`] call ended.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::{Backend, ObjectTag, ParkRequest, ParkResult, RawBackend, Std, WaitKind};
+///
+/// let tag = <<Std as RawBackend>::Tag as ObjectTag>::new("Lock");
+/// let req = |deadline| ParkRequest::<Std> { key: 1, tag: &tag, op: "acquire", kind: WaitKind::Lock, deadline };
+/// // The state changed before the thread slept: it never parks.
+/// assert_eq!(Std::park(req(None), || false), ParkResult::Invalid);
+/// // A deadline that has already passed.
+/// assert_eq!(Std::park(req(Some(Std::now())), || true), ParkResult::TimedOut);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ParkResult {
     /// Another thread called `unpark_one`/`unpark_all` on the key.
@@ -167,6 +193,25 @@ pub enum ParkResult {
 }
 
 /// A request to block the current thread on `key` until unparked or `deadline`.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::{Backend, ObjectTag, ParkRequest, ParkResult, RawAtomic, RawBackend, Std, WaitKind};
+/// use std::sync::atomic::Ordering::SeqCst;
+///
+/// // Wait on a word while it is 0, for at most 1 ms: the wait point every primitive uses.
+/// let word = <Std as RawBackend>::Atomic::new(0);
+/// let tag = <<Std as RawBackend>::Tag as ObjectTag>::new("Event");
+/// let req = ParkRequest::<Std> {
+///     key: &word as *const _ as usize, // the key `unpark_one(&word)` wakes
+///     tag: &tag,
+///     op: "wait",
+///     kind: WaitKind::Event,
+///     deadline: lockproof::backend::Moment::after(Std::now(), std::time::Duration::from_millis(1)),
+/// };
+/// assert_eq!(Std::park(req, || word.load(SeqCst) == 0), ParkResult::TimedOut);
+/// ```
 #[derive(Debug)]
 pub struct ParkRequest<'a, B: RawBackend> {
     /// The queue to wait in: usually the address of the primitive's state.
@@ -182,6 +227,21 @@ pub struct ParkRequest<'a, B: RawBackend> {
 }
 
 /// An atomic word as the primitives use it: std's, loom's or shuttle's.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::{RawAtomic, RawBackend, Std};
+/// use std::sync::atomic::Ordering::SeqCst;
+///
+/// fn take<A: RawAtomic>(word: &A) -> bool {
+///     word.compare_exchange(0, 1, SeqCst, SeqCst).is_ok()
+/// }
+/// let word = <Std as RawBackend>::Atomic::new(0);
+/// assert!(take(&word));
+/// assert!(!take(&word)); // already 1
+/// assert_eq!(word.fetch_sub(1, SeqCst), 1);
+/// ```
 pub trait RawAtomic: Send + Sync + fmt::Debug {
     /// A new atomic holding `v`.
     fn new(v: usize) -> Self;
@@ -206,6 +266,19 @@ pub trait RawAtomic: Send + Sync + fmt::Debug {
 }
 
 /// The identity of a primitive object in traces. Under [`Std`] it is zero-sized.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::{ObjectTag, RawBackend, Std};
+///
+/// // Under `Std` a tag is zero-sized and naming it costs nothing.
+/// type Tag = <Std as RawBackend>::Tag;
+/// let tag = <Tag as ObjectTag>::new("Lock");
+/// tag.set_name("a");
+/// let _inner = tag.alias();
+/// assert_eq!(std::mem::size_of::<Tag>(), 0);
+/// ```
 pub trait ObjectTag: Send + Sync + fmt::Debug {
     /// A tag for a new object of `kind` (`"Lock"`, `"Condition"`, …), traced.
     fn new(kind: &'static str) -> Self;
@@ -229,6 +302,20 @@ pub trait ObjectTag: Send + Sync + fmt::Debug {
 }
 
 /// The result of a traced operation, as the trace shows it.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::Outcome;
+///
+/// assert_eq!(Outcome::Done.to_string(), "None");
+/// assert_eq!(Outcome::Bool(false).to_string(), "False");
+/// assert_eq!(Outcome::Int(2).to_string(), "2");
+/// assert_eq!(
+///     Outcome::Error("RuntimeError('release unlocked lock')".into()).to_string(),
+///     "raises RuntimeError('release unlocked lock')"
+/// );
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// Completed with no value (`None` in Python).
@@ -259,6 +346,17 @@ impl fmt::Display for Outcome {
 /// What a traced operation did to who holds its object: the checker keeps the holders of
 /// every object from these (for deadlock reports and the mutual-exclusion monitor), never
 /// from operation names.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::{Hold, Outcome, Record};
+///
+/// // An RLock's `_acquire_restore` gives the caller back its three levels.
+/// let r = Record::new("_acquire_restore", Outcome::Done).holding(Hold::Restored(3));
+/// assert_eq!(r.hold, Hold::Restored(3));
+/// assert_eq!(Hold::default(), Hold::Nothing);
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Hold {
@@ -279,6 +377,15 @@ pub enum Hold {
 
 impl Hold {
     /// [`Acquired`](Hold::Acquired) if the acquire succeeded, else [`Nothing`](Hold::Nothing).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::backend::Hold;
+    ///
+    /// assert_eq!(Hold::acquired_if(true), Hold::Acquired);
+    /// assert_eq!(Hold::acquired_if(false), Hold::Nothing); // a failed try-acquire holds nothing
+    /// ```
     pub fn acquired_if(ok: bool) -> Hold {
         if ok {
             Hold::Acquired
@@ -288,6 +395,15 @@ impl Hold {
     }
 
     /// [`Released`](Hold::Released) if the release succeeded, else [`Nothing`](Hold::Nothing).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::backend::Hold;
+    ///
+    /// assert_eq!(Hold::released_if(true), Hold::Released);
+    /// assert_eq!(Hold::released_if(false), Hold::Nothing); // RuntimeError: nothing given back
+    /// ```
     pub fn released_if(ok: bool) -> Hold {
         if ok {
             Hold::Released
@@ -325,11 +441,30 @@ pub struct Record {
 
 impl Record {
     /// A record with no arguments.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::backend::{Outcome, Record};
+    ///
+    /// let r = Record::new("is_set", Outcome::Bool(true));
+    /// assert!(r.args.is_empty());
+    /// assert_eq!(r.outcome.to_string(), "True");
+    /// ```
     pub fn new(op: &'static str, outcome: Outcome) -> Self {
         Record::with_args(op, Args::new(), outcome)
     }
 
     /// A record with arguments.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::backend::{Args, Outcome, Record};
+    ///
+    /// let r = Record::with_args("wait", Args::new().secs("timeout", 0.5), Outcome::Bool(false));
+    /// assert_eq!(format!("{}({}) → {}", r.op, r.args, r.outcome), "wait(timeout=0.5) → False");
+    /// ```
     pub fn with_args(op: &'static str, args: Args, outcome: Outcome) -> Self {
         Record {
             op,
@@ -340,6 +475,15 @@ impl Record {
     }
 
     /// The same record, saying what the operation did to who holds the object.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::backend::{Hold, Outcome, Record};
+    ///
+    /// let r = Record::new("release", Outcome::Done).holding(Hold::Released);
+    /// assert_eq!(r.hold, Hold::Released);
+    /// ```
     #[must_use]
     pub fn holding(mut self, hold: Hold) -> Self {
         self.hold = hold;
@@ -460,6 +604,22 @@ pub trait Backend: RawBackend {
 /// and is seen by it, or finds the thread queued); a parked thread returns only when
 /// unparked, when its deadline passed, or (`Spurious`, under a checker only) for a
 /// `Condition` wait; and `unpark_one` wakes at most one thread, the longest-waiting.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::{RawAtomic, RawBackend, Std};
+/// use std::sync::atomic::Ordering::SeqCst;
+///
+/// // A one-shot flag written outside this crate: set it, and wake whoever parked on it.
+/// fn set_flag<B: RawBackend>(flag: &B::Atomic) -> usize {
+///     flag.store(1, SeqCst);
+///     B::unpark_all(flag)
+/// }
+/// let flag = <Std as RawBackend>::Atomic::new(0);
+/// assert_eq!(set_flag::<Std>(&flag), 0); // nobody was parked
+/// assert_eq!(flag.load(SeqCst), 1);
+/// ```
 pub unsafe trait RawBackend: Sized + Send + Sync + 'static {
     /// The atomic word type.
     type Atomic: RawAtomic;

@@ -111,17 +111,53 @@ impl StdMemory {
 
     /// The memfd behind this memory (close-on-exec; see `crate::process::Handle` for how a
     /// child gets it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::backend::process::ProcessBackend;
+    /// use lockproof::backend::Std;
+    ///
+    /// let mem = Std::alloc(1).unwrap();
+    /// // A memfd: the kernel names it after lockproof's allocation.
+    /// let link = std::fs::read_link(format!("/proc/self/fd/{}", mem.fd())).unwrap();
+    /// assert!(link.to_string_lossy().starts_with("/memfd:"));
+    /// ```
     pub fn fd(&self) -> RawFd {
         self.0.fd.as_raw_fd()
     }
 
     /// How many words it holds.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::backend::process::ProcessBackend;
+    /// use lockproof::backend::Std;
+    ///
+    /// let mem = Std::alloc(3).unwrap();
+    /// assert_eq!((mem.words(), mem.len()), (3, 3));
+    /// ```
     pub fn words(&self) -> usize {
         self.0.words
     }
 
     /// Map the memory behind an inherited file descriptor `fd` (not consumed: it is
     /// duplicated, close-on-exec), which must hold exactly `words` words.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::backend::process::ProcessBackend;
+    /// use lockproof::backend::{Std, StdMemory};
+    /// use std::sync::atomic::Ordering::SeqCst;
+    ///
+    /// let mem = Std::alloc(2).unwrap();
+    /// let again = StdMemory::open(mem.fd(), 2).unwrap(); // what a child does with an inherited fd
+    /// again[0].store(9, SeqCst);
+    /// assert_eq!(mem[0].load(SeqCst), 9);
+    /// assert_ne!(again.fd(), mem.fd()); // a duplicate descriptor of the same memory
+    /// ```
     pub fn open(fd: RawFd, words: usize) -> io::Result<StdMemory> {
         // SAFETY: F_DUPFD_CLOEXEC on a caller-named descriptor; failure is reported.
         let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };

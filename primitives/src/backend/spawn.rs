@@ -7,6 +7,22 @@
 //! | `Loom`, `Shuttle` | a group of checked threads with its own pid | a checker choice at any of its steps (`WorldConfig::crashes`), recorded in the schedule |
 
 /// A started process: Python's `Process` object after `start()`.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::spawn::ProcessHandle;
+/// use lockproof::backend::{Backend, Std};
+///
+/// // Generic over the handle, as a model's code is over the backend.
+/// fn exitcode(p: impl ProcessHandle) -> i32 {
+///     p.join()
+/// }
+/// # #[cfg(target_os = "linux")] {
+/// assert_eq!(exitcode(Std::spawn_process("ok", || {})), 0);
+/// assert_eq!(exitcode(Std::spawn_process("raises", || panic!("boom"))), 1);
+/// # }
+/// ```
 pub trait ProcessHandle: Send {
     /// The process's pid (`Process.pid`).
     fn pid(&self) -> u32;
@@ -23,6 +39,17 @@ mod real {
     use std::panic::{catch_unwind, AssertUnwindSafe};
 
     /// A forked child process.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::backend::spawn::{ForkedProcess, ProcessHandle};
+    /// use lockproof::backend::{Backend, Std};
+    ///
+    /// let child: ForkedProcess = Std::spawn_process("child", || {});
+    /// assert_ne!(child.pid(), std::process::id());
+    /// assert_eq!(child.join(), 0);
+    /// ```
     #[derive(Debug)]
     pub struct ForkedProcess {
         pid: libc::pid_t,
