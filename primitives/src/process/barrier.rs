@@ -71,6 +71,15 @@ impl<B: ProcessBackend> Barrier<B> {
     /// # Panics
     ///
     /// If the OS refuses shared memory.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::Barrier;
+    ///
+    /// let b = Barrier::new(2, None, Some(5.0));
+    /// assert_eq!((b.parties(), b.timeout()), (2, Some(5.0)));
+    /// ```
     pub fn new(parties: usize, action: Option<BarrierAction>, timeout: Option<f64>) -> Self {
         let mem = alloc::<B>(WORDS).unwrap_or_else(|e| panic!("multiprocessing.Barrier(): {e}"));
         mem[PARTIES].store(parties, SeqCst);
@@ -88,18 +97,53 @@ impl<B: ProcessBackend> Barrier<B> {
 
     /// This process's action for the barrier (run when a party of this process arrives
     /// last); a reopened or opened barrier has none until given one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::Barrier;
+    /// use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    /// use std::sync::Arc;
+    ///
+    /// let runs = Arc::new(AtomicUsize::new(0));
+    /// let r = runs.clone();
+    /// let b = Barrier::new(1, None, None).with_action(Box::new(move || {
+    ///     r.fetch_add(1, SeqCst);
+    ///     Ok(())
+    /// }));
+    /// assert_eq!(b.wait(), Ok(0));
+    /// assert_eq!(runs.load(SeqCst), 1); // run by the last (here: only) arrival
+    /// ```
     pub fn with_action(mut self, action: BarrierAction) -> Self {
         self.action = Some(action);
         self
     }
 
     /// Name the barrier in checker traces (no effect on real processes).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::Barrier;
+    ///
+    /// let b = Barrier::new(1, None, None).with_name("phase"); // how a checker trace calls it
+    /// assert_eq!(b.wait(), Ok(0));
+    /// ```
     pub fn with_name(self, name: &str) -> Self {
         self.tag.set_name(name);
         self
     }
 
     /// The barrier's trace identity.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::Barrier;
+    ///
+    /// // Real processes keep no trace: the tag is zero-sized.
+    /// assert_eq!(std::mem::size_of_val(Barrier::new(1, None, None).tag()), 0);
+    /// ```
     pub fn tag(&self) -> &B::Tag {
         &self.tag
     }
@@ -121,17 +165,53 @@ impl<B: ProcessBackend> Barrier<B> {
     }
 
     /// `parties`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::Barrier;
+    ///
+    /// let b = Barrier::new(3, None, None);
+    /// b.abort();
+    /// assert_eq!(b.parties(), 3); // fixed for its lifetime
+    /// ```
     pub fn parties(&self) -> usize {
         self.mem[PARTIES].load(SeqCst)
     }
 
     /// The constructor's default timeout.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::Barrier;
+    ///
+    /// assert_eq!(Barrier::new(2, None, None).timeout(), None);
+    /// assert_eq!(Barrier::new(2, None, Some(0.5)).timeout(), Some(0.5));
+    /// ```
     pub fn timeout(&self) -> Option<f64> {
         (self.mem[HAS_TIMEOUT].load(SeqCst) == 1)
             .then(|| f64::from_bits(self.mem[TIMEOUT].load(SeqCst) as u64))
     }
 
     /// `n_waiting`: `_count` while filling, else 0 (read without the lock, as CPython).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::Barrier;
+    /// use std::sync::Arc;
+    ///
+    /// let b = Arc::new(Barrier::new(2, None, None));
+    /// let b2 = b.clone();
+    /// let first = std::thread::spawn(move || b2.wait());
+    /// while b.n_waiting() < 1 {
+    ///     std::thread::yield_now(); // until the first party waits
+    /// }
+    /// assert_eq!(b.wait(), Ok(1)); // the second arrival trips it
+    /// assert_eq!(first.join().unwrap(), Ok(0));
+    /// assert_eq!(b.n_waiting(), 0);
+    /// ```
     pub fn n_waiting(&self) -> usize {
         if self.state() == FILLING {
             self.count()
@@ -141,16 +221,50 @@ impl<B: ProcessBackend> Barrier<B> {
     }
 
     /// `broken`: `_state == -2`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::Barrier;
+    ///
+    /// let b = Barrier::new(2, None, None);
+    /// assert!(!b.broken());
+    /// b.abort();
+    /// assert!(b.broken());
+    /// ```
     pub fn broken(&self) -> bool {
         self.state() == BROKEN
     }
 
     /// `wait()`: with the default timeout; the arrival index.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::Barrier;
+    /// use lockproof::Error;
+    ///
+    /// let b = Barrier::new(2, None, Some(0.01)); // the default timeout
+    /// assert_eq!(b.wait(), Err(Error::BrokenBarrier)); // alone: timed out, and broke it
+    /// ```
     pub fn wait(&self) -> Result<usize> {
         self.wait_timeout(None)
     }
 
     /// `wait(timeout)`: the arrival index `0..parties`, or `BrokenBarrierError`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::Barrier;
+    /// use lockproof::Error;
+    ///
+    /// let b = Barrier::new(1, None, None);
+    /// assert_eq!(b.wait_timeout(Some(1.0)), Ok(0));
+    /// let b = Barrier::new(2, None, None);
+    /// assert_eq!(b.wait_timeout(Some(0.01)), Err(Error::BrokenBarrier));
+    /// assert!(b.broken());
+    /// ```
     pub fn wait_timeout(&self, timeout: Option<f64>) -> Result<usize> {
         let timeout = timeout.or(self.timeout());
         let r = {
@@ -252,6 +366,18 @@ impl<B: ProcessBackend> Barrier<B> {
     }
 
     /// `reset()`: back to filling; waiting parties get `BrokenBarrierError`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::Barrier;
+    ///
+    /// let b = Barrier::new(1, None, None);
+    /// b.abort();
+    /// b.reset(); // repaired
+    /// assert!(!b.broken());
+    /// assert_eq!(b.wait(), Ok(0));
+    /// ```
     pub fn reset(&self) {
         {
             let _g = self.cond.lock();
@@ -270,6 +396,17 @@ impl<B: ProcessBackend> Barrier<B> {
     }
 
     /// `abort()`: break the barrier.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::Barrier;
+    /// use lockproof::Error;
+    ///
+    /// let b = Barrier::new(1, None, None);
+    /// b.abort();
+    /// assert_eq!(b.wait(), Err(Error::BrokenBarrier)); // until reset()
+    /// ```
     pub fn abort(&self) {
         {
             let _g = self.cond.lock();

@@ -80,6 +80,15 @@ impl<B: ProcessBackend> Condition<B> {
     /// # Panics
     ///
     /// If the OS refuses shared memory; [`Condition::try_with_lock`] returns the error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::{AnyLock, Condition};
+    ///
+    /// let c = Condition::new();
+    /// assert!(matches!(c.get_lock(), AnyLock::RLock(_)));
+    /// ```
     pub fn new() -> Self {
         Self::with_lock(RLock::new())
     }
@@ -90,11 +99,33 @@ impl<B: ProcessBackend> Condition<B> {
     /// # Panics
     ///
     /// If the OS refuses shared memory; [`Condition::try_with_lock`] returns the error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::{Condition, Lock};
+    /// use std::sync::Arc;
+    ///
+    /// let lock = Arc::new(Lock::new());
+    /// let c = Condition::with_lock(lock.clone());
+    /// let _g = c.lock();
+    /// assert_eq!(lock.value(), 0); // taking the condition took the lock
+    /// ```
     pub fn with_lock(lock: impl Into<AnyLock<B>>) -> Self {
         Self::try_with_lock(lock).unwrap_or_else(|e| panic!("multiprocessing.Condition(): {e}"))
     }
 
     /// `multiprocessing.Condition(lock)`, or the `OSError` of allocating its semaphores.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::{Condition, RLock};
+    ///
+    /// let c = Condition::try_with_lock(RLock::new())?;
+    /// assert!(c.acquire());
+    /// # Ok::<(), lockproof::Error>(())
+    /// ```
     pub fn try_with_lock(lock: impl Into<AnyLock<B>>) -> Result<Self> {
         let mem = alloc::<B>(WORDS)?;
         let tag = tag_of::<B>("mp.Condition", &mem);
@@ -118,42 +149,128 @@ impl<B: ProcessBackend> Condition<B> {
     }
 
     /// Name the condition in checker traces (no effect on real processes).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::Condition;
+    ///
+    /// let c = Condition::new().with_name("not_empty"); // how a checker trace calls it
+    /// assert!(c.acquire());
+    /// ```
     pub fn with_name(self, name: &str) -> Self {
         self.tag.set_name(name);
         self
     }
 
     /// The condition's trace identity.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::Condition;
+    ///
+    /// // Real processes keep no trace: the tag is zero-sized.
+    /// assert_eq!(std::mem::size_of_val(Condition::new().tag()), 0);
+    /// ```
     pub fn tag(&self) -> &B::Tag {
         &self.tag
     }
 
     /// The underlying lock (Python's `_lock`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::Condition;
+    ///
+    /// let c = Condition::new();
+    /// let _g = c.lock();
+    /// assert!(c.get_lock().is_mine());
+    /// ```
     pub fn get_lock(&self) -> &AnyLock<B> {
         &self.lock
     }
 
     /// `acquire()`: the lock's.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::Condition;
+    ///
+    /// let c = Condition::new();
+    /// assert!(c.acquire());
+    /// assert!(c.get_lock().is_mine());
+    /// ```
     pub fn acquire(&self) -> bool {
         self.lock.acquire()
     }
 
     /// `acquire(block, timeout)`: the lock's.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::{Condition, Lock};
+    ///
+    /// let c = Condition::with_lock(Lock::new());
+    /// assert_eq!(c.acquire_with(true, Some(1.0)), Ok(true));
+    /// assert_eq!(c.acquire_with(false, None), Ok(false)); // a Lock: not reentrant
+    /// ```
     pub fn acquire_with(&self, block: bool, timeout: Option<f64>) -> Result<bool> {
         self.lock.acquire_with(block, timeout)
     }
 
     /// `release()`: the lock's.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::Condition;
+    /// use lockproof::Error;
+    ///
+    /// let c = Condition::new();
+    /// assert_eq!(c.release(), Err(Error::RecursiveLockNotOwned)); // the RLock's error
+    /// assert!(c.acquire());
+    /// c.release()?;
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn release(&self) -> Result<()> {
         self.lock.release()
     }
 
     /// `with cond:`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::Condition;
+    ///
+    /// let c = Condition::new();
+    /// {
+    ///     let _g = c.lock();
+    ///     assert_eq!(c.wait(Some(0.0)), Ok(false)); // may wait: the lock is held
+    /// }
+    /// assert!(!c.get_lock().is_mine());
+    /// ```
     pub fn lock(&self) -> Guard<'_, B> {
         self.lock.lock()
     }
 
     /// The repr's waiter count: *sleeping* minus *woken*.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::Condition;
+    ///
+    /// let c = Condition::new();
+    /// let _g = c.lock();
+    /// assert_eq!(c.n_waiters(), 0);
+    /// assert_eq!(c.wait(Some(0.0)), Ok(false)); // a waiter that timed out is not counted
+    /// assert_eq!(c.n_waiters(), 0);
+    /// ```
     pub fn n_waiters(&self) -> isize {
         self.sleeping.value() as isize - self.woken.value() as isize
     }
@@ -161,6 +278,25 @@ impl<B: ProcessBackend> Condition<B> {
     /// `wait(timeout=None)`: see the type's documentation. `Ok(false)` on timeout; a
     /// negative timeout is 0; `OSError` EINVAL for `inf`/NaN (after the lock was released,
     /// and with it re-acquired).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::Condition;
+    /// use std::sync::Arc;
+    ///
+    /// let c = Arc::new(Condition::new());
+    /// let g = c.lock();
+    /// let c2 = c.clone();
+    /// let notifier = std::thread::spawn(move || {
+    ///     let _g = c2.lock(); // gets the lock once `wait` released it
+    ///     c2.notify(1)
+    /// });
+    /// assert_eq!(c.wait(None), Ok(true)); // notified, and holding the lock again
+    /// drop(g);
+    /// notifier.join().unwrap()?;
+    /// # Ok::<(), lockproof::Error>(())
+    /// ```
     pub fn wait(&self, timeout: Option<f64>) -> Result<bool> {
         let r = self.wait_inner(timeout);
         B::record(&self.tag, || {
@@ -198,6 +334,19 @@ impl<B: ProcessBackend> Condition<B> {
 
     /// `notify(n=1)`: see the type's documentation. Blocks until each waiter it woke has
     /// acknowledged.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::Condition;
+    /// use lockproof::Error;
+    ///
+    /// let c = Condition::new();
+    /// assert_eq!(c.notify(1), Err(Error::ConditionLockNotOwned));
+    /// let _g = c.lock();
+    /// c.notify(1)?; // nobody waits: returns at once
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn notify(&self, n: usize) -> Result<()> {
         let r = self.notify_inner(n);
         B::record(&self.tag, || {
@@ -211,6 +360,25 @@ impl<B: ProcessBackend> Condition<B> {
     }
 
     /// `notify_all()`: `notify(sys.maxsize)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::Condition;
+    /// use std::sync::Arc;
+    ///
+    /// let c = Arc::new(Condition::new());
+    /// let g = c.lock();
+    /// let c2 = c.clone();
+    /// let notifier = std::thread::spawn(move || {
+    ///     let _g = c2.lock();
+    ///     c2.notify_all()
+    /// });
+    /// assert_eq!(c.wait(Some(60.0)), Ok(true));
+    /// drop(g);
+    /// notifier.join().unwrap()?;
+    /// # Ok::<(), lockproof::Error>(())
+    /// ```
     pub fn notify_all(&self) -> Result<()> {
         self.notify(i64::MAX as usize)
     }
@@ -250,6 +418,17 @@ impl<B: ProcessBackend> Condition<B> {
     /// with a deadline fixed before the first wait (monotonic clock), wait for the time left
     /// and re-check, until the predicate is truthy or no time is left. Returns the
     /// predicate's last value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::Condition;
+    ///
+    /// let c = Condition::new();
+    /// let _g = c.lock();
+    /// assert_eq!(c.wait_for(|| 5, None), Ok(5)); // already true: no wait
+    /// assert_eq!(c.wait_for(|| "", Some(0.01)), Ok("")); // false until the timeout
+    /// ```
     pub fn wait_for<T: Truthy>(
         &self,
         mut predicate: impl FnMut() -> T,

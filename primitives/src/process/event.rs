@@ -52,6 +52,15 @@ impl<B: ProcessBackend> Event<B> {
     /// # Panics
     ///
     /// If the OS refuses shared memory.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::Event;
+    ///
+    /// let e = Event::new();
+    /// assert!(!e.is_set());
+    /// ```
     pub fn new() -> Self {
         let cond = Condition::with_lock(Lock::new());
         let mem =
@@ -62,12 +71,31 @@ impl<B: ProcessBackend> Event<B> {
     }
 
     /// Name the event in checker traces (no effect on real processes).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::Event;
+    ///
+    /// let e = Event::new().with_name("ready"); // how a checker trace calls it
+    /// e.set();
+    /// assert!(e.is_set());
+    /// ```
     pub fn with_name(self, name: &str) -> Self {
         self.tag.set_name(name);
         self
     }
 
     /// The event's trace identity.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::Event;
+    ///
+    /// // Real processes keep no trace: the tag is zero-sized.
+    /// assert_eq!(std::mem::size_of_val(Event::new().tag()), 0);
+    /// ```
     pub fn tag(&self) -> &B::Tag {
         &self.tag
     }
@@ -75,6 +103,23 @@ impl<B: ProcessBackend> Event<B> {
     /// Waiters asleep in [`wait`](Event::wait): its condition's sleepers minus woken (what
     /// `repr(event._cond)` shows). Not a Python method: a test's way to know that waiters
     /// are blocked, without sleeping.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::Event;
+    /// use std::sync::Arc;
+    ///
+    /// let e = Arc::new(Event::new());
+    /// let e2 = e.clone();
+    /// let waiter = std::thread::spawn(move || e2.wait(None));
+    /// while e.n_waiters() < 1 {
+    ///     std::thread::yield_now(); // until the waiter is asleep: no sleep needed
+    /// }
+    /// e.set();
+    /// assert_eq!(waiter.join().unwrap(), Ok(true));
+    /// assert_eq!(e.n_waiters(), 0);
+    /// ```
     pub fn n_waiters(&self) -> isize {
         self.cond.n_waiters()
     }
@@ -90,6 +135,18 @@ impl<B: ProcessBackend> Event<B> {
     }
 
     /// `is_set()`: under the condition's lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::Event;
+    ///
+    /// let e = Event::new();
+    /// e.set();
+    /// assert!(e.is_set());
+    /// e.clear();
+    /// assert!(!e.is_set());
+    /// ```
     pub fn is_set(&self) -> bool {
         let set = {
             let _g = self.cond.lock();
@@ -100,6 +157,17 @@ impl<B: ProcessBackend> Event<B> {
     }
 
     /// `set()`: the flag to 1, then `notify_all()` (blocking until every waiter woke).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::Event;
+    ///
+    /// let e = Event::new();
+    /// e.set();
+    /// e.set(); // idempotent
+    /// assert_eq!(e.wait(Some(0.0)), Ok(true));
+    /// ```
     pub fn set(&self) {
         let _g = self.cond.lock();
         let _ = self.flag.acquire_raw(false, None);
@@ -114,6 +182,17 @@ impl<B: ProcessBackend> Event<B> {
     }
 
     /// `clear()`: take the flag's token, if any.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::Event;
+    ///
+    /// let e = Event::new();
+    /// e.set();
+    /// e.clear();
+    /// assert_eq!(e.wait(Some(0.01)), Ok(false));
+    /// ```
     pub fn clear(&self) {
         let _g = self.cond.lock();
         let _ = self.flag.acquire_raw(false, None);
@@ -122,6 +201,20 @@ impl<B: ProcessBackend> Event<B> {
 
     /// `wait(timeout=None)`: the flag as read after the wait. A negative timeout is 0;
     /// `OSError` EINVAL for an `inf`/NaN timeout when it must wait.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::Event;
+    /// use lockproof::Error;
+    ///
+    /// let e = Event::new();
+    /// assert_eq!(e.wait(Some(0.01)), Ok(false)); // timed out
+    /// assert_eq!(e.wait(Some(-1.0)), Ok(false)); // negative: 0
+    /// assert_eq!(e.wait(Some(f64::INFINITY)), Err(Error::os(22))); // must wait: OSError
+    /// e.set();
+    /// assert_eq!(e.wait(Some(f64::INFINITY)), Ok(true)); // set: no wait, no error
+    /// ```
     pub fn wait(&self, timeout: Option<f64>) -> Result<bool> {
         let r = self.wait_inner(timeout);
         B::record(&self.tag, || {

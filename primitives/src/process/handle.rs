@@ -138,6 +138,18 @@ impl Handle {
     }
 
     /// The file descriptors the handle names.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::Lock;
+    ///
+    /// let h = Lock::new().handle();
+    /// let fds: Vec<_> = h.fds().collect();
+    /// assert!(!fds.is_empty());
+    /// // The text form a child receives names each of them.
+    /// assert!(fds.iter().all(|fd| h.to_string().contains(&format!("{fd}x"))));
+    /// ```
     pub fn fds(&self) -> impl Iterator<Item = RawFd> + '_ {
         self.parts.iter().map(|p| p.0)
     }
@@ -145,6 +157,22 @@ impl Handle {
     /// Give the handle to the child `cmd` will start: set environment variable `var` to
     /// it, and keep its descriptors open across the child's `exec` (they are
     /// close-on-exec everywhere else).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::Lock;
+    /// use std::process::Command;
+    ///
+    /// let lock = Lock::new();
+    /// let h = lock.handle();
+    /// let fd = h.fds().next().unwrap();
+    /// // The child sees the variable, and the descriptor is still open after its exec.
+    /// let mut cmd = Command::new("sh");
+    /// cmd.arg("-c").arg(format!("test -n \"$MY_LOCK\" && test -e /proc/self/fd/{fd}"));
+    /// h.pass_to(&mut cmd, "MY_LOCK");
+    /// assert!(cmd.status().unwrap().success());
+    /// ```
     pub fn pass_to<'c>(&self, cmd: &'c mut Command, var: &str) -> &'c mut Command {
         cmd.env(var, self.to_string());
         let fds: Vec<RawFd> = self.fds().collect();
@@ -165,6 +193,19 @@ impl Handle {
     }
 
     /// The handle in environment variable `var` (set by [`pass_to`](Handle::pass_to)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::{Handle, HandleError, Lock};
+    ///
+    /// let lock = Lock::new();
+    /// std::env::set_var("MY_LOCK", lock.handle().to_string()); // as `pass_to` does for a child
+    /// let h = Handle::from_env("MY_LOCK")?;
+    /// assert!(Lock::open(&h)?.try_acquire()); // the same lock
+    /// assert!(!lock.try_acquire());
+    /// # Ok::<(), HandleError>(())
+    /// ```
     pub fn from_env(var: &str) -> Result<Handle, HandleError> {
         std::env::var(var)
             .map_err(|_| HandleError::Missing(var.to_owned()))?

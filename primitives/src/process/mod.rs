@@ -89,6 +89,14 @@ static PROCESS_NAME: Mutex<Option<String>> = Mutex::new(None);
 
 /// `multiprocessing.current_process().name`, as the reprs show it: `"MainProcess"` unless
 /// set with [`set_current_process_name`].
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::process::current_process_name;
+///
+/// assert_eq!(current_process_name(), "MainProcess");
+/// ```
 pub fn current_process_name() -> String {
     PROCESS_NAME
         .lock()
@@ -98,6 +106,19 @@ pub fn current_process_name() -> String {
 }
 
 /// Name this process in reprs (CPython names a child `Process-1`, `Process-2`, …).
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::multiprocessing::RLock;
+/// use lockproof::process::{current_process_name, set_current_process_name};
+///
+/// set_current_process_name("Process-1");
+/// assert_eq!(current_process_name(), "Process-1");
+/// let r = RLock::new();
+/// let _g = r.lock();
+/// assert_eq!(format!("{r:?}"), "<RLock(Process-1, 1)>");
+/// ```
 pub fn set_current_process_name(name: &str) {
     *PROCESS_NAME.lock().unwrap_or_else(|e| e.into_inner()) = Some(name.to_owned());
 }
@@ -147,6 +168,21 @@ pub struct Guard<'a, B: ProcessBackend = Std> {
 
 impl<B: ProcessBackend> Guard<'_, B> {
     /// Leave the `with` block now, returning what `__exit__` would raise.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::Lock;
+    /// use lockproof::Error;
+    /// use std::sync::Arc;
+    ///
+    /// let lock = Arc::new(Lock::new());
+    /// let g = lock.lock();
+    /// let other = lock.clone();
+    /// std::thread::spawn(move || other.release()).join().unwrap()?; // released behind our back
+    /// assert_eq!(g.exit(), Err(Error::SemLockReleasedTooManyTimes)); // what __exit__ raises
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn exit(self) -> Result<()> {
         let sl = self.sl;
         std::mem::forget(self);
@@ -201,32 +237,101 @@ impl<B: ProcessBackend> AnyLock<B> {
     }
 
     /// `acquire()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::{AnyLock, Lock};
+    ///
+    /// let l: AnyLock = Lock::new().into();
+    /// assert!(l.acquire());
+    /// assert!(l.is_mine());
+    /// ```
     pub fn acquire(&self) -> bool {
         self.sl().acquire()
     }
 
     /// `acquire(block, timeout)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::{AnyLock, RLock};
+    ///
+    /// let l: AnyLock = RLock::new().into();
+    /// assert_eq!(l.acquire_with(true, Some(1.0)), Ok(true));
+    /// assert_eq!(l.acquire_with(false, None), Ok(true)); // an RLock: the owner again
+    /// ```
     pub fn acquire_with(&self, block: bool, timeout: Option<f64>) -> Result<bool> {
         self.sl().acquire_with(block, timeout)
     }
 
     /// `release()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::{AnyLock, Lock};
+    /// use lockproof::Error;
+    ///
+    /// let l: AnyLock = Lock::new().into();
+    /// assert_eq!(l.release(), Err(Error::SemLockReleasedTooManyTimes));
+    /// assert!(l.acquire());
+    /// l.release()?;
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn release(&self) -> Result<()> {
         self.sl().release()
     }
 
     /// `with lock:`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::{AnyLock, Lock};
+    ///
+    /// let l: AnyLock = Lock::new().into();
+    /// {
+    ///     let _g = l.lock();
+    ///     assert!(l.is_mine());
+    /// }
+    /// assert!(!l.is_mine());
+    /// ```
     pub fn lock(&self) -> Guard<'_, B> {
         self.sl().acquire();
         Guard { sl: self.sl() }
     }
 
     /// `_semlock._is_mine()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::{AnyLock, RLock};
+    ///
+    /// let l: AnyLock = RLock::new().into();
+    /// assert!(!l.is_mine());
+    /// let _g = l.lock();
+    /// assert!(l.is_mine());
+    /// ```
     pub fn is_mine(&self) -> bool {
         self.sl().is_mine()
     }
 
     /// The same lock for another process (see [`Lock::reopen`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::{AnyLock, Lock};
+    ///
+    /// let l: AnyLock = Lock::new().into();
+    /// let other = l.reopen(); // as another process sees it
+    /// assert!(l.acquire());
+    /// assert!(!other.is_mine()); // held, but not by "this process's" handle
+    /// assert_eq!(other.acquire_with(false, None), Ok(false));
+    /// ```
     pub fn reopen(&self) -> Self {
         match self {
             AnyLock::Lock(l) => AnyLock::Lock(Arc::new(l.reopen())),

@@ -54,11 +54,31 @@ impl<B: ProcessBackend> RLock<B> {
     /// # Panics
     ///
     /// If the OS refuses shared memory; [`RLock::try_new`] returns the error instead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::RLock;
+    ///
+    /// let r = RLock::new();
+    /// assert_eq!(r.count(), 0);
+    /// assert!(!r.is_mine());
+    /// ```
     pub fn new() -> Self {
         Self::try_new().unwrap_or_else(|e| panic!("multiprocessing.RLock(): {e}"))
     }
 
     /// `multiprocessing.RLock()`, or the `OSError` of allocating its shared memory.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::RLock;
+    ///
+    /// let r = RLock::try_new()?;
+    /// assert!(r.acquire());
+    /// # Ok::<(), lockproof::Error>(())
+    /// ```
     pub fn try_new() -> Result<Self> {
         Ok(RLock {
             sl: SemLock::named(Kind::RecursiveMutex, 1, 1, "mp.RLock")?,
@@ -66,54 +86,171 @@ impl<B: ProcessBackend> RLock<B> {
     }
 
     /// Name the lock in checker traces (no effect on real processes).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::RLock;
+    ///
+    /// let r = RLock::new().with_name("table"); // how a checker trace calls it
+    /// assert!(r.acquire());
+    /// ```
     pub fn with_name(self, name: &str) -> Self {
         self.sl.tag.set_name(name);
         self
     }
 
     /// The lock's trace identity.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::RLock;
+    ///
+    /// // Real processes keep no trace: the tag is zero-sized.
+    /// assert_eq!(std::mem::size_of_val(RLock::new().tag()), 0);
+    /// ```
     pub fn tag(&self) -> &B::Tag {
         &self.sl.tag
     }
 
     /// `acquire()`: block until owned (at once for the owner). Always true.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::RLock;
+    ///
+    /// let r = RLock::new();
+    /// assert!(r.acquire());
+    /// assert!(r.acquire()); // the owner again: at once
+    /// assert_eq!(r.count(), 2);
+    /// ```
     pub fn acquire(&self) -> bool {
         self.sl.acquire()
     }
 
     /// `acquire(False)`: true for the owner or if free.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::RLock;
+    /// use std::sync::Arc;
+    ///
+    /// let r = Arc::new(RLock::new());
+    /// assert!(r.try_acquire());
+    /// assert!(r.try_acquire()); // the owner
+    /// let other = r.clone();
+    /// assert!(!std::thread::spawn(move || other.try_acquire()).join().unwrap());
+    /// ```
     pub fn try_acquire(&self) -> bool {
         self.sl.try_acquire()
     }
 
     /// `acquire(timeout=t)`; see [`Lock::acquire_timeout`](super::Lock::acquire_timeout).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::RLock;
+    /// use std::sync::Arc;
+    ///
+    /// let r = Arc::new(RLock::new());
+    /// assert_eq!(r.acquire_timeout(1.0), Ok(true));
+    /// let other = r.clone();
+    /// let got = std::thread::spawn(move || other.acquire_timeout(0.01)).join().unwrap();
+    /// assert_eq!(got, Ok(false)); // owned by this thread: the other times out
+    /// ```
     pub fn acquire_timeout(&self, timeout: f64) -> Result<bool> {
         self.sl.acquire_with(true, Some(timeout))
     }
 
     /// `acquire(block, timeout)`: the owner gets `true` before the timeout is examined.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::RLock;
+    ///
+    /// let r = RLock::new();
+    /// assert!(r.acquire());
+    /// // The owner succeeds before the (invalid) timeout is looked at.
+    /// assert_eq!(r.acquire_with(true, Some(f64::NAN)), Ok(true));
+    /// assert_eq!(r.count(), 2);
+    /// ```
     pub fn acquire_with(&self, block: bool, timeout: Option<f64>) -> Result<bool> {
         self.sl.acquire_with(block, timeout)
     }
 
     /// `release()`: one level. A non-owner gets
     /// `AssertionError('attempt to release recursive lock not owned by thread')`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::RLock;
+    /// use lockproof::Error;
+    ///
+    /// let r = RLock::new();
+    /// assert_eq!(r.release(), Err(Error::RecursiveLockNotOwned));
+    /// assert!(r.acquire());
+    /// r.release()?;
+    /// assert_eq!(r.count(), 0);
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn release(&self) -> Result<()> {
         self.sl.release()
     }
 
     /// `with rlock:` — acquire; release when the guard drops.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::RLock;
+    ///
+    /// let r = RLock::new();
+    /// {
+    ///     let _outer = r.lock();
+    ///     let _inner = r.lock(); // reentrant
+    ///     assert_eq!(r.count(), 2);
+    /// }
+    /// assert_eq!(r.count(), 0);
+    /// ```
     pub fn lock(&self) -> Guard<'_, B> {
         self.sl.acquire();
         Guard { sl: &self.sl }
     }
 
     /// `_semlock._is_mine()`: owned by the calling thread of this process.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::RLock;
+    ///
+    /// let r = RLock::new();
+    /// let _g = r.lock();
+    /// assert!(r.is_mine());
+    /// ```
     pub fn is_mine(&self) -> bool {
         self.sl.is_mine()
     }
 
     /// `_semlock._count()`: the recursion depth, if owned by a thread of this process.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::RLock;
+    ///
+    /// let r = RLock::new();
+    /// for depth in 1..=3 {
+    ///     assert!(r.acquire());
+    ///     assert_eq!(r.count(), depth);
+    /// }
+    /// ```
     pub fn count(&self) -> isize {
         self.sl.count()
     }

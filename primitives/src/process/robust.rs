@@ -53,6 +53,16 @@ pub enum RobustAcquire {
 
 impl RobustAcquire {
     /// Whether the caller holds the lock now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::RobustAcquire;
+    ///
+    /// assert!(RobustAcquire::Acquired.acquired());
+    /// assert!(RobustAcquire::OwnerDied { pid: 42 }.acquired()); // held now, state suspect
+    /// assert!(!RobustAcquire::TimedOut.acquired());
+    /// ```
     pub fn acquired(self) -> bool {
         !matches!(self, RobustAcquire::TimedOut)
     }
@@ -105,6 +115,15 @@ impl<B: ProcessBackend> RobustLock<B> {
     /// # Panics
     ///
     /// If the OS refuses shared memory.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::RobustLock;
+    ///
+    /// let lock = RobustLock::new();
+    /// assert_eq!(lock.owner(), None);
+    /// ```
     pub fn new() -> Self {
         let mem = alloc::<B>(WORDS).unwrap_or_else(|e| panic!("RobustLock(): {e}"));
         RobustLock {
@@ -114,12 +133,31 @@ impl<B: ProcessBackend> RobustLock<B> {
     }
 
     /// Name the lock in checker traces (no effect on real processes).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::{RobustAcquire, RobustLock};
+    ///
+    /// let lock = RobustLock::new().with_name("journal"); // how a checker trace calls it
+    /// assert_eq!(lock.try_acquire(), RobustAcquire::Acquired);
+    /// ```
     pub fn with_name(self, name: &str) -> Self {
         self.tag.set_name(name);
         self
     }
 
     /// The pid of the process that holds it, if held.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::RobustLock;
+    ///
+    /// let lock = RobustLock::new();
+    /// assert!(lock.acquire().acquired());
+    /// assert_eq!(lock.owner(), Some(std::process::id()));
+    /// ```
     pub fn owner(&self) -> Option<u32> {
         match self.mem[OWNER].fetch_add(0, SeqCst) {
             0 => None,
@@ -203,12 +241,40 @@ impl<B: ProcessBackend> RobustLock<B> {
     }
 
     /// Block until acquired (from a release, or from a dead owner).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::backend::spawn::ProcessHandle;
+    /// use lockproof::backend::{Backend, Std};
+    /// use lockproof::multiprocessing::{RobustAcquire, RobustLock};
+    /// use std::sync::Arc;
+    ///
+    /// let lock = Arc::new(RobustLock::new());
+    /// // A child takes the lock and exits without releasing it.
+    /// let l2 = lock.clone();
+    /// let child = Std::spawn_process("holder", move || assert!(l2.acquire().acquired()));
+    /// let pid = child.pid();
+    /// assert_eq!(child.join(), 0);
+    /// assert_eq!(lock.acquire(), RobustAcquire::OwnerDied { pid }); // taken over
+    /// assert_eq!(lock.owner(), Some(std::process::id()));
+    /// ```
     pub fn acquire(&self) -> RobustAcquire {
         self.traced(true, None, Args::new())
             .unwrap_or(RobustAcquire::TimedOut)
     }
 
     /// One attempt, never blocks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::{RobustAcquire, RobustLock};
+    ///
+    /// let lock = RobustLock::new();
+    /// assert_eq!(lock.try_acquire(), RobustAcquire::Acquired);
+    /// assert_eq!(lock.try_acquire(), RobustAcquire::TimedOut); // held by a live process
+    /// ```
     pub fn try_acquire(&self) -> RobustAcquire {
         self.traced(false, None, Args::new().bool("block", false))
             .unwrap_or(RobustAcquire::TimedOut)
@@ -216,11 +282,33 @@ impl<B: ProcessBackend> RobustLock<B> {
 
     /// Wait at most `timeout` seconds (multiprocessing's conventions: negative is 0; `inf`
     /// and NaN are `OSError` EINVAL when it must wait).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::{RobustAcquire, RobustLock};
+    /// use lockproof::Error;
+    ///
+    /// let lock = RobustLock::new();
+    /// assert_eq!(lock.acquire_timeout(1.0), Ok(RobustAcquire::Acquired));
+    /// assert_eq!(lock.acquire_timeout(0.01), Ok(RobustAcquire::TimedOut));
+    /// assert_eq!(lock.acquire_timeout(f64::NAN), Err(Error::os(22))); // must wait: OSError
+    /// ```
     pub fn acquire_timeout(&self, timeout: f64) -> Result<RobustAcquire> {
         self.traced(true, Some(timeout), Args::new().secs("timeout", timeout))
     }
 
     /// `acquire(block, timeout)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::{RobustAcquire, RobustLock};
+    ///
+    /// let lock = RobustLock::new();
+    /// assert_eq!(lock.acquire_with(true, None), Ok(RobustAcquire::Acquired));
+    /// assert_eq!(lock.acquire_with(false, Some(9.0)), Ok(RobustAcquire::TimedOut)); // never waits
+    /// ```
     pub fn acquire_with(&self, block: bool, timeout: Option<f64>) -> Result<RobustAcquire> {
         let mut args = Args::new();
         if !block {
@@ -234,6 +322,20 @@ impl<B: ProcessBackend> RobustLock<B> {
 
     /// Release, from any thread or process.
     /// `ValueError('semaphore or lock released too many times')` if free.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::RobustLock;
+    /// use lockproof::Error;
+    ///
+    /// let lock = RobustLock::new();
+    /// assert_eq!(lock.release(), Err(Error::SemLockReleasedTooManyTimes));
+    /// assert!(lock.try_acquire().acquired());
+    /// lock.release()?;
+    /// assert_eq!(lock.owner(), None);
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn release(&self) -> Result<()> {
         let was = self.mem[OWNER].swap(0, SeqCst);
         let r = if was == 0 {

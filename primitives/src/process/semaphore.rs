@@ -39,6 +39,17 @@ pub struct Semaphore<B: ProcessBackend = Std> {
 
 impl<B: ProcessBackend> Semaphore<B> {
     /// `multiprocessing.Semaphore(value)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::Semaphore;
+    ///
+    /// let s = Semaphore::new(2)?;
+    /// assert_eq!(s.get_value(), 2);
+    /// assert!(Semaphore::new(-1).is_err()); // OSError: [Errno 22] Invalid argument
+    /// # Ok::<(), lockproof::Error>(())
+    /// ```
     pub fn new(value: i64) -> Result<Self> {
         let v = c_int_value(value)?;
         Ok(Semaphore {
@@ -47,49 +58,150 @@ impl<B: ProcessBackend> Semaphore<B> {
     }
 
     /// Name the semaphore in checker traces (no effect on real processes).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::Semaphore;
+    ///
+    /// let s = Semaphore::new(1)?.with_name("slots"); // how a checker trace calls it
+    /// assert!(s.acquire());
+    /// # Ok::<(), lockproof::Error>(())
+    /// ```
     pub fn with_name(self, name: &str) -> Self {
         self.sl.tag.set_name(name);
         self
     }
 
     /// The semaphore's trace identity.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::Semaphore;
+    ///
+    /// // Real processes keep no trace: the tag is zero-sized.
+    /// assert_eq!(std::mem::size_of_val(Semaphore::new(1)?.tag()), 0);
+    /// # Ok::<(), lockproof::Error>(())
+    /// ```
     pub fn tag(&self) -> &B::Tag {
         &self.sl.tag
     }
 
     /// `acquire()`: block until a unit is taken. Always true.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::Semaphore;
+    ///
+    /// let s = Semaphore::new(2)?;
+    /// assert!(s.acquire());
+    /// assert_eq!(s.get_value(), 1);
+    /// # Ok::<(), lockproof::Error>(())
+    /// ```
     pub fn acquire(&self) -> bool {
         self.sl.acquire()
     }
 
     /// `acquire(False)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::Semaphore;
+    ///
+    /// let s = Semaphore::new(1)?;
+    /// assert!(s.try_acquire());
+    /// assert!(!s.try_acquire()); // no unit left
+    /// # Ok::<(), lockproof::Error>(())
+    /// ```
     pub fn try_acquire(&self) -> bool {
         self.sl.try_acquire()
     }
 
     /// `acquire(timeout=t)`; see [`Lock::acquire_timeout`](super::Lock::acquire_timeout).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::Semaphore;
+    ///
+    /// let s = Semaphore::new(1)?;
+    /// assert_eq!(s.acquire_timeout(1.0), Ok(true));
+    /// assert_eq!(s.acquire_timeout(0.01), Ok(false)); // none left: times out
+    /// assert_eq!(s.acquire_timeout(-1.0), Ok(false)); // negative: a poll
+    /// # Ok::<(), lockproof::Error>(())
+    /// ```
     pub fn acquire_timeout(&self, timeout: f64) -> Result<bool> {
         self.sl.acquire_with(true, Some(timeout))
     }
 
     /// `acquire(block, timeout)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::Semaphore;
+    ///
+    /// let s = Semaphore::new(0)?;
+    /// assert_eq!(s.acquire_with(false, Some(60.0)), Ok(false)); // never waits
+    /// # Ok::<(), lockproof::Error>(())
+    /// ```
     pub fn acquire_with(&self, block: bool, timeout: Option<f64>) -> Result<bool> {
         self.sl.acquire_with(block, timeout)
     }
 
     /// `release()`: one unit. `ValueError('semaphore or lock released too many times')`
     /// at `SEM_VALUE_MAX`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::Semaphore;
+    ///
+    /// let s = Semaphore::new(0)?;
+    /// s.release()?;
+    /// s.release()?; // no bound
+    /// assert_eq!(s.get_value(), 2);
+    /// # Ok::<(), lockproof::Error>(())
+    /// ```
     pub fn release(&self) -> Result<()> {
         self.sl.release()
     }
 
     /// `with sem:` — acquire; release when the guard drops.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::Semaphore;
+    ///
+    /// let s = Semaphore::new(1)?;
+    /// {
+    ///     let _g = s.lock();
+    ///     assert_eq!(s.get_value(), 0);
+    /// }
+    /// assert_eq!(s.get_value(), 1);
+    /// # Ok::<(), lockproof::Error>(())
+    /// ```
     pub fn lock(&self) -> Guard<'_, B> {
         self.sl.acquire();
         Guard { sl: &self.sl }
     }
 
     /// `get_value()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::Semaphore;
+    ///
+    /// let s = Semaphore::new(3)?;
+    /// assert!(s.acquire());
+    /// assert_eq!(s.get_value(), 2);
+    /// # Ok::<(), lockproof::Error>(())
+    /// ```
     pub fn get_value(&self) -> usize {
         self.sl.value()
     }

@@ -118,6 +118,15 @@ impl<T: Scalar, B: ProcessBackend> RawValue<T, B> {
     /// # Panics
     ///
     /// If the OS refuses shared memory.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::RawValue;
+    ///
+    /// let v = RawValue::new(0.5f64); // mp.RawValue('d', 0.5)
+    /// assert_eq!(v.value(), 0.5);
+    /// ```
     pub fn new(value: T) -> Self {
         let mem = alloc::<B>(2).unwrap_or_else(|e| panic!("multiprocessing.RawValue(): {e}"));
         mem[TYPE].store(T::TYPECODE as usize, SeqCst);
@@ -130,17 +139,43 @@ impl<T: Scalar, B: ProcessBackend> RawValue<T, B> {
     }
 
     /// Name the value in checker traces (no effect on real processes).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::RawValue;
+    ///
+    /// let v = RawValue::new(1i32).with_name("counter"); // how a checker trace calls it
+    /// assert_eq!(v.value(), 1);
+    /// ```
     pub fn with_name(self, name: &str) -> Self {
         self.tag.set_name(name);
         self
     }
 
     /// The value's trace identity.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::RawValue;
+    ///
+    /// // Real processes keep no trace: the tag is zero-sized.
+    /// assert_eq!(std::mem::size_of_val(RawValue::new(1i32).tag()), 0);
+    /// ```
     pub fn tag(&self) -> &B::Tag {
         &self.tag
     }
 
     /// `v.value` (one load).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::RawValue;
+    ///
+    /// assert_eq!(RawValue::new(-7i64).value(), -7);
+    /// ```
     pub fn value(&self) -> T {
         // A read-modify-write that changes nothing: under loom a plain load may read an
         // old value (see `Shared::get`).
@@ -150,6 +185,16 @@ impl<T: Scalar, B: ProcessBackend> RawValue<T, B> {
     }
 
     /// `v.value = x` (one store).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::RawValue;
+    ///
+    /// let v = RawValue::new(0u8);
+    /// v.set_value(255);
+    /// assert_eq!(v.value(), 255);
+    /// ```
     pub fn set_value(&self, value: T) {
         self.mem[VALUE].swap(value.to_word(), SeqCst);
         B::record(&self.tag, || {
@@ -244,11 +289,33 @@ impl<T: Scalar, B: ProcessBackend> Value<T, B> {
     /// # Panics
     ///
     /// If the OS refuses shared memory.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::{AnyLock, Value};
+    ///
+    /// let v = Value::new(3i32); // mp.Value('i', 3)
+    /// assert_eq!(v.value(), 3);
+    /// assert!(matches!(v.get_lock(), AnyLock::RLock(_)));
+    /// ```
     pub fn new(value: T) -> Self {
         Self::with_lock(value, RLock::new())
     }
 
     /// `multiprocessing.Value(typecode, value, lock=lock)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::{Lock, Value};
+    /// use std::sync::Arc;
+    ///
+    /// let lock = Arc::new(Lock::new());
+    /// let v = Value::with_lock(0i32, lock.clone());
+    /// let _g = v.get_lock().lock();
+    /// assert_eq!(lock.value(), 0); // the value's lock is this one
+    /// ```
     pub fn with_lock(value: T, lock: impl Into<AnyLock<B>>) -> Self {
         Value {
             lock: lock.into(),
@@ -257,6 +324,15 @@ impl<T: Scalar, B: ProcessBackend> Value<T, B> {
     }
 
     /// Name the value in checker traces (no effect on real processes).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::Value;
+    ///
+    /// let v = Value::new(1i32).with_name("total"); // how a checker trace calls it
+    /// assert_eq!(v.value(), 1);
+    /// ```
     pub fn with_name(self, name: &str) -> Self {
         Value {
             lock: self.lock,
@@ -265,22 +341,65 @@ impl<T: Scalar, B: ProcessBackend> Value<T, B> {
     }
 
     /// `get_lock()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::Value;
+    ///
+    /// let v = Value::new(0i32);
+    /// {
+    ///     // `with v.get_lock(): v.value += 1`: the read and the write under one hold.
+    ///     let _g = v.get_lock().lock();
+    ///     v.set_value(v.value() + 1); // the RLock is reentrant
+    /// }
+    /// assert_eq!(v.value(), 1);
+    /// ```
     pub fn get_lock(&self) -> &AnyLock<B> {
         &self.lock
     }
 
     /// `get_obj()`: the unguarded value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::Value;
+    ///
+    /// let v = Value::new(5i32);
+    /// v.get_obj().set_value(6); // no lock taken
+    /// assert_eq!(v.value(), 6);
+    /// ```
     pub fn get_obj(&self) -> &RawValue<T, B> {
         &self.obj
     }
 
     /// `v.value`: under the lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::Value;
+    ///
+    /// assert_eq!(Value::new(2.5f64).value(), 2.5);
+    /// ```
     pub fn value(&self) -> T {
         let _g = self.lock.lock();
         self.obj.value()
     }
 
     /// `v.value = x`: under the lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::multiprocessing::Value;
+    ///
+    /// let v = Value::new(0i32);
+    /// v.set_value(9);
+    /// assert_eq!(v.value(), 9);
+    /// assert!(!v.get_lock().is_mine()); // the lock was released again
+    /// ```
     pub fn set_value(&self, value: T) {
         let _g = self.lock.lock();
         self.obj.set_value(value)
