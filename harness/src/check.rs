@@ -89,6 +89,44 @@ impl Budget {
 }
 
 /// What a check asks for besides the budget.
+///
+/// # Examples
+///
+/// ```
+/// # use lockproof::backend::{Backend, JoinHandle};
+/// # use std::sync::Arc;
+/// # struct Abba;
+/// # impl lockproof_harness::Model for Abba {
+/// #     fn run<B: Backend>(&self) {
+/// #         let (a, b) = (Arc::new(lockproof::Lock::<B>::new()), Arc::new(lockproof::Lock::<B>::new()));
+/// #         let (a2, b2) = (a.clone(), b.clone());
+/// #         let t = B::spawn("t", move || { let _b = b2.lock(); let _a = a2.lock(); });
+/// #         { let _a = a.lock(); let _b = b.lock(); }
+/// #         t.join();
+/// #     }
+/// # }
+/// # fn request() -> lockproof_harness::check::Request {
+/// #     lockproof_harness::check::Request {
+/// #         families: vec![lockproof_harness::Family::Dfs],
+/// #         budget: lockproof_harness::Budget::ci(),
+/// #         save_root: None,
+/// #         runner: lockproof_harness::child::Runner::InProcess,
+/// #     }
+/// # }
+/// use lockproof_harness::check::{check_scenario, Request, Verdict};
+/// use lockproof_harness::child::Runner;
+/// use lockproof_harness::{Budget, Check, Expect, Family};
+///
+/// let mut s = Check::new(Abba).as_scenario();
+/// s.expect = Expect::Violates("deadlock");
+/// let req = Request {
+///     families: vec![Family::Dfs],
+///     budget: Budget::ci(),
+///     save_root: None, // save nothing
+///     runner: Runner::InProcess,
+/// };
+/// assert_eq!(check_scenario(&s, &req)[0].verdict, Verdict::Met);
+/// ```
 #[derive(Clone, Debug)]
 pub struct Request {
     /// The engines to run.
@@ -103,6 +141,40 @@ pub struct Request {
 }
 
 /// Whether a run met the scenario's expected verdict.
+///
+/// # Examples
+///
+/// ```
+/// # use lockproof::backend::{Backend, JoinHandle};
+/// # use std::sync::Arc;
+/// # struct Abba;
+/// # impl lockproof_harness::Model for Abba {
+/// #     fn run<B: Backend>(&self) {
+/// #         let (a, b) = (Arc::new(lockproof::Lock::<B>::new()), Arc::new(lockproof::Lock::<B>::new()));
+/// #         let (a2, b2) = (a.clone(), b.clone());
+/// #         let t = B::spawn("t", move || { let _b = b2.lock(); let _a = a2.lock(); });
+/// #         { let _a = a.lock(); let _b = b.lock(); }
+/// #         t.join();
+/// #     }
+/// # }
+/// # fn request() -> lockproof_harness::check::Request {
+/// #     lockproof_harness::check::Request {
+/// #         families: vec![lockproof_harness::Family::Dfs],
+/// #         budget: lockproof_harness::Budget::ci(),
+/// #         save_root: None,
+/// #         runner: lockproof_harness::child::Runner::InProcess,
+/// #     }
+/// # }
+/// use lockproof_harness::check::{check_scenario, Verdict};
+/// use lockproof_harness::Check;
+///
+/// // The scenario of a `Check` expects to hold; the ABBA model deadlocks.
+/// let s = Check::new(Abba).as_scenario();
+/// match &check_scenario(&s, &request())[0].verdict {
+///     Verdict::Unmet(why) => assert!(why.starts_with("expected to hold, found deadlock")),
+///     other => panic!("{other:?}"),
+/// }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verdict {
     /// As expected.
@@ -114,6 +186,39 @@ pub enum Verdict {
 }
 
 /// One engine's result for one scenario.
+///
+/// # Examples
+///
+/// ```
+/// # use lockproof::backend::{Backend, JoinHandle};
+/// # use std::sync::Arc;
+/// # struct Abba;
+/// # impl lockproof_harness::Model for Abba {
+/// #     fn run<B: Backend>(&self) {
+/// #         let (a, b) = (Arc::new(lockproof::Lock::<B>::new()), Arc::new(lockproof::Lock::<B>::new()));
+/// #         let (a2, b2) = (a.clone(), b.clone());
+/// #         let t = B::spawn("t", move || { let _b = b2.lock(); let _a = a2.lock(); });
+/// #         { let _a = a.lock(); let _b = b.lock(); }
+/// #         t.join();
+/// #     }
+/// # }
+/// # fn request() -> lockproof_harness::check::Request {
+/// #     lockproof_harness::check::Request {
+/// #         families: vec![lockproof_harness::Family::Dfs],
+/// #         budget: lockproof_harness::Budget::ci(),
+/// #         save_root: None,
+/// #         runner: lockproof_harness::child::Runner::InProcess,
+/// #     }
+/// # }
+/// use lockproof_harness::check::check_scenario;
+/// use lockproof_harness::Check;
+///
+/// let results = check_scenario(&Check::new(Abba).as_scenario(), &request());
+/// let r = &results[0];
+/// assert_eq!(r.family, lockproof_harness::Family::Dfs);
+/// assert!(r.outcome.found.is_some());
+/// assert_eq!(r.saved, None); // `request()` has no save root
+/// ```
 #[derive(Clone, Debug)]
 pub struct EngineResult {
     /// The engine family.
@@ -129,6 +234,40 @@ pub struct EngineResult {
 }
 
 /// Why an engine cannot run a scenario at all, if it cannot.
+///
+/// # Examples
+///
+/// ```
+/// # use lockproof::backend::{Backend, JoinHandle};
+/// # use std::sync::Arc;
+/// # struct Abba;
+/// # impl lockproof_harness::Model for Abba {
+/// #     fn run<B: Backend>(&self) {
+/// #         let (a, b) = (Arc::new(lockproof::Lock::<B>::new()), Arc::new(lockproof::Lock::<B>::new()));
+/// #         let (a2, b2) = (a.clone(), b.clone());
+/// #         let t = B::spawn("t", move || { let _b = b2.lock(); let _a = a2.lock(); });
+/// #         { let _a = a.lock(); let _b = b.lock(); }
+/// #         t.join();
+/// #     }
+/// # }
+/// # fn request() -> lockproof_harness::check::Request {
+/// #     lockproof_harness::check::Request {
+/// #         families: vec![lockproof_harness::Family::Dfs],
+/// #         budget: lockproof_harness::Budget::ci(),
+/// #         save_root: None,
+/// #         runner: lockproof_harness::child::Runner::InProcess,
+/// #     }
+/// # }
+/// use lockproof_harness::check::unsupported;
+/// use lockproof_harness::{Check, Family};
+///
+/// let s = Check::new(Abba).as_scenario();
+/// assert_eq!(unsupported(&s, Family::Loom), None); // two threads: loom runs it
+/// let mut many = s.clone();
+/// many.threads = 10;
+/// assert!(unsupported(&many, Family::Loom).unwrap().contains("at most"));
+/// assert_eq!(unsupported(&many, Family::Random), None);
+/// ```
 pub fn unsupported(s: &Scenario, family: Family) -> Option<String> {
     if let Some((_, why)) = s.not_for.iter().find(|(f, _)| *f == family.as_str()) {
         return Some((*why).to_owned());
@@ -169,6 +308,36 @@ pub fn unsupported(s: &Scenario, family: Family) -> Option<String> {
 }
 
 /// A duration in nanoseconds, saturating.
+///
+/// # Examples
+///
+/// ```
+/// # use lockproof::backend::{Backend, JoinHandle};
+/// # use std::sync::Arc;
+/// # struct Abba;
+/// # impl lockproof_harness::Model for Abba {
+/// #     fn run<B: Backend>(&self) {
+/// #         let (a, b) = (Arc::new(lockproof::Lock::<B>::new()), Arc::new(lockproof::Lock::<B>::new()));
+/// #         let (a2, b2) = (a.clone(), b.clone());
+/// #         let t = B::spawn("t", move || { let _b = b2.lock(); let _a = a2.lock(); });
+/// #         { let _a = a.lock(); let _b = b.lock(); }
+/// #         t.join();
+/// #     }
+/// # }
+/// # fn request() -> lockproof_harness::check::Request {
+/// #     lockproof_harness::check::Request {
+/// #         families: vec![lockproof_harness::Family::Dfs],
+/// #         budget: lockproof_harness::Budget::ci(),
+/// #         save_root: None,
+/// #         runner: lockproof_harness::child::Runner::InProcess,
+/// #     }
+/// # }
+/// use lockproof_harness::check::nanos;
+/// use std::time::Duration;
+///
+/// assert_eq!(nanos(Duration::from_millis(3)), 3_000_000);
+/// assert_eq!(nanos(Duration::MAX), u64::MAX); // saturates
+/// ```
 pub fn nanos(d: std::time::Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
@@ -189,6 +358,34 @@ fn settings(s: &Scenario, engine: EngineKind, executions: usize, seed: u64) -> R
 
 /// The property an engine's own limit is reported under (loom's thread limit, a model that
 /// needs a choice operator loom lacks).
+///
+/// # Examples
+///
+/// ```
+/// # use lockproof::backend::{Backend, JoinHandle};
+/// # use std::sync::Arc;
+/// # struct Abba;
+/// # impl lockproof_harness::Model for Abba {
+/// #     fn run<B: Backend>(&self) {
+/// #         let (a, b) = (Arc::new(lockproof::Lock::<B>::new()), Arc::new(lockproof::Lock::<B>::new()));
+/// #         let (a2, b2) = (a.clone(), b.clone());
+/// #         let t = B::spawn("t", move || { let _b = b2.lock(); let _a = a2.lock(); });
+/// #         { let _a = a.lock(); let _b = b.lock(); }
+/// #         t.join();
+/// #     }
+/// # }
+/// # fn request() -> lockproof_harness::check::Request {
+/// #     lockproof_harness::check::Request {
+/// #         families: vec![lockproof_harness::Family::Dfs],
+/// #         budget: lockproof_harness::Budget::ci(),
+/// #         save_root: None,
+/// #         runner: lockproof_harness::child::Runner::InProcess,
+/// #     }
+/// # }
+/// use lockproof_harness::check::ENGINE_LIMIT;
+///
+/// assert_eq!(ENGINE_LIMIT, "engine-limit");
+/// ```
 pub const ENGINE_LIMIT: &str = "engine-limit";
 
 fn run_one(s: &Scenario, st: &RunSettings, req: &Request) -> RunOutcome {
@@ -232,6 +429,40 @@ fn better(a: &Found, b: &Found) -> bool {
 }
 
 /// Run `s` under one engine family, shortest counterexample first.
+///
+/// # Examples
+///
+/// ```
+/// # use lockproof::backend::{Backend, JoinHandle};
+/// # use std::sync::Arc;
+/// # struct Abba;
+/// # impl lockproof_harness::Model for Abba {
+/// #     fn run<B: Backend>(&self) {
+/// #         let (a, b) = (Arc::new(lockproof::Lock::<B>::new()), Arc::new(lockproof::Lock::<B>::new()));
+/// #         let (a2, b2) = (a.clone(), b.clone());
+/// #         let t = B::spawn("t", move || { let _b = b2.lock(); let _a = a2.lock(); });
+/// #         { let _a = a.lock(); let _b = b.lock(); }
+/// #         t.join();
+/// #     }
+/// # }
+/// # fn request() -> lockproof_harness::check::Request {
+/// #     lockproof_harness::check::Request {
+/// #         families: vec![lockproof_harness::Family::Dfs],
+/// #         budget: lockproof_harness::Budget::ci(),
+/// #         save_root: None,
+/// #         runner: lockproof_harness::child::Runner::InProcess,
+/// #     }
+/// # }
+/// use lockproof_harness::check::run_family;
+/// use lockproof_harness::engine::{EngineKind, FailureKind};
+/// use lockproof_harness::{Check, Family};
+///
+/// let out = run_family(&Check::new(Abba).as_scenario(), Family::Dfs, &request());
+/// let found = out.found.expect("ABBA deadlocks");
+/// assert_eq!(found.kind, FailureKind::Deadlock);
+/// // Bounds are tried from 0 up: the counterexample has the fewest preemptions.
+/// assert_eq!(out.settings.engine, EngineKind::Dfs { bound: Some(found.preemptions) });
+/// ```
 pub fn run_family(s: &Scenario, family: Family, req: &Request) -> RunOutcome {
     let b = &req.budget;
     let mut total = 0;
@@ -294,6 +525,40 @@ pub fn run_family(s: &Scenario, family: Family, req: &Request) -> RunOutcome {
 }
 
 /// The verdict of `outcome` against what `s` expects.
+///
+/// # Examples
+///
+/// ```
+/// # use lockproof::backend::{Backend, JoinHandle};
+/// # use std::sync::Arc;
+/// # struct Abba;
+/// # impl lockproof_harness::Model for Abba {
+/// #     fn run<B: Backend>(&self) {
+/// #         let (a, b) = (Arc::new(lockproof::Lock::<B>::new()), Arc::new(lockproof::Lock::<B>::new()));
+/// #         let (a2, b2) = (a.clone(), b.clone());
+/// #         let t = B::spawn("t", move || { let _b = b2.lock(); let _a = a2.lock(); });
+/// #         { let _a = a.lock(); let _b = b.lock(); }
+/// #         t.join();
+/// #     }
+/// # }
+/// # fn request() -> lockproof_harness::check::Request {
+/// #     lockproof_harness::check::Request {
+/// #         families: vec![lockproof_harness::Family::Dfs],
+/// #         budget: lockproof_harness::Budget::ci(),
+/// #         save_root: None,
+/// #         runner: lockproof_harness::child::Runner::InProcess,
+/// #     }
+/// # }
+/// use lockproof_harness::check::{judge, run_family, Verdict};
+/// use lockproof_harness::{Check, Expect, Family};
+///
+/// let mut s = Check::new(Abba).as_scenario();
+/// let out = run_family(&s, Family::Dfs, &request());
+/// s.expect = Expect::Violates("deadlock");
+/// assert_eq!(judge(&s, &out), Verdict::Met);
+/// s.expect = Expect::Violates("mutual-exclusion");
+/// assert!(matches!(judge(&s, &out), Verdict::Unmet(_)));
+/// ```
 pub fn judge(s: &Scenario, outcome: &RunOutcome) -> Verdict {
     if let Some(why) = &outcome.unsupported {
         return Verdict::Unsupported(why.clone());
@@ -331,6 +596,41 @@ pub fn judge(s: &Scenario, outcome: &RunOutcome) -> Verdict {
 }
 
 /// Check `s` under every requested engine.
+///
+/// # Examples
+///
+/// ```
+/// # use lockproof::backend::{Backend, JoinHandle};
+/// # use std::sync::Arc;
+/// # struct Abba;
+/// # impl lockproof_harness::Model for Abba {
+/// #     fn run<B: Backend>(&self) {
+/// #         let (a, b) = (Arc::new(lockproof::Lock::<B>::new()), Arc::new(lockproof::Lock::<B>::new()));
+/// #         let (a2, b2) = (a.clone(), b.clone());
+/// #         let t = B::spawn("t", move || { let _b = b2.lock(); let _a = a2.lock(); });
+/// #         { let _a = a.lock(); let _b = b.lock(); }
+/// #         t.join();
+/// #     }
+/// # }
+/// # fn request() -> lockproof_harness::check::Request {
+/// #     lockproof_harness::check::Request {
+/// #         families: vec![lockproof_harness::Family::Dfs],
+/// #         budget: lockproof_harness::Budget::ci(),
+/// #         save_root: None,
+/// #         runner: lockproof_harness::child::Runner::InProcess,
+/// #     }
+/// # }
+/// use lockproof_harness::check::{check_scenario, Verdict};
+/// use lockproof_harness::{Check, Expect, Family};
+///
+/// let mut s = Check::new(Abba).as_scenario();
+/// s.expect = Expect::Violates("deadlock");
+/// let mut req = request();
+/// req.families = vec![Family::Dfs, Family::Random];
+/// let results = check_scenario(&s, &req);
+/// assert_eq!(results.len(), 2);
+/// assert!(results.iter().all(|r| r.verdict == Verdict::Met));
+/// ```
 pub fn check_scenario(s: &Scenario, req: &Request) -> Vec<EngineResult> {
     req.families
         .iter()
@@ -367,6 +667,39 @@ pub fn check_scenario(s: &Scenario, req: &Request) -> Vec<EngineResult> {
 }
 
 /// The schedule file of a failing run.
+///
+/// # Examples
+///
+/// ```
+/// # use lockproof::backend::{Backend, JoinHandle};
+/// # use std::sync::Arc;
+/// # struct Abba;
+/// # impl lockproof_harness::Model for Abba {
+/// #     fn run<B: Backend>(&self) {
+/// #         let (a, b) = (Arc::new(lockproof::Lock::<B>::new()), Arc::new(lockproof::Lock::<B>::new()));
+/// #         let (a2, b2) = (a.clone(), b.clone());
+/// #         let t = B::spawn("t", move || { let _b = b2.lock(); let _a = a2.lock(); });
+/// #         { let _a = a.lock(); let _b = b.lock(); }
+/// #         t.join();
+/// #     }
+/// # }
+/// # fn request() -> lockproof_harness::check::Request {
+/// #     lockproof_harness::check::Request {
+/// #         families: vec![lockproof_harness::Family::Dfs],
+/// #         budget: lockproof_harness::Budget::ci(),
+/// #         save_root: None,
+/// #         runner: lockproof_harness::child::Runner::InProcess,
+/// #     }
+/// # }
+/// use lockproof_harness::check::{run_family, schedule_file};
+/// use lockproof_harness::{Check, Family};
+///
+/// let s = Check::new(Abba).as_scenario();
+/// let out = run_family(&s, Family::Dfs, &request());
+/// let file = schedule_file(&s, &out, out.found.as_ref().unwrap()).unwrap();
+/// assert_eq!((file.scenario.as_str(), file.property.as_str()), ("Abba", "deadlock"));
+/// assert_eq!(file.settings.executions, 1); // a replay runs one execution
+/// ```
 pub fn schedule_file(s: &Scenario, outcome: &RunOutcome, found: &Found) -> Option<ScheduleFile> {
     let schedule = found.schedule.clone()?;
     let mut settings = outcome.settings.clone();
@@ -421,6 +754,41 @@ fn existing_same(root: &Path, file: &ScheduleFile) -> Option<PathBuf> {
 }
 
 /// The outcome of replaying a schedule file.
+///
+/// # Examples
+///
+/// ```
+/// # use lockproof::backend::{Backend, JoinHandle};
+/// # use std::sync::Arc;
+/// # struct Abba;
+/// # impl lockproof_harness::Model for Abba {
+/// #     fn run<B: Backend>(&self) {
+/// #         let (a, b) = (Arc::new(lockproof::Lock::<B>::new()), Arc::new(lockproof::Lock::<B>::new()));
+/// #         let (a2, b2) = (a.clone(), b.clone());
+/// #         let t = B::spawn("t", move || { let _b = b2.lock(); let _a = a2.lock(); });
+/// #         { let _a = a.lock(); let _b = b.lock(); }
+/// #         t.join();
+/// #     }
+/// # }
+/// # fn request() -> lockproof_harness::check::Request {
+/// #     lockproof_harness::check::Request {
+/// #         families: vec![lockproof_harness::Family::Dfs],
+/// #         budget: lockproof_harness::Budget::ci(),
+/// #         save_root: None,
+/// #         runner: lockproof_harness::child::Runner::InProcess,
+/// #     }
+/// # }
+/// use lockproof_harness::check::{replay, run_family, schedule_file};
+/// use lockproof_harness::child::Runner;
+/// use lockproof_harness::{Check, Family};
+///
+/// let s = Check::new(Abba).as_scenario();
+/// let out = run_family(&s, Family::Dfs, &request());
+/// let file = schedule_file(&s, &out, out.found.as_ref().unwrap()).unwrap();
+/// let r = replay(file, &[s], &Runner::InProcess).unwrap();
+/// assert_eq!(r.found.unwrap().property, "deadlock");
+/// assert!(r.same_trace);
+/// ```
 #[derive(Clone, Debug)]
 pub struct Replay {
     /// The schedule file.
@@ -432,6 +800,41 @@ pub struct Replay {
 }
 
 /// Replay a schedule file against the scenario it names.
+///
+/// # Examples
+///
+/// ```
+/// # use lockproof::backend::{Backend, JoinHandle};
+/// # use std::sync::Arc;
+/// # struct Abba;
+/// # impl lockproof_harness::Model for Abba {
+/// #     fn run<B: Backend>(&self) {
+/// #         let (a, b) = (Arc::new(lockproof::Lock::<B>::new()), Arc::new(lockproof::Lock::<B>::new()));
+/// #         let (a2, b2) = (a.clone(), b.clone());
+/// #         let t = B::spawn("t", move || { let _b = b2.lock(); let _a = a2.lock(); });
+/// #         { let _a = a.lock(); let _b = b.lock(); }
+/// #         t.join();
+/// #     }
+/// # }
+/// # fn request() -> lockproof_harness::check::Request {
+/// #     lockproof_harness::check::Request {
+/// #         families: vec![lockproof_harness::Family::Dfs],
+/// #         budget: lockproof_harness::Budget::ci(),
+/// #         save_root: None,
+/// #         runner: lockproof_harness::child::Runner::InProcess,
+/// #     }
+/// # }
+/// use lockproof_harness::check::{replay, run_family, schedule_file};
+/// use lockproof_harness::child::Runner;
+/// use lockproof_harness::{Check, Family};
+///
+/// let s = Check::new(Abba).as_scenario();
+/// let out = run_family(&s, Family::Dfs, &request());
+/// let file = schedule_file(&s, &out, out.found.as_ref().unwrap()).unwrap();
+/// // A schedule of a scenario that is not in the list cannot be replayed.
+/// assert!(replay(file.clone(), &[], &Runner::InProcess).unwrap_err().contains("not registered"));
+/// assert!(replay(file, &[s], &Runner::InProcess).unwrap().same_trace);
+/// ```
 pub fn replay(
     file: ScheduleFile,
     scenarios: &[Scenario],

@@ -35,9 +35,55 @@ use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 
 /// The format version this lockproof reads and writes.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof_harness::schedule::FORMAT;
+///
+/// assert_eq!(FORMAT, "lockproof-schedule/1");
+/// ```
 pub const FORMAT: &str = "lockproof-schedule/1";
 
 /// A saved failing execution.
+///
+/// # Examples
+///
+/// ```
+/// # use lockproof::backend::{Backend, JoinHandle};
+/// # use std::sync::Arc;
+/// # struct Abba;
+/// # impl lockproof_harness::Model for Abba {
+/// #     fn run<B: Backend>(&self) {
+/// #         let (a, b) = (Arc::new(lockproof::Lock::<B>::new()), Arc::new(lockproof::Lock::<B>::new()));
+/// #         let (a2, b2) = (a.clone(), b.clone());
+/// #         let t = B::spawn("t", move || { let _b = b2.lock(); let _a = a2.lock(); });
+/// #         { let _a = a.lock(); let _b = b.lock(); }
+/// #         t.join();
+/// #     }
+/// # }
+/// # fn request() -> lockproof_harness::check::Request {
+/// #     lockproof_harness::check::Request {
+/// #         families: vec![lockproof_harness::Family::Dfs],
+/// #         budget: lockproof_harness::Budget::ci(),
+/// #         save_root: None,
+/// #         runner: lockproof_harness::child::Runner::InProcess,
+/// #     }
+/// # }
+/// # fn saved() -> lockproof_harness::schedule::ScheduleFile {
+/// #     use lockproof_harness::{check, Check, Family};
+/// #     let s = Check::new(Abba).as_scenario();
+/// #     let out = check::run_family(&s, Family::Dfs, &request());
+/// #     check::schedule_file(&s, &out, out.found.as_ref().unwrap()).unwrap()
+/// # }
+/// use lockproof_harness::schedule::ScheduleFile;
+///
+/// // The schedule of a failing run, as `check_scenario` saves it, read back.
+/// let file: ScheduleFile = saved();
+/// let back = ScheduleFile::parse(&file.to_text()).unwrap();
+/// assert_eq!((back.kind, back.settings.engine), (file.kind, file.settings.engine));
+/// assert_eq!((back.schedule, back.trace_digest), (file.schedule, file.trace_digest));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ScheduleFile {
     /// The scenario id.
@@ -61,6 +107,19 @@ pub struct ScheduleFile {
 }
 
 /// Why a schedule file could not be read.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof_harness::schedule::{ScheduleError, ScheduleFile};
+///
+/// assert_eq!(ScheduleFile::parse("hello"), Err(ScheduleError::NotASchedule));
+/// let newer = ScheduleFile::parse("format lockproof-schedule/9\nend\n");
+/// assert_eq!(newer, Err(ScheduleError::Version("lockproof-schedule/9".into())));
+/// let cut = ScheduleFile::parse("format lockproof-schedule/1\nscenario Abba\n");
+/// assert_eq!(cut, Err(ScheduleError::Missing("end")));
+/// assert_eq!(cut.unwrap_err().to_string(), "truncated or corrupt schedule file: no `end` line");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ScheduleError {
     /// Not a lockproof schedule file at all.
@@ -101,6 +160,41 @@ impl std::error::Error for ScheduleError {}
 
 impl ScheduleFile {
     /// The file's text.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use lockproof::backend::{Backend, JoinHandle};
+    /// # use std::sync::Arc;
+    /// # struct Abba;
+    /// # impl lockproof_harness::Model for Abba {
+    /// #     fn run<B: Backend>(&self) {
+    /// #         let (a, b) = (Arc::new(lockproof::Lock::<B>::new()), Arc::new(lockproof::Lock::<B>::new()));
+    /// #         let (a2, b2) = (a.clone(), b.clone());
+    /// #         let t = B::spawn("t", move || { let _b = b2.lock(); let _a = a2.lock(); });
+    /// #         { let _a = a.lock(); let _b = b.lock(); }
+    /// #         t.join();
+    /// #     }
+    /// # }
+    /// # fn request() -> lockproof_harness::check::Request {
+    /// #     lockproof_harness::check::Request {
+    /// #         families: vec![lockproof_harness::Family::Dfs],
+    /// #         budget: lockproof_harness::Budget::ci(),
+    /// #         save_root: None,
+    /// #         runner: lockproof_harness::child::Runner::InProcess,
+    /// #     }
+    /// # }
+    /// # fn saved() -> lockproof_harness::schedule::ScheduleFile {
+    /// #     use lockproof_harness::{check, Check, Family};
+    /// #     let s = Check::new(Abba).as_scenario();
+    /// #     let out = check::run_family(&s, Family::Dfs, &request());
+    /// #     check::schedule_file(&s, &out, out.found.as_ref().unwrap()).unwrap()
+    /// # }
+    /// let text = saved().to_text();
+    /// assert!(text.starts_with("# lockproof schedule"));
+    /// assert!(text.contains("\nscenario Abba\n") && text.contains("\nengine dfs\n"));
+    /// assert!(text.ends_with("end\n"));
+    /// ```
     pub fn to_text(&self) -> String {
         let s = &self.settings;
         let mut out = String::new();
@@ -149,6 +243,44 @@ impl ScheduleFile {
     }
 
     /// Read a schedule file's text.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use lockproof::backend::{Backend, JoinHandle};
+    /// # use std::sync::Arc;
+    /// # struct Abba;
+    /// # impl lockproof_harness::Model for Abba {
+    /// #     fn run<B: Backend>(&self) {
+    /// #         let (a, b) = (Arc::new(lockproof::Lock::<B>::new()), Arc::new(lockproof::Lock::<B>::new()));
+    /// #         let (a2, b2) = (a.clone(), b.clone());
+    /// #         let t = B::spawn("t", move || { let _b = b2.lock(); let _a = a2.lock(); });
+    /// #         { let _a = a.lock(); let _b = b.lock(); }
+    /// #         t.join();
+    /// #     }
+    /// # }
+    /// # fn request() -> lockproof_harness::check::Request {
+    /// #     lockproof_harness::check::Request {
+    /// #         families: vec![lockproof_harness::Family::Dfs],
+    /// #         budget: lockproof_harness::Budget::ci(),
+    /// #         save_root: None,
+    /// #         runner: lockproof_harness::child::Runner::InProcess,
+    /// #     }
+    /// # }
+    /// # fn saved() -> lockproof_harness::schedule::ScheduleFile {
+    /// #     use lockproof_harness::{check, Check, Family};
+    /// #     let s = Check::new(Abba).as_scenario();
+    /// #     let out = check::run_family(&s, Family::Dfs, &request());
+    /// #     check::schedule_file(&s, &out, out.found.as_ref().unwrap()).unwrap()
+    /// # }
+    /// use lockproof_harness::schedule::{ScheduleError, ScheduleFile};
+    ///
+    /// let text = saved().to_text();
+    /// assert_eq!(ScheduleFile::parse(&text).unwrap().scenario, "Abba");
+    /// // A file cut short is refused, not half read.
+    /// let truncated = text.replace("end\n", "");
+    /// assert_eq!(ScheduleFile::parse(&truncated), Err(ScheduleError::Missing("end")));
+    /// ```
     pub fn parse(text: &str) -> Result<ScheduleFile, ScheduleError> {
         let mut lines = text
             .lines()
@@ -293,6 +425,43 @@ impl ScheduleFile {
     }
 
     /// Read a schedule file from disk.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use lockproof::backend::{Backend, JoinHandle};
+    /// # use std::sync::Arc;
+    /// # struct Abba;
+    /// # impl lockproof_harness::Model for Abba {
+    /// #     fn run<B: Backend>(&self) {
+    /// #         let (a, b) = (Arc::new(lockproof::Lock::<B>::new()), Arc::new(lockproof::Lock::<B>::new()));
+    /// #         let (a2, b2) = (a.clone(), b.clone());
+    /// #         let t = B::spawn("t", move || { let _b = b2.lock(); let _a = a2.lock(); });
+    /// #         { let _a = a.lock(); let _b = b.lock(); }
+    /// #         t.join();
+    /// #     }
+    /// # }
+    /// # fn request() -> lockproof_harness::check::Request {
+    /// #     lockproof_harness::check::Request {
+    /// #         families: vec![lockproof_harness::Family::Dfs],
+    /// #         budget: lockproof_harness::Budget::ci(),
+    /// #         save_root: None,
+    /// #         runner: lockproof_harness::child::Runner::InProcess,
+    /// #     }
+    /// # }
+    /// # fn saved() -> lockproof_harness::schedule::ScheduleFile {
+    /// #     use lockproof_harness::{check, Check, Family};
+    /// #     let s = Check::new(Abba).as_scenario();
+    /// #     let out = check::run_family(&s, Family::Dfs, &request());
+    /// #     check::schedule_file(&s, &out, out.found.as_ref().unwrap()).unwrap()
+    /// # }
+    /// use lockproof_harness::schedule::ScheduleFile;
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = saved().save_new(dir.path()).unwrap();
+    /// assert_eq!(ScheduleFile::load(&path).unwrap().schedule, saved().schedule);
+    /// assert!(ScheduleFile::load(&dir.path().join("missing.schedule")).unwrap_err().starts_with("cannot read"));
+    /// ```
     pub fn load(path: &Path) -> Result<ScheduleFile, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -300,6 +469,43 @@ impl ScheduleFile {
     }
 
     /// Write under `root/schedules/<scenario>/` as a new file; returns its path.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use lockproof::backend::{Backend, JoinHandle};
+    /// # use std::sync::Arc;
+    /// # struct Abba;
+    /// # impl lockproof_harness::Model for Abba {
+    /// #     fn run<B: Backend>(&self) {
+    /// #         let (a, b) = (Arc::new(lockproof::Lock::<B>::new()), Arc::new(lockproof::Lock::<B>::new()));
+    /// #         let (a2, b2) = (a.clone(), b.clone());
+    /// #         let t = B::spawn("t", move || { let _b = b2.lock(); let _a = a2.lock(); });
+    /// #         { let _a = a.lock(); let _b = b.lock(); }
+    /// #         t.join();
+    /// #     }
+    /// # }
+    /// # fn request() -> lockproof_harness::check::Request {
+    /// #     lockproof_harness::check::Request {
+    /// #         families: vec![lockproof_harness::Family::Dfs],
+    /// #         budget: lockproof_harness::Budget::ci(),
+    /// #         save_root: None,
+    /// #         runner: lockproof_harness::child::Runner::InProcess,
+    /// #     }
+    /// # }
+    /// # fn saved() -> lockproof_harness::schedule::ScheduleFile {
+    /// #     use lockproof_harness::{check, Check, Family};
+    /// #     let s = Check::new(Abba).as_scenario();
+    /// #     let out = check::run_family(&s, Family::Dfs, &request());
+    /// #     check::schedule_file(&s, &out, out.found.as_ref().unwrap()).unwrap()
+    /// # }
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let file = saved();
+    /// let first = file.save_new(dir.path()).unwrap();
+    /// let second = file.save_new(dir.path()).unwrap(); // never overwrites
+    /// assert!(first.ends_with("schedules/Abba/dfs-bound1-001.schedule"));
+    /// assert!(second.ends_with("schedules/Abba/dfs-bound1-002.schedule"));
+    /// ```
     pub fn save_new(&self, root: &Path) -> std::io::Result<PathBuf> {
         let dir = root.join("schedules").join(&self.scenario);
         std::fs::create_dir_all(&dir)?;

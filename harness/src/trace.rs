@@ -23,6 +23,38 @@ use std::fmt::Write;
 const MAX_CELL: usize = 46;
 
 /// Render `report` as the trace table, ending with the verdict line.
+///
+/// # Examples
+///
+/// ```
+/// # use lockproof::backend::{Backend, JoinHandle};
+/// # use std::sync::Arc;
+/// # struct Abba;
+/// # impl lockproof_harness::Model for Abba {
+/// #     fn run<B: Backend>(&self) {
+/// #         let (a, b) = (Arc::new(lockproof::Lock::<B>::new()), Arc::new(lockproof::Lock::<B>::new()));
+/// #         let (a2, b2) = (a.clone(), b.clone());
+/// #         let t = B::spawn("t", move || { let _b = b2.lock(); let _a = a2.lock(); });
+/// #         { let _a = a.lock(); let _b = b.lock(); }
+/// #         t.join();
+/// #     }
+/// # }
+/// # fn request() -> lockproof_harness::check::Request {
+/// #     lockproof_harness::check::Request {
+/// #         families: vec![lockproof_harness::Family::Dfs],
+/// #         budget: lockproof_harness::Budget::ci(),
+/// #         save_root: None,
+/// #         runner: lockproof_harness::child::Runner::InProcess,
+/// #     }
+/// # }
+/// use lockproof_harness::{check, trace, Check, Family};
+///
+/// let out = check::run_family(&Check::new(Abba).as_scenario(), Family::Dfs, &request());
+/// let report = out.found.unwrap().report.unwrap();
+/// let table = trace::render(&report);
+/// assert!(table.lines().next().unwrap().starts_with(" step  main"));
+/// assert!(table.contains("deadlock (lock cycle)"));
+/// ```
 pub fn render(report: &ExecutionReport) -> String {
     let threads = report.threads.len().max(1);
     // Columns for main and for every thread with a step (not the checker's own thread).
@@ -158,6 +190,38 @@ pub fn digest(text: &str) -> String {
 
 /// How many times the engine preempted a thread that could have gone on, counted at the
 /// engine's own scheduling points (see `ExecutionReport::preemptions`).
+///
+/// # Examples
+///
+/// ```
+/// # use lockproof::backend::{Backend, JoinHandle};
+/// # use std::sync::Arc;
+/// # struct Abba;
+/// # impl lockproof_harness::Model for Abba {
+/// #     fn run<B: Backend>(&self) {
+/// #         let (a, b) = (Arc::new(lockproof::Lock::<B>::new()), Arc::new(lockproof::Lock::<B>::new()));
+/// #         let (a2, b2) = (a.clone(), b.clone());
+/// #         let t = B::spawn("t", move || { let _b = b2.lock(); let _a = a2.lock(); });
+/// #         { let _a = a.lock(); let _b = b.lock(); }
+/// #         t.join();
+/// #     }
+/// # }
+/// # fn request() -> lockproof_harness::check::Request {
+/// #     lockproof_harness::check::Request {
+/// #         families: vec![lockproof_harness::Family::Dfs],
+/// #         budget: lockproof_harness::Budget::ci(),
+/// #         save_root: None,
+/// #         runner: lockproof_harness::child::Runner::InProcess,
+/// #     }
+/// # }
+/// use lockproof_harness::{check, trace, Check, Family};
+///
+/// let out = check::run_family(&Check::new(Abba).as_scenario(), Family::Dfs, &request());
+/// let found = out.found.unwrap();
+/// // ABBA needs one preemption: the other thread must run between main's two acquires.
+/// assert_eq!(trace::preemptions(found.report.as_ref().unwrap()), 1);
+/// assert_eq!(found.preemptions, 1);
+/// ```
 pub fn preemptions(report: &ExecutionReport) -> usize {
     report.preemptions as usize
 }

@@ -66,6 +66,17 @@ macro_rules! words {
 
 words! {
     /// An engine family, as the CLI names it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof_harness::Family;
+    ///
+    /// assert_eq!(Family::Pct.as_str(), "pct");
+    /// assert_eq!("dfs".parse::<Family>(), Ok(Family::Dfs));
+    /// assert!("bfs".parse::<Family>().unwrap_err().contains("loom, random, pct, dfs"));
+    /// assert_eq!(Family::ALL.len(), 4);
+    /// ```
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
     pub enum Family {
         /// loom, preemption bounds 0..=max, then no bound.
@@ -80,6 +91,19 @@ words! {
 }
 
 /// Which engine, with its own setting.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof_harness::engine::EngineKind;
+/// use lockproof_harness::Family;
+///
+/// let k = EngineKind::Loom { bound: Some(1) };
+/// assert_eq!((k.family(), k.bound()), (Family::Loom, Some(1)));
+/// assert_eq!(k.describe(), "loom bound 1");
+/// assert_eq!(EngineKind::Pct { depth: 2 }.describe(), "pct depth 2");
+/// assert_eq!(EngineKind::Random.bound(), None);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum EngineKind {
     /// loom, with this preemption bound (`None`: loom's full search).
@@ -135,6 +159,28 @@ impl EngineKind {
 }
 
 /// Everything one run depends on: with the scenario id, enough to reproduce it.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::checked::TimeMode;
+/// use lockproof_harness::engine::{EngineKind, RunSettings};
+///
+/// // What a saved schedule records besides the engine's own schedule.
+/// let settings = RunSettings {
+///     engine: EngineKind::Random,
+///     time: TimeMode::Timed,
+///     spurious: false,
+///     crashes: 0,
+///     pauses: 0,
+///     pause_span: 0,
+///     max_steps: 10_000,
+///     executions: 100,
+///     seed: 7,
+/// };
+/// let rerun = RunSettings { executions: 1, ..settings.clone() };
+/// assert_ne!(rerun, settings);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunSettings {
     /// The engine.
@@ -161,6 +207,38 @@ pub struct RunSettings {
 }
 
 /// An engine's own record of a schedule, enough to replay it.
+///
+/// # Examples
+///
+/// ```
+/// # use lockproof::backend::{Backend, JoinHandle};
+/// # use std::sync::Arc;
+/// # struct Abba;
+/// # impl lockproof_harness::Model for Abba {
+/// #     fn run<B: Backend>(&self) {
+/// #         let (a, b) = (Arc::new(lockproof::Lock::<B>::new()), Arc::new(lockproof::Lock::<B>::new()));
+/// #         let (a2, b2) = (a.clone(), b.clone());
+/// #         let t = B::spawn("t", move || { let _b = b2.lock(); let _a = a2.lock(); });
+/// #         { let _a = a.lock(); let _b = b.lock(); }
+/// #         t.join();
+/// #     }
+/// # }
+/// # fn request() -> lockproof_harness::check::Request {
+/// #     lockproof_harness::check::Request {
+/// #         families: vec![lockproof_harness::Family::Dfs],
+/// #         budget: lockproof_harness::Budget::ci(),
+/// #         save_root: None,
+/// #         runner: lockproof_harness::child::Runner::InProcess,
+/// #     }
+/// # }
+/// use lockproof_harness::check::run_family;
+/// use lockproof_harness::engine::EngineSchedule;
+/// use lockproof_harness::{Check, Family};
+///
+/// let out = run_family(&Check::new(Abba).as_scenario(), Family::Dfs, &request());
+/// // The depth-first engine's schedule is its list of decisions.
+/// assert!(matches!(out.found.unwrap().schedule, Some(EngineSchedule::Steps(_))));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EngineSchedule {
     /// loom's checkpoint: the JSON of the execution path.
@@ -173,6 +251,18 @@ pub enum EngineSchedule {
 
 words! {
     /// The closed set of ways a run can fail.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof_harness::engine::{FailureKind, DEADLOCK};
+    ///
+    /// assert_eq!("lost-wakeup".parse::<FailureKind>(), Ok(FailureKind::LostWakeup));
+    /// // Every hang but a dead holder is in the deadlock family.
+    /// assert_eq!(FailureKind::LostWakeup.family(), DEADLOCK);
+    /// assert_eq!(FailureKind::DeadHolder.family(), "dead-holder");
+    /// assert_eq!(FailureKind::Panic.to_string(), "panic");
+    /// ```
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
     pub enum FailureKind {
         /// A monitor or the model found a property false.
@@ -211,6 +301,40 @@ impl FailureKind {
 }
 
 /// A failing execution, with its evidence.
+///
+/// # Examples
+///
+/// ```
+/// # use lockproof::backend::{Backend, JoinHandle};
+/// # use std::sync::Arc;
+/// # struct Abba;
+/// # impl lockproof_harness::Model for Abba {
+/// #     fn run<B: Backend>(&self) {
+/// #         let (a, b) = (Arc::new(lockproof::Lock::<B>::new()), Arc::new(lockproof::Lock::<B>::new()));
+/// #         let (a2, b2) = (a.clone(), b.clone());
+/// #         let t = B::spawn("t", move || { let _b = b2.lock(); let _a = a2.lock(); });
+/// #         { let _a = a.lock(); let _b = b.lock(); }
+/// #         t.join();
+/// #     }
+/// # }
+/// # fn request() -> lockproof_harness::check::Request {
+/// #     lockproof_harness::check::Request {
+/// #         families: vec![lockproof_harness::Family::Dfs],
+/// #         budget: lockproof_harness::Budget::ci(),
+/// #         save_root: None,
+/// #         runner: lockproof_harness::child::Runner::InProcess,
+/// #     }
+/// # }
+/// use lockproof_harness::check::run_family;
+/// use lockproof_harness::engine::FailureKind;
+/// use lockproof_harness::{Check, Family};
+///
+/// let out = run_family(&Check::new(Abba).as_scenario(), Family::Dfs, &request());
+/// let found = out.found.unwrap();
+/// assert_eq!((found.kind, found.property.as_str()), (FailureKind::Deadlock, "deadlock"));
+/// assert!(found.message.contains("lock cycle"));
+/// assert!(found.trace.unwrap().contains("acquire() … blocked"));
+/// ```
 #[derive(Clone, Debug)]
 pub struct Found {
     /// What failed.
@@ -243,6 +367,28 @@ impl Found {
 }
 
 /// What one run of a scenario under one engine returns.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::checked::TimeMode;
+/// use lockproof_harness::engine::{EngineKind, RunOutcome, RunSettings};
+///
+/// let settings = RunSettings {
+///     engine: EngineKind::Dfs { bound: Some(0) },
+///     time: TimeMode::Timed,
+///     spurious: false,
+///     crashes: 0,
+///     pauses: 0,
+///     pause_span: 0,
+///     max_steps: 1_000,
+///     executions: 10,
+///     seed: 1,
+/// };
+/// let out = RunOutcome::nothing(settings);
+/// assert_eq!((out.executions, out.exhausted), (0, false));
+/// assert!(out.found.is_none() && out.limitations.is_empty());
+/// ```
 #[derive(Clone, Debug)]
 pub struct RunOutcome {
     /// The settings the run used.
@@ -287,6 +433,40 @@ impl RunOutcome {
 }
 
 /// How a random run's counterexample was shortened.
+///
+/// # Examples
+///
+/// ```
+/// # use lockproof::backend::{Backend, JoinHandle};
+/// # use std::sync::Arc;
+/// # struct Abba;
+/// # impl lockproof_harness::Model for Abba {
+/// #     fn run<B: Backend>(&self) {
+/// #         let (a, b) = (Arc::new(lockproof::Lock::<B>::new()), Arc::new(lockproof::Lock::<B>::new()));
+/// #         let (a2, b2) = (a.clone(), b.clone());
+/// #         let t = B::spawn("t", move || { let _b = b2.lock(); let _a = a2.lock(); });
+/// #         { let _a = a.lock(); let _b = b.lock(); }
+/// #         t.join();
+/// #     }
+/// # }
+/// # fn request() -> lockproof_harness::check::Request {
+/// #     lockproof_harness::check::Request {
+/// #         families: vec![lockproof_harness::Family::Dfs],
+/// #         budget: lockproof_harness::Budget::ci(),
+/// #         save_root: None,
+/// #         runner: lockproof_harness::child::Runner::InProcess,
+/// #     }
+/// # }
+/// use lockproof_harness::check::run_family;
+/// use lockproof_harness::{Check, Family};
+///
+/// let mut req = request();
+/// req.budget.shorten_runs = 2;
+/// let out = run_family(&Check::new(Abba).as_scenario(), Family::Random, &req);
+/// assert!(out.found.is_some());
+/// let sh = out.shortening.expect("a failing random run looks for a shorter one");
+/// assert_eq!((sh.search_seed, sh.runs), (req.budget.seed, 2));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Shortening {
     /// The seed of the search.

@@ -16,6 +16,32 @@ use std::collections::BTreeSet;
 ///   action runs exactly once per generation and before any party of it returns; no party
 ///   returns from generation g+1 before generation g is complete (which shows as an index
 ///   repeated within g).
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::{Backend, JoinHandle};
+/// use lockproof_harness::{Check, Family};
+/// use lockproof_scenario::Rounds;
+/// use std::sync::Arc;
+///
+/// // A "rendezvous" of two threads that waits for nobody.
+/// struct NoBarrier;
+/// impl lockproof_harness::Model for NoBarrier {
+///     fn run<B: Backend>(&self) {
+///         let rounds = Arc::new(Rounds::<B>::new("phase", 2));
+///         let r2 = rounds.clone();
+///         let t = B::spawn("t", move || {
+///             r2.arrive(0);
+///             r2.depart(0);
+///         });
+///         rounds.arrive(0);
+///         rounds.depart(0); // may come before `t` arrived
+///         t.join();
+///     }
+/// }
+/// Check::new(NoBarrier).engines([Family::Dfs]).no_save().assert_violates("barrier-generation");
+/// ```
 #[derive(Debug, Default)]
 pub struct BarrierGeneration {
     arrivals: HashMap<(ObjectId, usize), usize>,

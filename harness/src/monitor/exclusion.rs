@@ -18,12 +18,24 @@ use lockproof::backend::Hold;
 /// # Examples
 ///
 /// ```
-/// use lockproof_harness::monitor::MutualExclusion;
-/// use lockproof::backend::checked::Observer;
+/// use lockproof::backend::{Backend, JoinHandle};
+/// use lockproof_harness::{Check, Family};
+/// use lockproof_scenario::Region;
+/// use std::sync::Arc;
 ///
-/// // The harness installs it in every execution; it is an ordinary observer.
-/// let monitor: Box<dyn Observer> = Box::new(MutualExclusion::default());
-/// # drop(monitor);
+/// // Two threads enter a one-at-a-time region with no lock around it.
+/// struct Unguarded;
+/// impl lockproof_harness::Model for Unguarded {
+///     fn run<B: Backend>(&self) {
+///         let region = Arc::new(Region::<B>::new("critical", 1));
+///         let r2 = region.clone();
+///         let t = B::spawn("t", move || drop(r2.enter()));
+///         drop(region.enter());
+///         t.join();
+///     }
+/// }
+/// // The harness installs the monitor in every execution.
+/// Check::new(Unguarded).engines([Family::Dfs]).no_save().assert_violates("mutual-exclusion");
 /// ```
 #[derive(Debug, Default)]
 pub struct MutualExclusion;

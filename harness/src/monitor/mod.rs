@@ -21,6 +21,37 @@ pub use lost_update::LostUpdate;
 use lockproof::backend::checked::{ExecutionReport, Observer, StepContext, TraceEvent, Violation};
 
 /// Every monitor, for one execution.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::checked::{execute, take_last_report, Failure, WorldConfig};
+/// use lockproof::backend::{Backend, JoinHandle, Shuttle, ShuttleEngine};
+/// use lockproof_harness::monitor::Monitors;
+/// use lockproof_scenario::Region;
+/// use std::sync::Arc;
+///
+/// // One checked execution with every monitor, driven by shuttle directly.
+/// let failed = std::panic::catch_unwind(|| {
+///     shuttle::check_random(
+///         || {
+///             execute::<ShuttleEngine>(WorldConfig::default(), Some(Monitors::boxed()), || {
+///                 let region = Arc::new(Region::<Shuttle>::new("critical", 1));
+///                 let r2 = region.clone();
+///                 let t = Shuttle::spawn("t", move || drop(r2.enter()));
+///                 drop(region.enter()); // no lock: the two may overlap
+///                 t.join();
+///             })
+///         },
+///         200,
+///     )
+/// });
+/// assert!(failed.is_err());
+/// match take_last_report().and_then(|r| r.failure) {
+///     Some(Failure::Violation { property, .. }) => assert_eq!(property, "mutual-exclusion"),
+///     other => panic!("{other:?}"),
+/// }
+/// ```
 #[derive(Debug, Default)]
 pub struct Monitors {
     exclusion: MutualExclusion,
