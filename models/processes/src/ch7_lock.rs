@@ -524,7 +524,6 @@ pub fn scenarios() -> Vec<Scenario> {
             bodies!(ex_7_1_01_crash),
         )
         .violates("dead-holder", "a worker killed inside its critical section never releases process_lock (multiprocessing has no owner-death recovery): the other workers block in acquire() forever and main in join()")
-        .not_for("loom", "its loom counterexample (a worker killed while asleep, other threads runnable) has a preemption loom counts and the trace does not (a checked-world bug reported with this model), so the saved loom schedule fails the replay suite's preemption check; random, PCT and ex-7.1-03-crash / ex-7.4-02-crash show dead-holder under loom")
         .crashes(1)
         .source("ex-7.1-01")
         .threads(3),

@@ -488,7 +488,6 @@ pub fn scenarios() -> Vec<Scenario> {
             bodies!(ex_7_2_01_crash),
         )
         .violates("dead-holder", "a process killed inside complex_task leaves the RLock held (at any depth) forever: the other process blocks in its outer `with self.rlock` and main in join()")
-        .not_for("loom", "its loom counterexample (a worker killed while asleep, other threads runnable) has a preemption loom counts and the trace does not (a checked-world bug reported with this model), so the saved loom schedule fails the replay suite's preemption check; random, PCT and ex-7.1-03-crash / ex-7.4-02-crash show dead-holder under loom")
         .crashes(1)
         .source("ex-7.2-01"),
         Scenario::new(

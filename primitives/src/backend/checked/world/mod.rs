@@ -295,6 +295,16 @@ impl World {
     /// Touch the crash witness, if this execution has one (`write`: a crash may follow).
     pub(crate) fn witness(&self, write: bool) {
         if let Some(w) = &self.witness {
+            {
+                // The witness is an engine operation of this thread like any atomic step:
+                // counted where the engine counts it, so the trace's preemptions and the
+                // engine's agree.
+                let mut st = self.lock();
+                if st.failure.is_none() {
+                    self.engine_step(&mut st);
+                }
+            }
+            count_engine_op();
             w(write);
         }
     }
