@@ -18,28 +18,10 @@ use std::thread;
 use std::time::Instant;
 
 mod support;
-use support::{assert_err, assert_waited, raises, spin_until};
+use support::{assert_err, assert_waited, barrier, broken, counting, raises, spin_until};
 
 /// `BarrierTests.N`: the number of parties.
 const N: usize = 5;
-
-/// Assert `r` is `BrokenBarrierError()`.
-fn broken<T: std::fmt::Debug>(r: lockproof::Result<T>) {
-    raises(r, Error::BrokenBarrier);
-}
-
-fn barrier(parties: usize) -> Barrier {
-    Barrier::new(parties, None, None).unwrap()
-}
-
-/// An action that counts its runs in `runs`.
-fn counting(runs: &Arc<AtomicUsize>) -> Option<BarrierAction> {
-    let runs = runs.clone();
-    Some(Box::new(move || {
-        runs.fetch_add(1, SeqCst);
-        Ok(())
-    }))
-}
 
 /// `BarrierTests.run_threads`: run `f` in `N - 1` new threads and in this one.
 fn run_threads(f: impl Fn() + Sync) {
@@ -115,16 +97,46 @@ fn lock_tests_action() {
 #[test]
 fn lock_tests_abort() {
     let b = setup();
-    let passed = AtomicUsize::new(0);
-    let broke = AtomicUsize::new(0);
+    let t = Tally::default();
     run_threads(|| {
-        if two_waits_or_abort(&b, &passed, &broke) {
+        if two_waits_or_abort(&b, &t) {
             b.abort();
         }
     });
-    assert_eq!(passed.load(SeqCst), 0);
-    assert_eq!(broke.load(SeqCst), N - 1);
+    t.assert_one_round_broken(0);
     assert!(b.broken());
+}
+
+/// What the parties of `test_reset`, `test_abort` and `test_abort_and_reset` count: how
+/// many passed the round that breaks, how many got `BrokenBarrierError` in it, and how
+/// many passed the round after.
+#[derive(Default)]
+struct Tally {
+    passed: AtomicUsize,
+    broke: AtomicUsize,
+    again: AtomicUsize,
+}
+
+impl Tally {
+    /// Count a wait of the round that breaks: passed, or `BrokenBarrierError` (any other
+    /// error fails the test).
+    fn count(&self, r: lockproof::Result<()>) {
+        match r {
+            Ok(()) => self.passed.fetch_add(1, SeqCst),
+            Err(e) => {
+                broken::<()>(Err(e));
+                self.broke.fetch_add(1, SeqCst)
+            }
+        };
+    }
+
+    /// Nobody passed the round that broke, every party but the one that broke it got
+    /// `BrokenBarrierError`, and `again` parties passed the round after.
+    fn assert_one_round_broken(&self, again: usize) {
+        assert_eq!(self.passed.load(SeqCst), 0);
+        assert_eq!(self.broke.load(SeqCst), N - 1);
+        assert_eq!(self.again.load(SeqCst), again);
+    }
 }
 
 /// The `try` block of `test_abort` and `test_abort_and_reset`: wait; the party with index
@@ -132,7 +144,7 @@ fn lock_tests_abort() {
 /// the others wait again and count whether they passed or got `BrokenBarrierError` (in
 /// either wait: a party released by the first wait that has not left it yet when the
 /// abort comes gets `BrokenBarrierError` too, in CPython as here).
-fn two_waits_or_abort(b: &Barrier, passed: &AtomicUsize, broke: &AtomicUsize) -> bool {
+fn two_waits_or_abort(b: &Barrier, t: &Tally) -> bool {
     let r = b.wait().and_then(|i| {
         if i == N / 2 {
             return Ok(true);
@@ -140,22 +152,18 @@ fn two_waits_or_abort(b: &Barrier, passed: &AtomicUsize, broke: &AtomicUsize) ->
         b.wait().map(|_| false)
     });
     match r {
-        Ok(true) => return true,
-        Ok(false) => passed.fetch_add(1, SeqCst),
-        Err(e) => {
-            broken::<()>(Err(e));
-            broke.fetch_add(1, SeqCst)
+        Ok(true) => true,
+        other => {
+            t.count(other.map(drop));
+            false
         }
-    };
-    false
+    }
 }
 
 #[test]
 fn lock_tests_reset() {
     let b = setup();
-    let passed = AtomicUsize::new(0);
-    let broke = AtomicUsize::new(0);
-    let again = AtomicUsize::new(0);
+    let t = Tally::default();
     run_threads(|| {
         let i = b.wait().unwrap();
         if i == N / 2 {
@@ -163,32 +171,22 @@ fn lock_tests_reset() {
             spin_until("the others wait", || b.n_waiting() == N - 1);
             b.reset();
         } else {
-            match b.wait() {
-                Ok(_) => passed.fetch_add(1, SeqCst),
-                Err(e) => {
-                    broken::<()>(Err(e));
-                    broke.fetch_add(1, SeqCst)
-                }
-            };
+            t.count(b.wait().map(drop));
         }
         // Now pass the barrier again.
         b.wait().unwrap();
-        again.fetch_add(1, SeqCst);
+        t.again.fetch_add(1, SeqCst);
     });
-    assert_eq!(passed.load(SeqCst), 0);
-    assert_eq!(broke.load(SeqCst), N - 1);
-    assert_eq!(again.load(SeqCst), N);
+    t.assert_one_round_broken(N);
 }
 
 #[test]
 fn lock_tests_abort_and_reset() {
     let b = setup();
     let b2 = barrier(N);
-    let passed = AtomicUsize::new(0);
-    let broke = AtomicUsize::new(0);
-    let again = AtomicUsize::new(0);
+    let t = Tally::default();
     run_threads(|| {
-        if two_waits_or_abort(&b, &passed, &broke) {
+        if two_waits_or_abort(&b, &t) {
             b.abort();
         }
         // Synchronize and reset the barrier: first so that everyone has left it when it
@@ -198,11 +196,9 @@ fn lock_tests_abort_and_reset() {
         }
         b2.wait().unwrap();
         b.wait().unwrap();
-        again.fetch_add(1, SeqCst);
+        t.again.fetch_add(1, SeqCst);
     });
-    assert_eq!(passed.load(SeqCst), 0);
-    assert_eq!(broke.load(SeqCst), N - 1);
-    assert_eq!(again.load(SeqCst), N);
+    t.assert_one_round_broken(N);
 }
 
 #[test]

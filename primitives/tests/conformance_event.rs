@@ -12,12 +12,12 @@
 
 use lockproof::{Error, Event};
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 mod support;
-use support::{assert_waited, raises, spin_until};
+use support::{assert_waited, raises, spin_until, Waiters, EVENT_TIMEOUTS};
 
 // ---- lock_tests.py: EventTests ------------------------------------------------------------
 
@@ -117,25 +117,10 @@ fn lock_tests_set_and_clear() {
 /// Every one must return `True` (its wait ended through a `set`, even though the flag was
 /// cleared again before it ran), and the event ends clear.
 fn set_then_clear(n: usize) {
-    let evt: Event = Event::new();
-    let started = AtomicUsize::new(0);
-    let results = Mutex::new(Vec::new());
-    thread::scope(|s| {
-        for _ in 0..n {
-            s.spawn(|| {
-                started.fetch_add(1, SeqCst);
-                let r = evt.wait(Some(5.0)).unwrap();
-                results.lock().unwrap().push(r);
-            });
-        }
-        spin_until("all started", || started.load(SeqCst) == n);
-        while results.lock().unwrap().len() < n {
-            evt.set();
-            evt.clear();
-            thread::yield_now();
-        }
-    });
-    assert_eq!(results.into_inner().unwrap(), vec![true; n]);
+    let evt = Arc::new(Event::new());
+    let w = Waiters::start(&evt, n, Some(5.0));
+    w.set_clear_until_returned(&evt);
+    assert_eq!(w.join(), vec![Ok(true); n]);
     assert!(!evt.is_set());
 }
 
@@ -182,13 +167,10 @@ fn check_94_wait_on_clear_event() {
 fn check_95_wait_on_set_event() {
     let evt: Event = Event::new();
     evt.set();
-    assert_eq!(evt.wait(None), Ok(true));
-    assert_eq!(evt.wait(Some(0.0)), Ok(true));
-    assert_eq!(evt.wait(Some(-1.0)), Ok(true));
     // The timeout is not even looked at.
-    assert_eq!(evt.wait(Some(1e100)), Ok(true));
-    assert_eq!(evt.wait(Some(f64::INFINITY)), Ok(true));
-    assert_eq!(evt.wait(Some(f64::NAN)), Ok(true));
+    for t in EVENT_TIMEOUTS {
+        assert_eq!(evt.wait(t), Ok(true), "timeout {t:?}");
+    }
 }
 
 #[test]
@@ -203,21 +185,10 @@ fn check_96_huge_timeout_on_clear_event() {
 #[test]
 fn check_97_set_wakes_every_waiter() {
     const N: usize = 5;
-    let evt: Event = Event::new();
-    let started = AtomicUsize::new(0);
-    let results = Mutex::new(Vec::new());
-    thread::scope(|s| {
-        for _ in 0..N {
-            s.spawn(|| {
-                started.fetch_add(1, SeqCst);
-                let r = evt.wait(None);
-                results.lock().unwrap().push(r);
-            });
-        }
-        spin_until("all started", || started.load(SeqCst) == N);
-        evt.set();
-    });
-    assert_eq!(results.into_inner().unwrap(), vec![Ok(true); N]);
+    let evt = Arc::new(Event::new());
+    let w = Waiters::start(&evt, N, None);
+    evt.set();
+    assert_eq!(w.join(), vec![Ok(true); N]);
     assert!(evt.is_set());
 }
 

@@ -13,34 +13,16 @@
 
 mod support;
 
-use support::{for_a_while, spin_until, A_WHILE};
+use support::{
+    assert_waited, barrier, broken, counting, for_a_while, parties, spin_until, A_WHILE,
+};
 
 use lockproof::backend::Std;
 use lockproof::{Barrier, BarrierAction, Error, PyException};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
-
-fn barrier(parties: usize) -> Barrier {
-    Barrier::<Std>::new(parties, None, None).unwrap()
-}
-
-/// Assert `r` is `BrokenBarrierError()`, the Python class CPython raises.
-fn assert_broken<T: std::fmt::Debug>(r: lockproof::Result<T>) {
-    let e = r.expect_err("expected BrokenBarrierError");
-    assert_eq!(e, Error::BrokenBarrier);
-    assert_eq!(e.exception(), PyException::BrokenBarrierError);
-}
-
-/// `n` threads each run `f(i)` for `i` in `0..n`; returns their results in `i` order.
-fn parties<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
-    thread::scope(|s| {
-        let f = &f;
-        let hs: Vec<_> = (0..n).map(|i| s.spawn(move || f(i))).collect();
-        hs.into_iter().map(|h| h.join().unwrap()).collect()
-    })
-}
+use std::time::Instant;
 
 // ---- 6.1 ---------------------------------------------------------------------------------
 
@@ -90,13 +72,13 @@ fn rule_6_1_10_timeout_breaks_the_barrier_for_every_waiter() {
         spin_until("the patient party waits", || b.n_waiting() == 1);
         let start = Instant::now();
         let r = b.wait_timeout(Some(0.05));
-        assert!(start.elapsed() >= Duration::from_millis(50));
-        assert_broken(r);
-        assert_broken(patient.join().unwrap());
+        assert_waited(start, 0.05);
+        broken(r);
+        broken(patient.join().unwrap());
     });
     assert!(b.broken());
     // The third party, arriving late, fails at once.
-    assert_broken(b.wait_timeout(Some(5.0)));
+    broken(b.wait_timeout(Some(5.0)));
 }
 
 /// rule-6.1-12 (the tutorial: the action runs in the thread whose wait() returns 0): wrong.
@@ -135,7 +117,7 @@ fn rule_6_1_14_broken_barrier_error_on_reset_abort_and_while_broken() {
         let w = s.spawn(|| b.wait());
         spin_until("a party waits", || b.n_waiting() == 1);
         b.reset();
-        assert_broken(w.join().unwrap());
+        broken(w.join().unwrap());
     });
     assert!(!b.broken());
     // abort() with a waiter: the waiter gets it, and so does every later wait().
@@ -143,10 +125,10 @@ fn rule_6_1_14_broken_barrier_error_on_reset_abort_and_while_broken() {
         let w = s.spawn(|| b.wait());
         spin_until("a party waits", || b.n_waiting() == 1);
         b.abort();
-        assert_broken(w.join().unwrap());
+        broken(w.join().unwrap());
     });
-    assert_broken(b.wait());
-    assert_broken(b.wait_timeout(Some(1.0)));
+    broken(b.wait());
+    broken(b.wait_timeout(Some(1.0)));
     assert!(b.broken());
 }
 
@@ -168,7 +150,7 @@ fn rule_6_1_15_timeout_raises_broken_barrier_error_not_timeout_error() {
 #[test]
 fn rule_6_1_16_reset_repairs_a_broken_barrier() {
     let b = barrier(2);
-    assert_broken(b.wait_timeout(Some(0.01)));
+    broken(b.wait_timeout(Some(0.01)));
     assert!(b.broken());
     b.reset();
     assert!(!b.broken());
@@ -240,7 +222,7 @@ fn rule_6_2_05_replacing_a_barrier_needs_abort_for_its_waiters() {
         // Replacing alone releases no one.
         assert!(for_a_while(A_WHILE, || old.n_waiting() == 1));
         old.abort();
-        assert_broken(stranded.join().unwrap());
+        broken(stranded.join().unwrap());
         let mut idx = parties(3, |_| new.wait().unwrap());
         idx.sort_unstable();
         assert_eq!(idx, vec![0, 1, 2]);
@@ -290,7 +272,7 @@ fn rule_6_3_03_abort_releases_peers_of_a_failed_party() {
         // The third party fails before wait(): it aborts instead.
         b.abort();
         for p in peers {
-            assert_broken(p.join().unwrap());
+            broken(p.join().unwrap());
         }
     });
     assert!(b.broken());
@@ -305,14 +287,7 @@ fn rule_6_4_03_action_runs_once_per_round() {
     const N: usize = 3;
     const ROUNDS: usize = 5;
     let runs = Arc::new(AtomicUsize::new(0));
-    let action: BarrierAction = {
-        let runs = runs.clone();
-        Box::new(move || {
-            runs.fetch_add(1, SeqCst);
-            Ok(())
-        })
-    };
-    let b = Barrier::<Std>::new(N, Some(action), None).unwrap();
+    let b = Barrier::<Std>::new(N, counting(&runs), None).unwrap();
     parties(N, |_| {
         for round in 1..=ROUNDS {
             b.wait().unwrap();

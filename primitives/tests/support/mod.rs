@@ -454,3 +454,115 @@ macro_rules! base_lock_tests {
 }
 #[allow(unused_imports)]
 pub(crate) use base_lock_tests;
+
+// ---- Event waiters on real threads (rules_ch5, conformance_event) ------------------------
+
+use lockproof::Event;
+use std::sync::Mutex;
+
+/// `n` threads each call `evt.wait(timeout)` once; their results, in the order they
+/// returned. [`Waiters::start`] returns once every thread has started (not necessarily
+/// blocked: an `Event` does not count its waiters).
+pub struct Waiters {
+    started: Arc<AtomicUsize>,
+    results: Arc<Mutex<Vec<lockproof::Result<bool>>>>,
+    handles: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Waiters {
+    /// Start `n` threads, each calling `evt.wait(timeout)` once.
+    pub fn start(evt: &Arc<Event>, n: usize, timeout: Option<f64>) -> Self {
+        let started = Arc::new(AtomicUsize::new(0));
+        let results = Arc::new(Mutex::new(Vec::new()));
+        let handles = (0..n)
+            .map(|_| {
+                let (evt, started, results) = (evt.clone(), started.clone(), results.clone());
+                std::thread::spawn(move || {
+                    started.fetch_add(1, Ordering::SeqCst);
+                    let r = evt.wait(timeout);
+                    results.lock().unwrap().push(r);
+                })
+            })
+            .collect();
+        let w = Waiters {
+            started,
+            results,
+            handles,
+        };
+        spin_until("all waiters started", || {
+            w.started.load(Ordering::SeqCst) == n
+        });
+        w
+    }
+
+    /// How many have returned so far.
+    pub fn returned(&self) -> usize {
+        self.results.lock().unwrap().len()
+    }
+
+    /// Run `set(); clear()` on `evt` until every waiter has returned (bpo-13502: each wait
+    /// ended by a `set()` returns True although the flag is clear again when it runs). The
+    /// repetition makes the outcome independent of when the waiters got to block.
+    pub fn set_clear_until_returned(&self, evt: &Event) {
+        while self.returned() < self.handles.len() {
+            evt.set();
+            evt.clear();
+            std::thread::yield_now();
+        }
+    }
+
+    /// Join every waiter; the results in the order they returned.
+    pub fn join(self) -> Vec<lockproof::Result<bool>> {
+        for h in self.handles {
+            h.join().unwrap();
+        }
+        Arc::try_unwrap(self.results)
+            .expect("all joined")
+            .into_inner()
+            .unwrap()
+    }
+}
+
+/// Every kind of timeout `Event.wait` takes: none, zero, negative, too large to wait on,
+/// infinite and NaN. A wait on a set event returns True for each, at once, without
+/// looking at it.
+pub const EVENT_TIMEOUTS: [Option<f64>; 6] = [
+    None,
+    Some(0.0),
+    Some(-1.0),
+    Some(1e100),
+    Some(f64::INFINITY),
+    Some(f64::NAN),
+];
+
+// ---- Barrier helpers on real threads (rules_ch6, conformance_barrier) ---------------------
+
+use lockproof::{Barrier, BarrierAction};
+
+/// `Barrier(parties)`: no action, no default timeout.
+pub fn barrier(parties: usize) -> Barrier {
+    Barrier::new(parties, None, None).unwrap()
+}
+
+/// Assert `r` is `BrokenBarrierError()`, with CPython's class and (empty) message.
+pub fn broken<T: std::fmt::Debug>(r: lockproof::Result<T>) {
+    raises(r, Error::BrokenBarrier);
+}
+
+/// A barrier action that counts its runs in `runs`.
+pub fn counting(runs: &Arc<AtomicUsize>) -> Option<BarrierAction> {
+    let runs = runs.clone();
+    Some(Box::new(move || {
+        runs.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }))
+}
+
+/// `n` threads each run `f(i)` for `i` in `0..n`; their results in `i` order.
+pub fn parties<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    std::thread::scope(|s| {
+        let f = &f;
+        let hs: Vec<_> = (0..n).map(|i| s.spawn(move || f(i))).collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
