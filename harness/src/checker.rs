@@ -478,6 +478,35 @@ impl Check {
 
     /// Let the checker crash up to `n` processes per execution (any process but the main
     /// one, at any of its steps; see `lockproof::backend::spawn`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::backend::spawn::ProcessHandle;
+    /// use lockproof::backend::{Backend, JoinHandle};
+    /// use lockproof_harness::{Check, Family};
+    /// use std::sync::Arc;
+    ///
+    /// // A child process and its parent each take a lock for a critical section.
+    /// struct HolderMayCrash;
+    /// impl lockproof_harness::Model for HolderMayCrash {
+    ///     fn run<B: Backend>(&self) {
+    ///         let lock = Arc::new(lockproof::Lock::<B>::new());
+    ///         let l = lock.clone();
+    ///         let child = B::spawn_process("child", move || drop(l.lock()));
+    ///         drop(lock.lock());
+    ///         child.join();
+    ///     }
+    /// }
+    /// Check::new(HolderMayCrash).engines([Family::Dfs]).no_save().assert_holds();
+    /// // The child may die inside its critical section: the parent then waits forever.
+    /// let report = Check::new(HolderMayCrash)
+    ///     .crashes(1)
+    ///     .engines([Family::Dfs])
+    ///     .no_save()
+    ///     .assert_violates("dead-holder");
+    /// assert!(report.failure().unwrap().message.contains("held by a crashed process"));
+    /// ```
     pub fn crashes(mut self, n: u32) -> Check {
         self.config.crashes = n;
         self
@@ -485,6 +514,37 @@ impl Check {
 
     /// Let the checker pause a process up to `n` times per execution (any process but the
     /// main one, at any of its steps), each time for `span` of virtual time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::backend::spawn::ProcessHandle;
+    /// use lockproof::backend::{Backend, JoinHandle};
+    /// use lockproof_harness::{Check, Family};
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    ///
+    /// // A parent waits at most half a second for a lock its child holds only for an instant.
+    /// struct BriefHolder;
+    /// impl lockproof_harness::Model for BriefHolder {
+    ///     fn run<B: Backend>(&self) {
+    ///         let lock = Arc::new(lockproof::Lock::<B>::new());
+    ///         let l = lock.clone();
+    ///         let child = B::spawn_process("child", move || drop(l.lock()));
+    ///         let got = lock.acquire_timeout(0.5).unwrap();
+    ///         lockproof_scenario::ensure(got, "acquired-in-time", || "timed out".into());
+    ///         lock.release().unwrap();
+    ///         child.join();
+    ///     }
+    /// }
+    /// Check::new(BriefHolder).engines([Family::Dfs]).no_save().assert_holds();
+    /// // Paused for a second inside its critical section, the child makes the parent time out.
+    /// Check::new(BriefHolder)
+    ///     .pauses(1, Duration::from_secs(1))
+    ///     .engines([Family::Dfs])
+    ///     .no_save()
+    ///     .assert_violates("acquired-in-time");
+    /// ```
     pub fn pauses(mut self, n: u32, span: Duration) -> Check {
         self.config.pauses = n;
         self.config.pause_span = span;
@@ -1038,6 +1098,17 @@ fn env_parse<T: std::str::FromStr>(
 }
 
 /// `config` with the process environment's overrides.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof_harness::checker::with_env;
+/// use lockproof_harness::{Config, Family};
+///
+/// std::env::set_var("LOCKPROOF_ENGINES", "random,dfs"); // as CI would
+/// let c = with_env(Config::default()).unwrap();
+/// assert_eq!(c.engines, vec![Family::Random, Family::Dfs]);
+/// ```
 pub fn with_env(config: Config) -> Result<Config, CheckError> {
     with_vars(config, |name| std::env::var(name).ok())
 }

@@ -16,6 +16,45 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Where engine runs execute.
+///
+/// # Examples
+///
+/// ```
+/// # use lockproof::backend::{Backend, JoinHandle};
+/// # use std::sync::Arc;
+/// # struct Abba;
+/// # impl lockproof_harness::Model for Abba {
+/// #     fn run<B: Backend>(&self) {
+/// #         let (a, b) = (Arc::new(lockproof::Lock::<B>::new()), Arc::new(lockproof::Lock::<B>::new()));
+/// #         let (a2, b2) = (a.clone(), b.clone());
+/// #         let t = B::spawn("t", move || { let _b = b2.lock(); let _a = a2.lock(); });
+/// #         { let _a = a.lock(); let _b = b.lock(); }
+/// #         t.join();
+/// #     }
+/// # }
+/// # fn request() -> lockproof_harness::check::Request {
+/// #     lockproof_harness::check::Request {
+/// #         families: vec![lockproof_harness::Family::Dfs],
+/// #         budget: lockproof_harness::Budget::ci(),
+/// #         save_root: None,
+/// #         runner: lockproof_harness::child::Runner::InProcess,
+/// #     }
+/// # }
+/// # fn settings() -> lockproof_harness::engine::RunSettings {
+/// #     lockproof_harness::engine::RunSettings {
+/// #         engine: lockproof_harness::engine::EngineKind::Dfs { bound: Some(1) },
+/// #         time: lockproof::backend::checked::TimeMode::Timed,
+/// #         spurious: false, crashes: 0, pauses: 0, pause_span: 0,
+/// #         max_steps: 10_000, executions: 100, seed: 1,
+/// #     }
+/// # }
+/// use lockproof_harness::child::Runner;
+/// use lockproof_harness::Check;
+///
+/// // In this process: fast, but a loom abort would end it.
+/// let out = Runner::InProcess.run(&Check::new(Abba).as_scenario(), &settings());
+/// assert_eq!(out.found.unwrap().property, "deadlock");
+/// ```
 #[derive(Clone, Debug)]
 pub enum Runner {
     /// In this process (fast; a loom abort ends the process).
@@ -33,6 +72,47 @@ pub enum Runner {
 }
 
 /// What the parent asks the child.
+///
+/// # Examples
+///
+/// ```
+/// # use lockproof::backend::{Backend, JoinHandle};
+/// # use std::sync::Arc;
+/// # struct Abba;
+/// # impl lockproof_harness::Model for Abba {
+/// #     fn run<B: Backend>(&self) {
+/// #         let (a, b) = (Arc::new(lockproof::Lock::<B>::new()), Arc::new(lockproof::Lock::<B>::new()));
+/// #         let (a2, b2) = (a.clone(), b.clone());
+/// #         let t = B::spawn("t", move || { let _b = b2.lock(); let _a = a2.lock(); });
+/// #         { let _a = a.lock(); let _b = b.lock(); }
+/// #         t.join();
+/// #     }
+/// # }
+/// # fn request() -> lockproof_harness::check::Request {
+/// #     lockproof_harness::check::Request {
+/// #         families: vec![lockproof_harness::Family::Dfs],
+/// #         budget: lockproof_harness::Budget::ci(),
+/// #         save_root: None,
+/// #         runner: lockproof_harness::child::Runner::InProcess,
+/// #     }
+/// # }
+/// # fn settings() -> lockproof_harness::engine::RunSettings {
+/// #     lockproof_harness::engine::RunSettings {
+/// #         engine: lockproof_harness::engine::EngineKind::Dfs { bound: Some(1) },
+/// #         time: lockproof::backend::checked::TimeMode::Timed,
+/// #         spurious: false, crashes: 0, pauses: 0, pause_span: 0,
+/// #         max_steps: 10_000, executions: 100, seed: 1,
+/// #     }
+/// # }
+/// use lockproof_harness::child::{serve, ChildRequest};
+/// use lockproof_harness::Check;
+///
+/// // What a parent writes to the child's standard input, as JSON.
+/// let req = ChildRequest { scenario: "Abba".into(), settings: settings(), replay: None };
+/// let json = serde_json::to_string(&req).unwrap();
+/// assert!(json.contains("\"scenario\":\"Abba\""));
+/// assert_eq!(serve(&json, &[Check::new(Abba).as_scenario()]), 0); // prints the outcome
+/// ```
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ChildRequest {
     /// The scenario id.
@@ -96,6 +176,21 @@ fn from_wire(w: WireFound) -> Found {
 
 /// The child's side: read one request from standard input, serve it and print the outcome.
 /// Returns the exit code.
+///
+/// # Examples
+///
+/// ```
+/// // The `main` of a binary that serves as the child runner of its own scenarios.
+/// # struct Abba;
+/// # impl lockproof_harness::Model for Abba { fn run<B: lockproof::backend::Backend>(&self) {} }
+/// fn main() {
+///     if std::env::args().nth(1).as_deref() == Some("__run") {
+///         let scenarios = [lockproof_harness::Check::new(Abba).as_scenario()];
+///         std::process::exit(lockproof_harness::child::serve_stdin(&scenarios));
+///     }
+///     // … the program's own work
+/// }
+/// ```
 pub fn serve_stdin(scenarios: &[Scenario]) -> i32 {
     let mut request = String::new();
     if let Err(e) = std::io::stdin().read_to_string(&mut request) {
@@ -107,6 +202,15 @@ pub fn serve_stdin(scenarios: &[Scenario]) -> i32 {
 }
 
 /// The child's side: serve one request and print the outcome. Returns the exit code.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof_harness::child::serve;
+///
+/// // Errors are answered on standard output, for the parent to report: the exit code stays 0.
+/// assert_eq!(serve("not json", &[]), 0);
+/// ```
 pub fn serve(request: &str, scenarios: &[Scenario]) -> i32 {
     let out = match serde_json::from_str::<ChildRequest>(request) {
         Err(e) => WireOutcome::error(format!("bad child request: {e}")),
@@ -245,6 +349,44 @@ impl Runner {
     }
 
     /// Run `s` as `settings` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use lockproof::backend::{Backend, JoinHandle};
+    /// # use std::sync::Arc;
+    /// # struct Abba;
+    /// # impl lockproof_harness::Model for Abba {
+    /// #     fn run<B: Backend>(&self) {
+    /// #         let (a, b) = (Arc::new(lockproof::Lock::<B>::new()), Arc::new(lockproof::Lock::<B>::new()));
+    /// #         let (a2, b2) = (a.clone(), b.clone());
+    /// #         let t = B::spawn("t", move || { let _b = b2.lock(); let _a = a2.lock(); });
+    /// #         { let _a = a.lock(); let _b = b.lock(); }
+    /// #         t.join();
+    /// #     }
+    /// # }
+    /// # fn request() -> lockproof_harness::check::Request {
+    /// #     lockproof_harness::check::Request {
+    /// #         families: vec![lockproof_harness::Family::Dfs],
+    /// #         budget: lockproof_harness::Budget::ci(),
+    /// #         save_root: None,
+    /// #         runner: lockproof_harness::child::Runner::InProcess,
+    /// #     }
+    /// # }
+    /// # fn settings() -> lockproof_harness::engine::RunSettings {
+    /// #     lockproof_harness::engine::RunSettings {
+    /// #         engine: lockproof_harness::engine::EngineKind::Dfs { bound: Some(1) },
+    /// #         time: lockproof::backend::checked::TimeMode::Timed,
+    /// #         spurious: false, crashes: 0, pauses: 0, pause_span: 0,
+    /// #         max_steps: 10_000, executions: 100, seed: 1,
+    /// #     }
+    /// # }
+    /// use lockproof_harness::child::Runner;
+    /// use lockproof_harness::Check;
+    ///
+    /// let out = Runner::InProcess.run(&Check::new(Abba).as_scenario(), &settings());
+    /// assert!(out.executions >= 1 && out.found.is_some());
+    /// ```
     pub fn run(&self, s: &Scenario, settings: &RunSettings) -> RunOutcome {
         match self {
             Runner::InProcess => run_here(s, settings),
@@ -285,6 +427,46 @@ impl Runner {
     }
 
     /// Replay `schedule` for `s`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use lockproof::backend::{Backend, JoinHandle};
+    /// # use std::sync::Arc;
+    /// # struct Abba;
+    /// # impl lockproof_harness::Model for Abba {
+    /// #     fn run<B: Backend>(&self) {
+    /// #         let (a, b) = (Arc::new(lockproof::Lock::<B>::new()), Arc::new(lockproof::Lock::<B>::new()));
+    /// #         let (a2, b2) = (a.clone(), b.clone());
+    /// #         let t = B::spawn("t", move || { let _b = b2.lock(); let _a = a2.lock(); });
+    /// #         { let _a = a.lock(); let _b = b.lock(); }
+    /// #         t.join();
+    /// #     }
+    /// # }
+    /// # fn request() -> lockproof_harness::check::Request {
+    /// #     lockproof_harness::check::Request {
+    /// #         families: vec![lockproof_harness::Family::Dfs],
+    /// #         budget: lockproof_harness::Budget::ci(),
+    /// #         save_root: None,
+    /// #         runner: lockproof_harness::child::Runner::InProcess,
+    /// #     }
+    /// # }
+    /// # fn settings() -> lockproof_harness::engine::RunSettings {
+    /// #     lockproof_harness::engine::RunSettings {
+    /// #         engine: lockproof_harness::engine::EngineKind::Dfs { bound: Some(1) },
+    /// #         time: lockproof::backend::checked::TimeMode::Timed,
+    /// #         spurious: false, crashes: 0, pauses: 0, pause_span: 0,
+    /// #         max_steps: 10_000, executions: 100, seed: 1,
+    /// #     }
+    /// # }
+    /// use lockproof_harness::child::Runner;
+    /// use lockproof_harness::Check;
+    ///
+    /// let s = Check::new(Abba).as_scenario();
+    /// let found = Runner::InProcess.run(&s, &settings()).found.unwrap();
+    /// let again = Runner::InProcess.replay(&s, &settings(), found.schedule.as_ref().unwrap());
+    /// assert_eq!(again.unwrap().unwrap().trace, found.trace); // the same failure, step for step
+    /// ```
     pub fn replay(
         &self,
         s: &Scenario,
