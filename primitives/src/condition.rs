@@ -879,7 +879,7 @@ pub struct ConditionGuard<'a, B: Backend = Std> {
     cond: &'a Condition<B>,
 }
 
-crate::guard::with_scope!(ConditionGuard, cond);
+crate::guard::with_scope!(ConditionGuard, cond, "Condition::new()");
 
 #[cfg(test)]
 mod tests {

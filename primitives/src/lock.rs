@@ -436,4 +436,4 @@ pub struct LockGuard<'a, B: Backend = Std> {
     lock: &'a Lock<B>,
 }
 
-crate::guard::with_scope!(LockGuard, lock);
+crate::guard::with_scope!(LockGuard, lock, "Lock::new()");

@@ -567,7 +567,7 @@ pub struct RLockGuard<'a, B: Backend = Std> {
     lock: &'a RLock<B>,
 }
 
-crate::guard::with_scope!(RLockGuard, lock);
+crate::guard::with_scope!(RLockGuard, lock, "RLock::new()");
 
 #[cfg(test)]
 mod tests {

@@ -734,4 +734,4 @@ pub struct SemaphoreGuard<'a, B: Backend = Std> {
     sem: &'a Semaphore<B>,
 }
 
-crate::guard::with_scope!(SemaphoreGuard, sem);
+crate::guard::with_scope!(SemaphoreGuard, sem, "Semaphore::new(1).unwrap()");

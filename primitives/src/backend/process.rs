@@ -42,11 +42,36 @@ use std::ops::Deref;
 use std::sync::atomic::Ordering::SeqCst;
 
 /// Words per semaphore (see the module's layout table).
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::process::{ProcessBackend, SEM_WORDS};
+/// use lockproof::backend::Std;
+///
+/// // One semaphore's shared memory: its value and its waiter count.
+/// let sem = Std::alloc(SEM_WORDS).unwrap();
+/// Std::sem_init(&sem, 1);
+/// assert!(Std::sem_trywait(&sem));
+/// assert!(!Std::sem_trywait(&sem));
+/// ```
 pub const SEM_WORDS: usize = 2;
 const VALUE: usize = 0;
 const WAITERS: usize = 1;
 
 /// `SEM_VALUE_MAX` on Linux: the largest value a semaphore holds (`INT_MAX`).
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::process::SEM_VALUE_MAX;
+/// use lockproof::multiprocessing::Semaphore;
+///
+/// assert_eq!(SEM_VALUE_MAX, i32::MAX as usize);
+/// let s = Semaphore::new(SEM_VALUE_MAX as i64)?;
+/// assert!(s.release().is_err()); // ValueError: released too many times
+/// # Ok::<(), lockproof::Error>(())
+/// ```
 pub const SEM_VALUE_MAX: usize = i32::MAX as usize;
 
 /// A world in which processes share memory and wait on it: what
@@ -211,6 +236,17 @@ pub struct LocalMemory<A>(std::sync::Arc<[A]>);
 
 impl<A: RawAtomic> LocalMemory<A> {
     /// `words` words, all 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::backend::process::LocalMemory;
+    /// use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    ///
+    /// let mem = LocalMemory::<AtomicUsize>::new(3);
+    /// assert_eq!(mem.len(), 3);
+    /// assert!(mem.iter().all(|w| w.load(SeqCst) == 0));
+    /// ```
     pub fn new(words: usize) -> Self {
         LocalMemory((0..words).map(|_| A::new(0)).collect())
     }

@@ -461,5 +461,5 @@ impl<T: Scalar, B: ProcessBackend> Parts<B> for Array<T, B> {
     }
 }
 
-shareable_typed!(RawArray);
-shareable_typed!(Array);
+shareable_typed!(RawArray, "RawArray::new(&[1i32, 2])");
+shareable_typed!(Array, "Array::new(&[1i32, 2])");

@@ -459,4 +459,4 @@ impl<B: ProcessBackend> Parts<B> for Barrier<B> {
     }
 }
 
-shareable!(Barrier);
+shareable!(Barrier, "Barrier::new(2, None, None)");

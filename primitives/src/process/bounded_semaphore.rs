@@ -247,4 +247,4 @@ impl<B: ProcessBackend> Parts<B> for BoundedSemaphore<B> {
     }
 }
 
-shareable!(BoundedSemaphore);
+shareable!(BoundedSemaphore, "BoundedSemaphore::new(1).unwrap()");

@@ -511,4 +511,4 @@ impl<B: ProcessBackend> Parts<B> for Condition<B> {
     }
 }
 
-shareable!(Condition);
+shareable!(Condition, "Condition::new()");

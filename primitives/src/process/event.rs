@@ -263,4 +263,4 @@ impl<B: ProcessBackend> Parts<B> for Event<B> {
     }
 }
 
-shareable!(Event);
+shareable!(Event, "Event::new()");

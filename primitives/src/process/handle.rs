@@ -278,12 +278,23 @@ pub(crate) fn open<T: Parts<Std>>(h: &Handle) -> Result<T, HandleError> {
     Ok(x)
 }
 
-/// `reopen`, `handle` and `open` for a type `$t<B>` that implements [`Parts`].
+/// `reopen`, `handle` and `open` for a type `$t<B>` that implements [`Parts`]; `$new` is
+/// how their doc examples make one (`"Lock::new()"`).
 macro_rules! shareable {
-    ($t:ident) => {
+    ($t:ident, $new:literal) => {
         impl<B: $crate::backend::process::ProcessBackend> $t<B> {
             /// The same shared object as another process sees it after receiving it: same
             /// shared memory, fresh per-process state (nothing owned).
+            ///
+            /// # Examples
+            ///
+            /// ```
+            #[doc = concat!("use lockproof::multiprocessing::", stringify!($t), ";")]
+            ///
+            #[doc = concat!("let x = ", $new, ";")]
+            /// let y = x.reopen();
+            /// assert_eq!(y.handle(), x.handle()); // the same shared memory
+            /// ```
             pub fn reopen(&self) -> Self {
                 $crate::process::handle::reopen(self)
             }
@@ -291,12 +302,34 @@ macro_rules! shareable {
 
         impl $t<$crate::backend::Std> {
             /// The handle a child process opens this object from (see [`Handle`](crate::process::Handle)).
+            ///
+            /// # Examples
+            ///
+            /// ```
+            #[doc = concat!("use lockproof::multiprocessing::{Handle, ", stringify!($t), "};")]
+            ///
+            #[doc = concat!("let x = ", $new, ";")]
+            /// let h = x.handle();
+            /// // Its text form, for a child's environment, reads back as the same handle.
+            /// assert_eq!(h.to_string().parse::<Handle>().unwrap(), h);
+            /// ```
             pub fn handle(&self) -> $crate::process::Handle {
                 $crate::process::handle::handle(self)
             }
 
             /// Open the object a [`Handle`](crate::process::Handle) names, as a process
             /// that received it (fresh per-process state).
+            ///
+            /// # Examples
+            ///
+            /// ```
+            #[doc = concat!("use lockproof::multiprocessing::", stringify!($t), ";")]
+            ///
+            #[doc = concat!("let x = ", $new, ";")]
+            #[doc = concat!("let y = ", stringify!($t), "::open(&x.handle())?; // a new mapping of its memory")]
+            /// assert_eq!(y.handle().fds().count(), x.handle().fds().count());
+            /// # Ok::<(), lockproof::multiprocessing::HandleError>(())
+            /// ```
             pub fn open(
                 handle: &$crate::process::Handle,
             ) -> Result<Self, $crate::process::HandleError> {
@@ -307,12 +340,22 @@ macro_rules! shareable {
 }
 pub(crate) use shareable;
 
-/// [`shareable!`] for a type `$t<T: Scalar, B>`.
+/// [`shareable!`] for a type `$t<T: Scalar, B>`; `$new` makes one holding `i32`s.
 macro_rules! shareable_typed {
-    ($t:ident) => {
+    ($t:ident, $new:literal) => {
         impl<T: $crate::process::Scalar, B: $crate::backend::process::ProcessBackend> $t<T, B> {
             /// The same shared object as another process sees it after receiving it: same
             /// shared memory, fresh per-process state (nothing owned).
+            ///
+            /// # Examples
+            ///
+            /// ```
+            #[doc = concat!("use lockproof::multiprocessing::", stringify!($t), ";")]
+            ///
+            #[doc = concat!("let x = ", $new, ";")]
+            /// let y = x.reopen();
+            /// assert_eq!(y.handle(), x.handle()); // the same shared memory
+            /// ```
             pub fn reopen(&self) -> Self {
                 $crate::process::handle::reopen(self)
             }
@@ -320,12 +363,35 @@ macro_rules! shareable_typed {
 
         impl<T: $crate::process::Scalar> $t<T, $crate::backend::Std> {
             /// The handle a child process opens this object from (see [`Handle`](crate::process::Handle)).
+            ///
+            /// # Examples
+            ///
+            /// ```
+            #[doc = concat!("use lockproof::multiprocessing::{Handle, ", stringify!($t), "};")]
+            ///
+            #[doc = concat!("let x = ", $new, ";")]
+            /// let h = x.handle();
+            /// // Its text form, for a child's environment, reads back as the same handle.
+            /// assert_eq!(h.to_string().parse::<Handle>().unwrap(), h);
+            /// ```
             pub fn handle(&self) -> $crate::process::Handle {
                 $crate::process::handle::handle(self)
             }
 
             /// Open the object a [`Handle`](crate::process::Handle) names, as a process
             /// that received it. Fails if the memory holds another type.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            #[doc = concat!("use lockproof::multiprocessing::", stringify!($t), ";")]
+            ///
+            #[doc = concat!("let x = ", $new, ";")]
+            #[doc = concat!("let y = ", stringify!($t), "::<i32>::open(&x.handle())?; // a new mapping of its memory")]
+            /// assert_eq!(y.handle().fds().count(), x.handle().fds().count());
+            #[doc = concat!("assert!(", stringify!($t), "::<u8>::open(&x.handle()).is_err()); // another type")]
+            /// # Ok::<(), lockproof::multiprocessing::HandleError>(())
+            /// ```
             pub fn open(
                 handle: &$crate::process::Handle,
             ) -> Result<Self, $crate::process::HandleError> {

@@ -313,4 +313,4 @@ impl<B: ProcessBackend> Parts<B> for Lock<B> {
     }
 }
 
-shareable!(Lock);
+shareable!(Lock, "Lock::new()");

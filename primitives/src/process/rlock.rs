@@ -285,4 +285,4 @@ impl<B: ProcessBackend> Parts<B> for RLock<B> {
     }
 }
 
-shareable!(RLock);
+shareable!(RLock, "RLock::new()");

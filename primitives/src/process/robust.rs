@@ -384,4 +384,4 @@ impl<B: ProcessBackend> Parts<B> for RobustLock<B> {
     }
 }
 
-shareable!(RobustLock);
+shareable!(RobustLock, "RobustLock::new()");

@@ -227,4 +227,4 @@ impl<B: ProcessBackend> Parts<B> for Semaphore<B> {
     }
 }
 
-shareable!(Semaphore);
+shareable!(Semaphore, "Semaphore::new(1).unwrap()");

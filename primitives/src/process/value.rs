@@ -426,5 +426,5 @@ impl<T: Scalar, B: ProcessBackend> Parts<B> for Value<T, B> {
     }
 }
 
-shareable_typed!(RawValue);
-shareable_typed!(Value);
+shareable_typed!(RawValue, "RawValue::new(7i32)");
+shareable_typed!(Value, "Value::new(7i32)");
