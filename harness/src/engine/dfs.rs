@@ -29,6 +29,15 @@ use std::fmt::Write;
 use std::sync::{Arc, Mutex};
 
 /// One recorded decision.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof_harness::engine::dfs::{decode, Decision};
+///
+/// // A schedule file's `schedule t0 t1 c2` line: two scheduling decisions and a choice.
+/// assert_eq!(decode("t0 t1 c2"), Ok(vec![Decision::Task(0), Decision::Task(1), Decision::Choice(2)]));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Decision {
     /// The task (shuttle's thread index) that ran at a scheduling point.
@@ -38,6 +47,15 @@ pub enum Decision {
 }
 
 /// Encode decisions on one line: `t0 t1 c2 t0 …`.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof_harness::engine::dfs::{encode, Decision};
+///
+/// assert_eq!(encode(&[Decision::Task(0), Decision::Choice(1), Decision::Task(2)]), "t0 c1 t2");
+/// assert_eq!(encode(&[]), "");
+/// ```
 pub fn encode(steps: &[Decision]) -> String {
     let mut out = String::with_capacity(steps.len() * 3);
     for (i, d) in steps.iter().enumerate() {
@@ -53,6 +71,16 @@ pub fn encode(steps: &[Decision]) -> String {
 }
 
 /// Decode [`encode`]'s text; a clear error for anything else.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof_harness::engine::dfs::{decode, encode, Decision};
+///
+/// let steps = vec![Decision::Task(1), Decision::Choice(7)];
+/// assert_eq!(decode(&encode(&steps)), Ok(steps));
+/// assert!(decode("t0 x9").unwrap_err().contains("bad decision \"x9\""));
+/// ```
 pub fn decode(text: &str) -> Result<Vec<Decision>, String> {
     text.split_ascii_whitespace()
         .map(|w| {

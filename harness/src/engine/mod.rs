@@ -128,6 +128,15 @@ pub enum EngineKind {
 
 impl EngineKind {
     /// The engine's family.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof_harness::engine::EngineKind;
+    /// use lockproof_harness::Family;
+    ///
+    /// assert_eq!(EngineKind::Pct { depth: 3 }.family(), Family::Pct);
+    /// ```
     pub fn family(&self) -> Family {
         match self {
             EngineKind::Loom { .. } => Family::Loom,
@@ -138,6 +147,15 @@ impl EngineKind {
     }
 
     /// The preemption bound of a loom or dfs run (`None` for no bound or another engine).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof_harness::engine::EngineKind;
+    ///
+    /// assert_eq!(EngineKind::Dfs { bound: Some(2) }.bound(), Some(2));
+    /// assert_eq!(EngineKind::Loom { bound: None }.bound(), None); // loom's full search
+    /// ```
     pub fn bound(&self) -> Option<usize> {
         match self {
             EngineKind::Loom { bound } | EngineKind::Dfs { bound } => *bound,
@@ -146,6 +164,15 @@ impl EngineKind {
     }
 
     /// `loom bound 1`, `loom`, `pct depth 2`, `random`, `dfs bound 0`, `dfs`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof_harness::engine::EngineKind;
+    ///
+    /// assert_eq!(EngineKind::Dfs { bound: None }.describe(), "dfs");
+    /// assert_eq!(EngineKind::Random.describe(), "random");
+    /// ```
     pub fn describe(&self) -> String {
         match self {
             EngineKind::Loom { bound: Some(b) } => format!("loom bound {b}"),
@@ -288,10 +315,27 @@ words! {
 
 /// The family of every "every thread is blocked" verdict: an expected `"deadlock"` is met by
 /// any of them, and the message still says which.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof_harness::engine::{FailureKind, DEADLOCK};
+///
+/// assert_eq!(FailureKind::Deadlock.family(), DEADLOCK);
+/// ```
 pub const DEADLOCK: &str = "deadlock";
 
 impl FailureKind {
     /// The family: `"deadlock"` for every hang, else the kind's own name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof_harness::engine::FailureKind;
+    ///
+    /// assert_eq!(FailureKind::LostWakeup.family(), "deadlock");
+    /// assert_eq!(FailureKind::Violation.family(), "violation");
+    /// ```
     pub fn family(&self) -> &'static str {
         match self {
             FailureKind::Deadlock | FailureKind::LostWakeup => DEADLOCK,
@@ -417,6 +461,28 @@ pub struct RunOutcome {
 impl RunOutcome {
     /// A run of `settings` that explored nothing and found nothing: the base the other
     /// outcomes (not run, an engine process that died, a replay) are built on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::backend::checked::TimeMode;
+    /// use lockproof_harness::engine::{EngineKind, RunOutcome, RunSettings};
+    ///
+    /// let settings = RunSettings {
+    ///     engine: EngineKind::Random,
+    ///     time: TimeMode::Timed,
+    ///     spurious: false,
+    ///     crashes: 0,
+    ///     pauses: 0,
+    ///     pause_span: 0,
+    ///     max_steps: 1_000,
+    ///     executions: 10,
+    ///     seed: 1,
+    /// };
+    /// // An engine that could not run still reports its settings and why.
+    /// let out = RunOutcome { unsupported: Some("too many threads".into()), ..RunOutcome::nothing(settings) };
+    /// assert_eq!((out.executions, out.settings.seed), (0, 1));
+    /// ```
     pub fn nothing(settings: RunSettings) -> RunOutcome {
         RunOutcome {
             settings,

@@ -61,6 +61,21 @@ pub struct Monitors {
 
 impl Monitors {
     /// Fresh monitors, boxed for the checked world.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::backend::checked::{execute, take_last_report, WorldConfig};
+    /// use lockproof::backend::ShuttleEngine;
+    /// use lockproof_harness::monitor::Monitors;
+    ///
+    /// // A checked execution with every monitor, and nothing for them to find.
+    /// shuttle::check_random(
+    ///     || execute::<ShuttleEngine>(WorldConfig::default(), Some(Monitors::boxed()), || {}),
+    ///     1,
+    /// );
+    /// assert!(take_last_report().map_or(true, |r| r.failure.is_none()));
+    /// ```
     pub fn boxed() -> Box<dyn Observer> {
         Box::<Monitors>::default()
     }
