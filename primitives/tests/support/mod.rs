@@ -535,6 +535,11 @@ pub const EVENT_TIMEOUTS: [Option<f64>; 6] = [
     Some(f64::NAN),
 ];
 
+/// The timeouts with which `Event.wait` only polls: zero, negative and NaN (unlike
+/// `Lock.acquire`, where -1 waits forever). A wait on a clear event returns False at once
+/// for each.
+pub const POLL_TIMEOUTS: [f64; 4] = [0.0, -1.0, f64::NAN, f64::NEG_INFINITY];
+
 // ---- Barrier helpers on real threads (rules_ch6, conformance_barrier) ---------------------
 
 use lockproof::{Barrier, BarrierAction};
