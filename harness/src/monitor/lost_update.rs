@@ -42,6 +42,12 @@ impl Observer for LostUpdate {
             return Ok(());
         }
         let (version, last_writer) = *self.versions.entry(obj).or_default();
+        let name = |t: ThreadId| {
+            cx.thread_names
+                .get(t.index())
+                .cloned()
+                .unwrap_or_else(|| format!("thread {t}"))
+        };
         match e.op {
             "get" => {
                 self.seen.insert((obj, e.thread), version);
@@ -53,9 +59,11 @@ impl Observer for LostUpdate {
                         return Err(Violation {
                             property: "no-lost-update".into(),
                             message: format!(
-                                "{} overwrote {}'s write to it unseen (its read came before)",
+                                "{} wrote {} over {}'s write, which it had not seen (its read \
+                                 came before)",
+                                name(e.thread),
                                 info.name,
-                                writer.index()
+                                name(writer)
                             ),
                         });
                     }

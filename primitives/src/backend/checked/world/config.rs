@@ -105,6 +105,8 @@ pub struct StepContext<'a> {
     /// Who holds what, computed once by the world from the steps' typed
     /// [`Hold`](crate::backend::Hold) effects.
     pub holders: &'a Holders,
+    /// Every thread's name so far, by [`ThreadId`](super::ThreadId) index.
+    pub thread_names: &'a [String],
 }
 
 /// Something that watches every step of an execution (the harness's monitors).

@@ -37,7 +37,6 @@ pub(super) enum Status {
 }
 
 pub(super) struct ThreadSlot {
-    pub name: String,
     pub status: Status,
     pub wake: Option<Wake>,
     pub unpark: Option<Unparker>,
@@ -71,6 +70,8 @@ impl ThreadSlot {
 #[derive(Default)]
 pub(super) struct Threads {
     slots: Vec<ThreadSlot>,
+    /// The names again, in one slice (for observers).
+    names: Vec<String>,
     /// Engine thread key → thread (a handful of threads: a scan beats hashing).
     keys: Vec<(u64, ThreadId)>,
 }
@@ -100,8 +101,8 @@ impl Threads {
 
     pub fn add(&mut self, name: &str, process: ProcessId) -> ThreadId {
         let id = ThreadId::from_index(self.slots.len());
+        self.names.push(name.to_owned());
         self.slots.push(ThreadSlot {
-            name: name.to_owned(),
             status: Status::Running,
             wake: None,
             unpark: None,
@@ -144,7 +145,11 @@ impl Threads {
     }
 
     pub fn names(&self) -> Vec<String> {
-        self.slots.iter().map(|t| t.name.clone()).collect()
+        self.names.clone()
+    }
+
+    pub fn name_list(&self) -> &[String] {
+        &self.names
     }
 
     /// The blocked threads whose wait satisfies `pred`, in thread order.

@@ -82,6 +82,7 @@ impl World {
             trace,
             objects,
             holders,
+            threads,
             ..
         } = st;
         let verdict = match trace.observer.as_mut() {
@@ -90,6 +91,7 @@ impl World {
                 StepContext {
                     objects: objects.infos(),
                     holders,
+                    thread_names: threads.name_list(),
                 },
             ),
             None => Ok(()),
