@@ -42,6 +42,17 @@ def handoff():
 
 
 if __name__ == "__main__":
-    print(f"multiprocessing.Lock acquire+release: {per_op(mp.Lock()):.1f} ns")
-    print(f"threading.Lock acquire+release: {per_op(threading.Lock()):.1f} ns")
-    print(f"multiprocessing handoff, 2 processes: {handoff():.1f} ns per round")
+    import json
+    import sys
+
+    results = {
+        "mp_lock": per_op(mp.Lock()),
+        "threading_lock": per_op(threading.Lock()),
+        "mp_handoff": handoff(),
+    }
+    if "--json" in sys.argv:
+        print(json.dumps(results))
+    else:
+        print(f"multiprocessing.Lock acquire+release: {results['mp_lock']:.1f} ns")
+        print(f"threading.Lock acquire+release: {results['threading_lock']:.1f} ns")
+        print(f"multiprocessing handoff, 2 processes: {results['mp_handoff']:.1f} ns per round")

@@ -65,11 +65,36 @@ for group, ours, what in ORDER:
     for i, (k, v) in enumerate(peers):
         print(f"| `{group}` | {what if i == 0 else ''} | {t:.1f} ns | {k} {v:.1f} ns | {v / t:.2f} | {cps if i == 0 else ''} | {cpr if i == 0 else ''} |")
 
+pl = groups.get("process_lock", {})
+mp_py = json.load(open(os.path.join(lp_dir, "mp.json"))) if os.path.exists(os.path.join(lp_dir, "mp.json")) else {}
+if "lockproof::process::Lock" in pl:
+    print("\n## Processes\n")
+    print("multiprocessing's Lock (`lockproof::process::Lock`: a futex in `memfd` shared memory) "
+          "against this crate's threading Lock, parking_lot and CPython's `multiprocessing.Lock`; "
+          "a two-process handoff (ping-pong over two process-shared semaphores with a child "
+          "process) against the same between two threads and CPython's two-process handoff.\n")
+    print("| benchmark | lockproof::process | peer | peer / lockproof |")
+    print("|---|---:|---|---:|")
+    t = pl["lockproof::process::Lock"]
+    for k in ("lockproof::Lock", "parking_lot::Mutex"):
+        if k in pl:
+            print(f"| uncontended acquire + release | {t:.1f} ns | {k} {pl[k]:.1f} ns | {pl[k] / t:.2f} |")
+    if "mp_lock" in mp_py:
+        print(f"| uncontended acquire + release | {t:.1f} ns | CPython multiprocessing.Lock {mp_py['mp_lock']:.1f} ns | {mp_py['mp_lock'] / t:.2f} |")
+    h = pl.get("handoff-2proc/lockproof::process::Semaphore")
+    if h:
+        h2 = pl.get("handoff-2thread/lockproof::process::Semaphore")
+        if h2:
+            print(f"| handoff, one round | {h:.0f} ns (2 processes) | the same between 2 threads {h2:.0f} ns | {h2 / h:.2f} |")
+        if "mp_handoff" in mp_py:
+            print(f"| handoff, one round | {h:.0f} ns (2 processes) | CPython, 2 processes {mp_py['mp_handoff']:.0f} ns | {mp_py['mp_handoff'] / h:.2f} |")
+
 ov = os.path.join(lp_dir, "overhead.json")
 if os.path.exists(ov):
     print("\n## Harness overhead\n")
-    print("The same scenario (two threads increment a counter under a lock) on the plain engine "
-          "(engine mutex, no harness) and through the harness (lockproof primitives in the checked "
+    print("The same program (two threads increment a counter under a lock) on the plain engine "
+          "(the engine's mutex, the counter an engine atomic read and written inside it: the same "
+          "visible operations) and through the harness (lockproof primitives in the checked "
           "world: virtual time, monitors, trace).\n")
     print("| engine | plain executions/s | harness executions/s | plain / harness |")
     print("|---|---:|---:|---:|")
