@@ -239,7 +239,11 @@ fn an_unguarded_plus_equals_on_a_shared_value_is_a_lost_update_under_every_engin
         .no_save()
         .assert_violates("no-lost-update");
     let found = report.failure().expect("found");
-    assert!(found.message.contains("which it had not seen"), "{}", found.message);
+    assert!(
+        found.message.contains("which it had not seen"),
+        "{}",
+        found.message
+    );
 }
 
 #[test]
