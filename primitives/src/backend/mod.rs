@@ -85,6 +85,10 @@ pub mod process;
 mod real_process;
 #[cfg(target_os = "linux")]
 pub use real_process::StdMemory;
+#[cfg(target_os = "linux")]
+pub mod file;
+#[cfg(target_os = "linux")]
+mod real_file;
 
 #[cfg(any(feature = "loom", feature = "shuttle"))]
 pub mod checked;
