@@ -15,6 +15,7 @@ use std::fmt;
 /// assert_eq!(err.exception().to_string(), "RuntimeError");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PyException {
     /// `ValueError`
     ValueError,
@@ -30,6 +31,51 @@ pub enum PyException {
     OSError,
     /// `IndexError` (a multiprocessing `Array` index out of range)
     IndexError,
+    /// `BlockingIOError`: an `OSError` with errno `EAGAIN`/`EWOULDBLOCK` (a non-blocking
+    /// lock request that conflicts).
+    BlockingIOError,
+    /// `PermissionError`: errno `EACCES` or `EPERM`.
+    PermissionError,
+    /// `FileExistsError`: errno `EEXIST` (`O_CREAT|O_EXCL`, `mkdir`, `link`).
+    FileExistsError,
+    /// `FileNotFoundError`: errno `ENOENT`.
+    FileNotFoundError,
+    /// `IsADirectoryError`: errno `EISDIR`.
+    IsADirectoryError,
+    /// `NotADirectoryError`: errno `ENOTDIR`.
+    NotADirectoryError,
+    /// `ProcessLookupError`: errno `ESRCH` (`os.kill(pid, 0)` of no such process).
+    ProcessLookupError,
+    /// `InterruptedError`: errno `EINTR` (CPython retries instead, PEP 475).
+    InterruptedError,
+}
+
+impl PyException {
+    /// The class `OSError(errno, …)` builds in Python: the subclass for the errno
+    /// (`BlockingIOError` for `EAGAIN`, …), plain `OSError` for the rest (`EBADF`,
+    /// `EDEADLK`, `EINVAL`, `ENOLCK`, `ENOTEMPTY`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::PyException;
+    ///
+    /// assert_eq!(PyException::for_errno(11), PyException::BlockingIOError);
+    /// assert_eq!(PyException::for_errno(35), PyException::OSError); // EDEADLK
+    /// ```
+    pub fn for_errno(errno: i32) -> PyException {
+        match errno {
+            11 => PyException::BlockingIOError,
+            1 | 13 => PyException::PermissionError,
+            17 => PyException::FileExistsError,
+            2 => PyException::FileNotFoundError,
+            21 => PyException::IsADirectoryError,
+            20 => PyException::NotADirectoryError,
+            3 => PyException::ProcessLookupError,
+            4 => PyException::InterruptedError,
+            _ => PyException::OSError,
+        }
+    }
 }
 
 impl fmt::Display for PyException {
@@ -42,6 +88,14 @@ impl fmt::Display for PyException {
             PyException::AssertionError => "AssertionError",
             PyException::OSError => "OSError",
             PyException::IndexError => "IndexError",
+            PyException::BlockingIOError => "BlockingIOError",
+            PyException::PermissionError => "PermissionError",
+            PyException::FileExistsError => "FileExistsError",
+            PyException::FileNotFoundError => "FileNotFoundError",
+            PyException::IsADirectoryError => "IsADirectoryError",
+            PyException::NotADirectoryError => "NotADirectoryError",
+            PyException::ProcessLookupError => "ProcessLookupError",
+            PyException::InterruptedError => "InterruptedError",
         })
     }
 }
@@ -127,8 +181,12 @@ pub enum Error {
     /// `AssertionError('notify: Bug in sleeping_count.acquire- res should not be False')`.
     NotifySleepingCount,
     /// An OS error as Python shows it: `OSError('[Errno 22] Invalid argument')` for
-    /// `multiprocessing.Semaphore(-1)` or an unrepresentable `sem_timedwait` deadline.
-    /// Build it with [`Error::os`].
+    /// `multiprocessing.Semaphore(-1)` or an unrepresentable `sem_timedwait` deadline;
+    /// `BlockingIOError('[Errno 11] Resource temporarily unavailable')` for a conflicting
+    /// `fcntl.flock(f, LOCK_EX | LOCK_NB)`; `FileExistsError("[Errno 17] File exists:
+    /// '/tmp/x.lock'")` for `os.open` with `O_CREAT|O_EXCL`. The class follows the errno
+    /// as in Python ([`PyException::for_errno`]). Build it with [`Error::os`] or
+    /// [`Error::os_path`].
     Os {
         /// The errno.
         errno: i32,
@@ -140,6 +198,16 @@ pub enum Error {
     CIntOverflow,
     /// A `multiprocessing.Array` index out of range: `IndexError('invalid index')`.
     InvalidIndex,
+
+    // ---- files (`lockproof::file`; FILELOCKS.md) ----------------------------------------
+    /// `fcntl.lockf(fd, cmd)` with a `cmd` that is neither `LOCK_UN` nor has `LOCK_SH` or
+    /// `LOCK_EX` (`0`, `LOCK_UN | LOCK_NB`): `ValueError('unrecognized lockf argument')`.
+    LockfArgument,
+    /// A `ValueError` of a file object, with Python's text: `open(path, mode)` with a
+    /// mode Python rejects (`invalid mode: 'q'`, `must have exactly one of
+    /// create/read/write/append mode`, …), or `f.seek(0, 7)` (`invalid whence (7, should
+    /// be 0, 1 or 2)`).
+    InvalidArgument(String),
 }
 
 impl Error {
@@ -164,14 +232,16 @@ impl Error {
             | ReleaseCount
             | ReleasedTooManyTimes
             | BarrierParties
-            | SemLockReleasedTooManyTimes => PyException::ValueError,
+            | SemLockReleasedTooManyTimes
+            | LockfArgument
+            | InvalidArgument(_) => PyException::ValueError,
             TimeoutOverflow | SemaphoreOverflow | CIntOverflow => PyException::OverflowError,
             RecursiveLockNotOwned
             | ConditionWaitNotOwned
             | ConditionLockNotOwned
             | NotifyWaitSemaphore
             | NotifySleepingCount => PyException::AssertionError,
-            Os { .. } => PyException::OSError,
+            Os { errno, .. } => PyException::for_errno(*errno),
             InvalidIndex => PyException::IndexError,
             ReleaseUnlocked | ReleaseUnacquired | WaitUnacquired | NotifyUnacquired
             | BarrierAction(_) => PyException::RuntimeError,
@@ -218,6 +288,8 @@ impl Error {
             Os { message, .. } => message,
             CIntOverflow => "Python int too large to convert to C int",
             InvalidIndex => "invalid index",
+            LockfArgument => "unrecognized lockf argument",
+            InvalidArgument(text) => text,
         }
     }
 
@@ -243,6 +315,47 @@ impl Error {
         Error::Os {
             errno,
             message: format!("[Errno {errno}] {text}"),
+        }
+    }
+
+    /// `OSError(errno, strerror(errno), filename)`, as `os.open`, `os.unlink` and the
+    /// other path functions raise it: `Error::os_path(17, "/tmp/x")` displays as
+    /// `[Errno 17] File exists: '/tmp/x'` and is a `FileExistsError`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::{Error, PyException};
+    ///
+    /// let e = Error::os_path(2, "/tmp/gone");
+    /// assert_eq!(e.to_string(), "[Errno 2] No such file or directory: '/tmp/gone'");
+    /// assert_eq!(e.exception(), PyException::FileNotFoundError);
+    /// assert_eq!(e.errno(), Some(2));
+    /// ```
+    pub fn os_path(errno: i32, path: impl AsRef<std::path::Path>) -> Error {
+        match Error::os(errno) {
+            Error::Os { errno, message } => Error::Os {
+                errno,
+                message: format!("{message}: '{}'", path.as_ref().display()),
+            },
+            other => other,
+        }
+    }
+
+    /// The errno of an OS error (`e.errno` in Python); `None` for the others.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::Error;
+    ///
+    /// assert_eq!(Error::os(11).errno(), Some(11));
+    /// assert_eq!(Error::ReleaseUnlocked.errno(), None);
+    /// ```
+    pub fn errno(&self) -> Option<i32> {
+        match self {
+            Error::Os { errno, .. } => Some(*errno),
+            _ => None,
         }
     }
 

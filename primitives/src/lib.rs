@@ -48,6 +48,8 @@ mod barrier;
 mod condition;
 mod error;
 mod event;
+#[cfg(target_os = "linux")]
+pub mod file;
 mod guard;
 mod lock;
 #[cfg(target_os = "linux")]
