@@ -14,6 +14,10 @@
 //!   semaphores, ping-pong with a child started from this binary) vs the same ping-pong
 //!   between two threads. `ci/bench_mp.py` measures CPython's `multiprocessing.Lock` for the
 //!   ratio.
+//! - `file_lock`: `fcntl.flock` and `fcntl.lockf` (a whole-file record lock) lock+unlock
+//!   through `lockproof::file` vs the raw system call (`rustix::fs::flock`, `libc::fcntl`
+//!   with `F_SETLK`), uncontended, on a file in a temporary directory.
+//!   `ci/bench_fcntl.py` measures CPython's `fcntl.flock`/`fcntl.lockf` for the ratio.
 
 use criterion::{criterion_group, Criterion};
 use lockproof::threading::{Barrier, Condition, Event, Lock, RLock, Semaphore};
@@ -400,7 +404,64 @@ criterion_group! {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
         .sample_size(30);
-    targets = uncontended, handoff, contended, process_lock
+    targets = uncontended, handoff, contended, process_lock, file_lock
+}
+
+fn file_lock(c: &mut Criterion) {
+    use lockproof::backend::Std;
+    use lockproof::file::fcntl::{flock, lockf, LOCK_EX, LOCK_UN};
+    use lockproof::file::{Fd, OpenFlags};
+    use std::os::fd::{AsFd, AsRawFd};
+
+    let dir = std::env::temp_dir().join(format!("lockproof-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("lock");
+    let fd = Fd::<Std>::open(&path, OpenFlags::RDWR | OpenFlags::CREAT, 0o644).unwrap();
+    let raw = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .unwrap();
+
+    let mut g = c.benchmark_group("file_lock/flock");
+    g.bench_function("lockproof::file::fcntl::flock", |b| {
+        b.iter(|| {
+            flock(black_box(&fd), LOCK_EX).unwrap();
+            flock(black_box(&fd), LOCK_UN).unwrap();
+        })
+    });
+    g.bench_function("rustix::fs::flock", |b| {
+        use rustix::fs::FlockOperation::{LockExclusive, Unlock};
+        b.iter(|| {
+            rustix::fs::flock(black_box(raw.as_fd()), LockExclusive).unwrap();
+            rustix::fs::flock(black_box(raw.as_fd()), Unlock).unwrap();
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("file_lock/lockf");
+    g.bench_function("lockproof::file::fcntl::lockf", |b| {
+        b.iter(|| {
+            lockf(black_box(&fd), LOCK_EX, 0, 0, 0).unwrap();
+            lockf(black_box(&fd), LOCK_UN, 0, 0, 0).unwrap();
+        })
+    });
+    g.bench_function("libc::fcntl(F_SETLKW)", |b| {
+        let fd = raw.as_raw_fd();
+        b.iter(|| {
+            for l_type in [libc::F_WRLCK, libc::F_UNLCK] {
+                // SAFETY: a zeroed struct flock, then the documented fields.
+                let mut l: libc::flock = unsafe { std::mem::zeroed() };
+                l.l_type = l_type as i16;
+                // SAFETY: `fd` is open; `l` is a valid struct flock.
+                let r = unsafe { libc::fcntl(black_box(fd), libc::F_SETLKW, &mut l) };
+                assert_eq!(r, 0);
+            }
+        })
+    });
+    g.finish();
+    drop(fd);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn main() {
