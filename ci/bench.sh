@@ -9,5 +9,6 @@ cargo bench -p lockproof-cli --bench overhead
 cargo bench -p lockproof-cli --bench first_bug
 python3 ci/bench_python.py > target/lockproof-bench/python.json
 python3 ci/bench_mp.py --json > target/lockproof-bench/mp.json
+python3 ci/bench_fcntl.py --json > target/lockproof-bench/fcntl.json
 python3 ci/bench_table.py target/criterion target/lockproof-bench target/lockproof-bench/python.json > BENCHMARKS.md
 echo "wrote BENCHMARKS.md"

@@ -25,6 +25,13 @@ def per_op(fn, fd, n=N):
 if __name__ == "__main__":
     with tempfile.TemporaryDirectory() as d:
         fd = os.open(os.path.join(d, "lock"), os.O_RDWR | os.O_CREAT, 0o644)
-        print(f"fcntl.flock lock+unlock: {per_op(fcntl.flock, fd):.1f} ns")
-        print(f"fcntl.lockf lock+unlock: {per_op(fcntl.lockf, fd):.1f} ns")
+        results = {"flock": per_op(fcntl.flock, fd), "lockf": per_op(fcntl.lockf, fd)}
         os.close(fd)
+    import json
+    import sys
+
+    if "--json" in sys.argv:
+        print(json.dumps(results))
+    else:
+        print(f"fcntl.flock lock+unlock: {results['flock']:.1f} ns")
+        print(f"fcntl.lockf lock+unlock: {results['lockf']:.1f} ns")

@@ -89,6 +89,31 @@ if "lockproof::process::Lock" in pl:
         if "mp_handoff" in mp_py:
             print(f"| handoff, one round | {h:.0f} ns (2 processes) | CPython, 2 processes {mp_py['mp_handoff']:.0f} ns | {mp_py['mp_handoff'] / h:.2f} |")
 
+fc_path = os.path.join(lp_dir, "fcntl.json")
+fc_py = json.load(open(fc_path)) if os.path.exists(fc_path) else {}
+file_rows = [
+    ("file_lock/flock", "lockproof::file::fcntl::flock", "rustix::fs::flock", "flock"),
+    ("file_lock/lockf", "lockproof::file::fcntl::lockf", "libc::fcntl(F_SETLKW)", "lockf"),
+]
+if any(ours in groups.get(g, {}) for g, ours, _, _ in file_rows):
+    print("\n## File locks\n")
+    print("An uncontended lock + unlock on a file in a temporary directory: through "
+          "`lockproof::file` against the raw system call and against CPython's `fcntl` module.\n")
+    print("| benchmark | lockproof | raw call | raw / lockproof | CPython | CPython / lockproof |")
+    print("|---|---:|---|---:|---:|---:|")
+    for g, ours, raw, key in file_rows:
+        gr = groups.get(g, {})
+        if ours not in gr:
+            continue
+        t = gr[ours]
+        r = gr.get(raw)
+        rs = f"{raw} {r:.0f} ns" if r else "–"
+        rr = f"{r / t:.2f}" if r else "–"
+        cp = fc_py.get(key)
+        cps = f"{cp:.0f} ns" if cp else "–"
+        cpr = f"{cp / t:.2f}" if cp else "–"
+        print(f"| `{g}` | {t:.0f} ns | {rs} | {rr} | {cps} | {cpr} |")
+
 ov = os.path.join(lp_dir, "overhead.json")
 if os.path.exists(ov):
     print("\n## Harness overhead\n")
