@@ -29,7 +29,9 @@ pub trait ProcessHandle: Send {
 
     /// Wait for the process to end and return its exit code (`Process.join()` then
     /// `Process.exitcode`): `0` when its target returned, `1` when it raised (panicked),
-    /// `-N` when signal `N` killed it (`-9` for `SIGKILL`, the checker's crash).
+    /// `-N` when signal `N` killed it (`-9` for `SIGKILL`, the checker's crash). Under a
+    /// checker a panic in any thread fails the execution (the checker reports it), so
+    /// `join` there returns `0` or `-9`.
     fn join(self) -> i32;
 }
 
