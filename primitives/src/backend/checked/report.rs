@@ -5,6 +5,26 @@ use crate::backend::Outcome;
 use std::fmt;
 
 /// An object of the execution (a primitive, a shared variable), by creation order.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::checked::{execute, take_last_report, ObjectInfo, WorldConfig};
+/// use lockproof::backend::{Shuttle, ShuttleEngine};
+///
+/// shuttle::check_random(
+///     || {
+///         execute::<ShuttleEngine>(WorldConfig::default(), None, || {
+///             let _unnamed = lockproof::Lock::<Shuttle>::new();
+///             let _named = lockproof::Lock::<Shuttle>::new().with_name("account");
+///         })
+///     },
+///     1,
+/// );
+/// let report = take_last_report().unwrap();
+/// assert_eq!(report.objects[0], ObjectInfo { kind: "Lock", name: "lock1".to_owned() });
+/// assert_eq!(report.objects[1].name, "account");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ObjectInfo {
     /// `"Lock"`, `"Condition"`, …
@@ -14,6 +34,29 @@ pub struct ObjectInfo {
 }
 
 /// Why the scheduler ran this thread rather than the one that ran the step before.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::checked::{execute, take_last_report, Switch, ThreadId, WorldConfig};
+/// use lockproof::backend::{Backend, JoinHandle, Shuttle, ShuttleEngine};
+///
+/// shuttle::check_random(
+///     || {
+///         execute::<ShuttleEngine>(WorldConfig::default(), None, || {
+///             Shuttle::spawn("t", || {}).join();
+///         })
+///     },
+///     1,
+/// );
+/// let report = take_last_report().unwrap();
+/// // Thread 1's first step comes after a step of main: main was preempted, or blocked in join.
+/// let first = report.trace.iter().find(|e| e.thread == ThreadId::from_index(1)).unwrap();
+/// assert!(matches!(
+///     first.switch,
+///     Some(Switch::Preempted(ThreadId::MAIN) | Switch::Blocked(ThreadId::MAIN))
+/// ));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Switch {
     /// The previous thread could have gone on: the checker preempted it.
@@ -28,6 +71,36 @@ pub enum Switch {
 }
 
 /// What a traced step did.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::checked::{execute, take_last_report, StepKind, WorldConfig};
+/// use lockproof::backend::{Outcome, Shuttle, ShuttleEngine};
+///
+/// shuttle::check_random(
+///     || {
+///         execute::<ShuttleEngine>(WorldConfig::default(), None, || {
+///             let lock = lockproof::Lock::<Shuttle>::new();
+///             assert!(lock.acquire());
+///             assert_eq!(lock.acquire_timeout(0.5), Ok(false)); // held by itself: times out
+///         })
+///     },
+///     1,
+/// );
+/// let kinds: Vec<StepKind> = take_last_report().unwrap().trace.into_iter().map(|e| e.kind).collect();
+/// assert_eq!(
+///     kinds,
+///     [
+///         StepKind::Thread("start"),
+///         StepKind::Returned(Outcome::Bool(true)),
+///         StepKind::Blocked,
+///         StepKind::Woken("timeout"),
+///         StepKind::Returned(Outcome::Bool(false)),
+///         StepKind::Thread("finish"),
+///     ]
+/// );
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StepKind {
     /// An operation returned.
@@ -41,6 +114,28 @@ pub enum StepKind {
 }
 
 /// One step of a trace.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::checked::{execute, take_last_report, ObjectId, ThreadId, WorldConfig};
+/// use lockproof::backend::{Hold, Shuttle, ShuttleEngine};
+///
+/// shuttle::check_random(
+///     || {
+///         execute::<ShuttleEngine>(WorldConfig::default(), None, || {
+///             assert!(lockproof::Lock::<Shuttle>::new().acquire());
+///         })
+///     },
+///     1,
+/// );
+/// let report = take_last_report().unwrap();
+/// let acquire = report.trace.iter().find(|e| e.op == "acquire").unwrap();
+/// assert_eq!(acquire.thread, ThreadId::MAIN);
+/// assert_eq!(acquire.object, Some(ObjectId::from_index(0)));
+/// assert_eq!(acquire.hold, Hold::Acquired);
+/// assert_eq!((acquire.time, acquire.switch), (0, None));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TraceEvent {
     /// The thread (0 is the scenario's main thread).
@@ -62,6 +157,40 @@ pub struct TraceEvent {
 }
 
 /// A thread that cannot make progress, in a deadlock report.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::checked::{
+///     execute, take_last_report, BlockedThread, Failure, ObjectId, ThreadId, WorldConfig,
+/// };
+/// use lockproof::backend::{Shuttle, ShuttleEngine};
+///
+/// // An Event nobody sets: main waits forever.
+/// let failed = std::panic::catch_unwind(|| {
+///     shuttle::check_random(
+///         || {
+///             execute::<ShuttleEngine>(WorldConfig::default(), None, || {
+///                 let _ = lockproof::Event::<Shuttle>::new().wait(None);
+///             })
+///         },
+///         1,
+///     )
+/// });
+/// assert!(failed.is_err());
+/// let Some(Failure::Deadlock(deadlock)) = take_last_report().unwrap().failure else {
+///     panic!("expected a deadlock")
+/// };
+/// assert_eq!(
+///     deadlock.threads,
+///     [BlockedThread {
+///         thread: ThreadId::MAIN,
+///         object: Some(ObjectId::from_index(0)),
+///         op: "wait",
+///         held_by: vec![],
+///     }]
+/// );
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BlockedThread {
     /// The blocked thread.
@@ -76,6 +205,37 @@ pub struct BlockedThread {
 }
 
 /// Every live thread blocked with no deadline left to fire.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::checked::{execute, take_last_report, Failure, ThreadId, WorldConfig};
+/// use lockproof::backend::{Backend, JoinHandle, Shuttle, ShuttleEngine};
+/// use std::sync::Arc;
+///
+/// // Main holds the lock and joins t; t waits for the lock.
+/// let failed = std::panic::catch_unwind(|| {
+///     shuttle::check_random(
+///         || {
+///             execute::<ShuttleEngine>(WorldConfig::default(), None, || {
+///                 let lock = Arc::new(lockproof::Lock::<Shuttle>::new());
+///                 let l2 = lock.clone();
+///                 let _held = lock.lock();
+///                 Shuttle::spawn("t", move || drop(l2.lock())).join();
+///             })
+///         },
+///         1,
+///     )
+/// });
+/// assert!(failed.is_err());
+/// let Some(Failure::Deadlock(deadlock)) = take_last_report().unwrap().failure else {
+///     panic!("expected a deadlock")
+/// };
+/// let t = ThreadId::from_index(1);
+/// assert_eq!(deadlock.cycle, Some(vec![ThreadId::MAIN, t]));
+/// assert_eq!(deadlock.threads[1].held_by, [ThreadId::MAIN]); // t waits for main's lock
+/// assert!(!deadlock.lost_wakeup && deadlock.dead_holders.is_empty());
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeadlockReport {
     /// Every live thread, what it waits on and who holds that.
@@ -92,6 +252,34 @@ pub struct DeadlockReport {
 
 /// Why an execution failed. The closed set of failures the checked world detects itself;
 /// the harness adds the engines' own (nondeterminism, engine limits).
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::checked::{execute, take_last_report, violate, Failure, WorldConfig};
+/// use lockproof::backend::ShuttleEngine;
+///
+/// let failed = std::panic::catch_unwind(|| {
+///     shuttle::check_random(
+///         || {
+///             execute::<ShuttleEngine>(WorldConfig::default(), None, || {
+///                 violate("no-lost-update", "counter is 1, expected 2")
+///             })
+///         },
+///         1,
+///     )
+/// });
+/// assert!(failed.is_err());
+/// let failure = take_last_report().unwrap().failure.unwrap();
+/// assert_eq!(
+///     failure,
+///     Failure::Violation {
+///         property: "no-lost-update".to_owned(),
+///         message: "counter is 1, expected 2".to_owned(),
+///     }
+/// );
+/// assert_eq!(failure.to_string(), "no-lost-update violated: counter is 1, expected 2");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Failure {
     /// A monitor or a model's check found a property false.
@@ -119,6 +307,16 @@ pub enum Failure {
 
 impl Failure {
     /// The failure's kind as one word, as verdicts name it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::backend::checked::{DeadlockReport, Failure};
+    ///
+    /// assert_eq!(Failure::StepBudget { steps: 20_000 }.kind(), "step-budget");
+    /// let lost = DeadlockReport { threads: vec![], cycle: None, lost_wakeup: true, dead_holders: vec![] };
+    /// assert_eq!(Failure::Deadlock(lost).kind(), "lost-wakeup");
+    /// ```
     pub fn kind(&self) -> &'static str {
         match self {
             Failure::Violation { .. } => "violation",
@@ -151,6 +349,28 @@ impl fmt::Display for Failure {
 }
 
 /// The record of one execution.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::checked::{execute, take_last_report, WorldConfig};
+/// use lockproof::backend::{Backend, JoinHandle, Shuttle, ShuttleEngine};
+/// use std::time::Duration;
+///
+/// shuttle::check_random(
+///     || {
+///         execute::<ShuttleEngine>(WorldConfig::default(), None, || {
+///             let t = Shuttle::spawn("sleeper", || Shuttle::sleep(Duration::from_millis(500)));
+///             t.join();
+///         })
+///     },
+///     1,
+/// );
+/// let report = take_last_report().unwrap();
+/// assert!(report.failure.is_none());
+/// assert_eq!(report.threads, ["main", "sleeper"]);
+/// assert_eq!(report.time, 500_000_000); // virtual: the test took no half second
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ExecutionReport {
     /// Thread names by id (0 is `main`).
@@ -176,11 +396,33 @@ pub struct ExecutionReport {
 
 impl ExecutionReport {
     /// The name of thread `t`, if it ran in this execution.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::backend::checked::{ExecutionReport, ThreadId};
+    ///
+    /// let report = ExecutionReport { threads: vec!["main".into(), "worker".into()], ..Default::default() };
+    /// assert_eq!(report.thread_name(ThreadId::MAIN), Some("main"));
+    /// assert_eq!(report.thread_name(ThreadId::from_index(1)), Some("worker"));
+    /// assert_eq!(report.thread_name(ThreadId::from_index(2)), None);
+    /// ```
     pub fn thread_name(&self, t: ThreadId) -> Option<&str> {
         self.threads.get(t.index()).map(String::as_str)
     }
 
     /// Object `o`, if it was created in this execution.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::backend::checked::{ExecutionReport, ObjectId, ObjectInfo};
+    ///
+    /// let lock = ObjectInfo { kind: "Lock", name: "lock1".into() };
+    /// let report = ExecutionReport { objects: vec![lock.clone()], ..Default::default() };
+    /// assert_eq!(report.object(ObjectId::from_index(0)), Some(&lock));
+    /// assert_eq!(report.object(ObjectId::from_index(1)), None);
+    /// ```
     pub fn object(&self, o: ObjectId) -> Option<&ObjectInfo> {
         self.objects.get(o.index())
     }
