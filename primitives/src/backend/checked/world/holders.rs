@@ -7,11 +7,56 @@ use crate::backend::Hold;
 
 /// The holders of every object, as far as the trace shows: a thread appears once per level
 /// it holds (an RLock acquired twice: twice; a semaphore: once per permit taken).
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::checked::{execute, Observer, StepContext, TraceEvent, Violation, WorldConfig};
+/// use lockproof::backend::{Shuttle, ShuttleEngine};
+/// use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+/// use std::sync::Arc;
+///
+/// /// Remembers the most holder entries any object had.
+/// struct MostHeld(Arc<AtomicUsize>);
+///
+/// impl Observer for MostHeld {
+///     fn on_event(&mut self, event: &TraceEvent, cx: StepContext<'_>) -> Result<(), Violation> {
+///         if let Some(object) = event.object {
+///             self.0.fetch_max(cx.holders.of(object).len(), SeqCst);
+///         }
+///         Ok(())
+///     }
+/// }
+///
+/// let most = Arc::new(AtomicUsize::new(0));
+/// let seen = most.clone();
+/// shuttle::check_random(
+///     move || {
+///         let observer = Box::new(MostHeld(seen.clone()));
+///         execute::<ShuttleEngine>(WorldConfig::default(), Some(observer), || {
+///             let rlock = lockproof::RLock::<Shuttle>::new();
+///             let _outer = rlock.lock();
+///             let _inner = rlock.lock();
+///         })
+///     },
+///     1,
+/// );
+/// assert_eq!(most.load(SeqCst), 2); // an RLock held twice: its owner appears twice
+/// ```
 #[derive(Debug, Default)]
 pub struct Holders(HashMap<ObjectId, Vec<ThreadId>>);
 
 impl Holders {
     /// The threads holding `object`, oldest first, one entry per level held.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::backend::checked::{Holders, ObjectId};
+    ///
+    /// // Before any step, nobody holds anything.
+    /// assert!(Holders::default().of(ObjectId::from_index(0)).is_empty());
+    /// ```
     pub fn of(&self, object: ObjectId) -> &[ThreadId] {
         self.0.get(&object).map_or(&[], Vec::as_slice)
     }
