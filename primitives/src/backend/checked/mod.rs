@@ -47,6 +47,19 @@ use std::time::Duration;
 use world::{EnvStep, QueueKey, World};
 
 /// A model checker's runtime, as the checked world needs it.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::checked::Engine;
+/// use lockproof::backend::{LoomEngine, ShuttleEngine};
+///
+/// assert_eq!(ShuttleEngine::NAME, "shuttle");
+/// assert!(ShuttleEngine::HAS_CHOICE); // timeouts and spurious wakeups are recorded choices
+/// assert_eq!(LoomEngine::NAME, "loom");
+/// assert!(!LoomEngine::HAS_CHOICE);
+/// assert_eq!(LoomEngine::MAX_THREADS, Some(loom::MAX_THREADS));
+/// ```
 pub trait Engine: Send + Sync + 'static {
     /// `"loom"`, `"shuttle"`.
     const NAME: &'static str;
@@ -78,10 +91,51 @@ pub trait Engine: Send + Sync + 'static {
 }
 
 /// The backend of a checked world driven by engine `E`.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::checked::{execute, Checked, WorldConfig};
+/// use lockproof::backend::{Backend, Shuttle, ShuttleEngine};
+///
+/// // `Shuttle` is this backend under the shuttle engine; the primitives take it as `B`.
+/// assert_eq!(<Checked<ShuttleEngine> as Backend>::NAME, Shuttle::NAME);
+/// shuttle::check_random(
+///     || {
+///         execute::<ShuttleEngine>(WorldConfig::default(), None, || {
+///             let lock = lockproof::Lock::<Checked<ShuttleEngine>>::new();
+///             assert!(lock.acquire());
+///             assert!(lock.locked());
+///         })
+///     },
+///     1,
+/// );
+/// ```
 #[derive(Debug)]
 pub struct Checked<E>(PhantomData<E>);
 
 /// Identity of an object in a checked execution.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::checked::{execute, take_last_report, CheckedTag, WorldConfig};
+/// use lockproof::backend::{Shuttle, ShuttleEngine};
+///
+/// shuttle::check_random(
+///     || {
+///         execute::<ShuttleEngine>(WorldConfig::default(), None, || {
+///             let lock = lockproof::Lock::<Shuttle>::new().with_name("account");
+///             let tag: &CheckedTag = lock.tag();
+///             assert!(tag.id().is_some());
+///         })
+///     },
+///     1,
+/// );
+/// // The tag named the object in the execution's report.
+/// let report = take_last_report().unwrap();
+/// assert_eq!((report.objects[0].kind, report.objects[0].name.as_str()), ("Lock", "account"));
+/// ```
 #[derive(Debug)]
 pub struct CheckedTag {
     id: Option<ObjectId>,
@@ -90,6 +144,25 @@ pub struct CheckedTag {
 
 impl CheckedTag {
     /// The object's index in the execution report, if it was created in an execution.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::backend::checked::{execute, ObjectId, WorldConfig};
+    /// use lockproof::backend::{Shuttle, ShuttleEngine};
+    ///
+    /// shuttle::check_random(
+    ///     || {
+    ///         execute::<ShuttleEngine>(WorldConfig::default(), None, || {
+    ///             let first = lockproof::Lock::<Shuttle>::new();
+    ///             let second = lockproof::Event::<Shuttle>::new();
+    ///             assert_eq!(first.tag().id(), Some(ObjectId::from_index(0)));
+    ///             assert_eq!(second.tag().id(), Some(ObjectId::from_index(1)));
+    ///         })
+    ///     },
+    ///     1,
+    /// );
+    /// ```
     pub fn id(&self) -> Option<ObjectId> {
         self.id
     }
@@ -123,6 +196,27 @@ impl ObjectTag for CheckedTag {
 
 /// An engine atomic that does nothing once its execution has failed (so that destructors
 /// running during the teardown never call into an engine that has stopped).
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::checked::{execute, CheckedAtomic, WorldConfig};
+/// use lockproof::backend::{RawAtomic, RawBackend, Shuttle, ShuttleEngine};
+/// use std::sync::atomic::Ordering::SeqCst;
+///
+/// shuttle::check_random(
+///     || {
+///         execute::<ShuttleEngine>(WorldConfig::default(), None, || {
+///             // The word every primitive under `Shuttle` is built from.
+///             let word: <Shuttle as RawBackend>::Atomic = RawAtomic::new(1);
+///             let _: &CheckedAtomic<shuttle::sync::atomic::AtomicUsize> = &word;
+///             assert_eq!(word.fetch_add(1, SeqCst), 1);
+///             assert_eq!(word.load(SeqCst), 2);
+///         })
+///     },
+///     1,
+/// );
+/// ```
 #[derive(Debug)]
 pub struct CheckedAtomic<A>(A);
 
@@ -174,6 +268,23 @@ impl<A: RawAtomic> RawAtomic for CheckedAtomic<A> {
 }
 
 /// Join handle of a checked thread: joining is a wait (traced, deadlock-checked).
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::checked::{execute, CheckedJoinHandle, WorldConfig};
+/// use lockproof::backend::{Backend, JoinHandle, Shuttle, ShuttleEngine};
+///
+/// shuttle::check_random(
+///     || {
+///         execute::<ShuttleEngine>(WorldConfig::default(), None, || {
+///             let t: CheckedJoinHandle<u32> = Shuttle::spawn("worker", || 6 * 7);
+///             assert_eq!(t.join(), 42);
+///         })
+///     },
+///     10,
+/// );
+/// ```
 #[derive(Debug)]
 pub struct CheckedJoinHandle<T> {
     thread: ThreadId,
@@ -201,6 +312,25 @@ impl<T: Send + 'static> JoinHandle<T> for CheckedJoinHandle<T> {
 }
 
 /// A process of a checked world: a group of checked threads with its own pid.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::checked::{execute, CheckedProcess, WorldConfig};
+/// use lockproof::backend::spawn::ProcessHandle;
+/// use lockproof::backend::{Backend, Shuttle, ShuttleEngine};
+///
+/// shuttle::check_random(
+///     || {
+///         execute::<ShuttleEngine>(WorldConfig::default(), None, || {
+///             let child: CheckedProcess = Shuttle::spawn_process("child", || {});
+///             assert_eq!(child.pid(), 2); // the main process is pid 1
+///             assert_eq!(child.join(), 0); // no crash faults: it exits normally
+///         })
+///     },
+///     10,
+/// );
+/// ```
 #[derive(Debug)]
 pub struct CheckedProcess {
     process: ProcessId,
@@ -305,6 +435,30 @@ fn panic_message(p: &(dyn Any + Send)) -> String {
 /// of the execution is kept for [`take_last_report`]. If the execution fails
 /// (a deadlock, a violation, a panic, the step budget), the report is stored first and the
 /// call unwinds, so that the engine records the failing schedule.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::checked::{execute, take_last_report, WorldConfig};
+/// use lockproof::backend::{Backend, JoinHandle, Shuttle, ShuttleEngine};
+/// use std::sync::Arc;
+///
+/// shuttle::check_random(
+///     || {
+///         execute::<ShuttleEngine>(WorldConfig::default(), None, || {
+///             let lock = Arc::new(lockproof::Lock::<Shuttle>::new());
+///             let l2 = lock.clone();
+///             let t = Shuttle::spawn("t", move || drop(l2.lock()));
+///             drop(lock.lock());
+///             t.join();
+///         })
+///     },
+///     10,
+/// );
+/// let report = take_last_report().unwrap(); // the last of the 10 executions
+/// assert!(report.failure.is_none());
+/// assert_eq!(report.threads, ["main", "t"]);
+/// ```
 pub fn execute<E: Engine>(
     config: WorldConfig,
     observer: Option<Box<dyn Observer>>,
@@ -414,11 +568,54 @@ fn spawn_environment<E: Engine>(world: &Arc<World>) {
 }
 
 /// Fail the current execution with a violation of `property` (a model's own assertion).
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::checked::{execute, take_last_report, violate, WorldConfig};
+/// use lockproof::backend::ShuttleEngine;
+///
+/// let failed = std::panic::catch_unwind(|| {
+///     shuttle::check_random(
+///         || {
+///             execute::<ShuttleEngine>(WorldConfig::default(), None, || {
+///                 let balance = 90;
+///                 if balance != 100 {
+///                     violate("conservation", &format!("balance is {balance}"));
+///                 }
+///             })
+///         },
+///         1,
+///     )
+/// });
+/// assert!(failed.is_err());
+/// let failure = take_last_report().unwrap().failure.unwrap();
+/// assert_eq!(failure.to_string(), "conservation violated: balance is 90");
+/// ```
 pub fn violate(property: &str, message: &str) -> ! {
     world::current().violate(property, message)
 }
 
 /// The current virtual time, in nanoseconds.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::checked::{execute, virtual_now, WorldConfig};
+/// use lockproof::backend::{Backend, Shuttle, ShuttleEngine};
+/// use std::time::Duration;
+///
+/// shuttle::check_random(
+///     || {
+///         execute::<ShuttleEngine>(WorldConfig::default(), None, || {
+///             assert_eq!(virtual_now(), 0);
+///             Shuttle::sleep(Duration::from_millis(500)); // nobody else runs: the clock jumps
+///             assert_eq!(virtual_now(), 500_000_000);
+///         })
+///     },
+///     1,
+/// );
+/// ```
 pub fn virtual_now() -> u64 {
     world::current().now()
 }
