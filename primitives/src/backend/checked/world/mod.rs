@@ -146,9 +146,20 @@ fn in_wake() -> bool {
 /// # Examples
 ///
 /// ```
-/// let before = lockproof::backend::checked::engine_ops();
-/// // No checked execution runs here: nothing counts.
-/// assert_eq!(lockproof::backend::checked::engine_ops(), before);
+/// use lockproof::backend::checked::{engine_ops, execute, WorldConfig};
+/// use lockproof::backend::{Shuttle, ShuttleEngine};
+///
+/// let before = engine_ops();
+/// assert_eq!(engine_ops(), before); // no checked execution runs here: nothing counts
+/// shuttle::check_random(
+///     || {
+///         execute::<ShuttleEngine>(WorldConfig::default(), None, || {
+///             assert!(lockproof::Lock::<Shuttle>::new().acquire());
+///         })
+///     },
+///     1,
+/// );
+/// assert!(engine_ops() > before); // shuttle ran the execution on this OS thread
 /// ```
 pub fn engine_ops() -> u64 {
     ENGINE_OPS.with(|c| c.get())
@@ -163,8 +174,14 @@ pub(crate) fn count_engine_op() {
 /// # Examples
 ///
 /// ```
-/// // Nothing has run on this thread yet.
-/// assert!(lockproof::backend::checked::take_last_report().is_none());
+/// use lockproof::backend::checked::{execute, take_last_report, WorldConfig};
+/// use lockproof::backend::ShuttleEngine;
+///
+/// assert!(take_last_report().is_none()); // nothing has run on this thread yet
+/// shuttle::check_random(|| execute::<ShuttleEngine>(WorldConfig::default(), None, || {}), 1);
+/// let report = take_last_report().unwrap();
+/// assert_eq!(report.threads, ["main"]);
+/// assert!(take_last_report().is_none()); // taken: the next call has nothing
 /// ```
 pub fn take_last_report() -> Option<ExecutionReport> {
     LAST_REPORT.with(|r| r.borrow_mut().take())
