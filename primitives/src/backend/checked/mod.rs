@@ -18,6 +18,7 @@
 //! without a choice operator (loom) explores timed mode fully and says, in the execution
 //! report's `limitations`, what it could not explore.
 
+mod file;
 pub(crate) mod fxhash;
 #[cfg(target_os = "linux")]
 mod process;

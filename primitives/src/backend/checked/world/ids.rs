@@ -125,6 +125,8 @@ pub(crate) enum QueueKey {
     Environment,
     /// `time.sleep`: no queue; only the deadline ends it.
     Sleep,
+    /// The waiters for a file lock (flock, record or OFD) on this simulated inode.
+    File(u64),
 }
 
 /// A checked process, by start order: the main process first. Its pid is its start order

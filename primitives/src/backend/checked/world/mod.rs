@@ -10,6 +10,7 @@
 //! | `clock` | virtual time, and what happens when every thread is blocked |
 //! | `injection` | timeouts fired early and spurious wakeups, as engine choices |
 //! | `processes` | groups of threads with a pid, and the crash fault |
+//! | `files` | the simulated file system: names, inodes, descriptions, descriptor tables, lock tables |
 //! | `environment` | the same faults from an extra thread, for an engine without choices |
 //! | `preemption` | preemptions at the engine's scheduling points |
 //! | `holders` | who holds what, from each step's typed effect |
@@ -32,6 +33,7 @@ mod clock;
 mod config;
 mod deadlock;
 mod environment;
+mod files;
 mod holders;
 mod ids;
 mod injection;
@@ -44,6 +46,7 @@ mod trace;
 
 pub use config::{Aborted, Crashed, Observer, StepContext, TimeMode, Violation, WorldConfig};
 pub(crate) use environment::EnvStep;
+pub(crate) use files::{Attempt, FilesRef};
 pub use holders::Holders;
 pub(crate) use ids::QueueKey;
 pub use ids::{ObjectId, ProcessId, ThreadId};
@@ -85,6 +88,8 @@ struct State {
     injection: Injection,
     env: Environment,
     preemptions: Preemptions,
+    /// The simulated file system (`files`).
+    files: files::Files,
     trace: Trace,
     failure: Option<Failure>,
     /// What this engine could not explore (said in the report, never silently skipped).
@@ -298,6 +303,7 @@ impl World {
                 injection: Injection::default(),
                 env: Environment::default(),
                 preemptions: Preemptions::default(),
+                files: files::Files::default(),
                 trace: Trace::new(observer),
                 failure: None,
                 limitations: Vec::new(),

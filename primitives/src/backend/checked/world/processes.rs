@@ -233,6 +233,8 @@ impl World {
                 }
             }
         }
+        // Its descriptors close as at SIGKILL: kernel file locks drop, names and bytes stay.
+        woken.extend(self.close_crashed_files(&mut st, process));
         // The current thread, if it is one of them, finishes the operation it is in (its
         // wake, if any) and dies at the start of its next one.
         self.wake_later(st, woken);
