@@ -87,7 +87,10 @@ const DIVERGENT: &[(&str, &str)] = &[(
 )];
 
 /// Tables run under shuttle only: loom's branch limit is below their step count.
-const SHUTTLE_ONLY: &[(&str, &str)] = &[("c49", "2 x 2000 writes exceed loom's branch limit")];
+const SHUTTLE_ONLY: &[(&str, &str)] = &[(
+    "c49",
+    "2 x 2000 writes exceed loom's branch limit (2 random + 2 PCT shuttle schedules)",
+)];
 
 /// Every table of `conformance_file.rs`, by name (the same list, the same order).
 /// A table by name.
@@ -316,8 +319,11 @@ fn run_table(name: &str, table: fn() -> Vec<Step>) -> Result<(), String> {
     TABLE.with(|t| *t.borrow_mut() = table());
     let describe =
         |r: Box<lockproof::backend::checked::ExecutionReport>| format!("{:?}", r.failure);
-    shuttle_check(replay::<Shuttle>, 10).map_err(|r| format!("shuttle: {}", describe(r)))?;
-    if std::env::var("FILE_DIFF_NO_LOOM").is_ok() || SHUTTLE_ONLY.iter().any(|(n, _)| *n == name) {
+    let long = SHUTTLE_ONLY.iter().any(|(n, _)| *n == name);
+    // A long table: two schedules of each kind (each has thousands of steps).
+    let runs = if long { 2 } else { 10 };
+    shuttle_check(replay::<Shuttle>, runs).map_err(|r| format!("shuttle: {}", describe(r)))?;
+    if std::env::var("FILE_DIFF_NO_LOOM").is_ok() || long {
         return Ok(());
     }
     loom_bound(2, replay::<Loom>).map_err(|r| format!("loom: {}", describe(r)))?;
