@@ -24,7 +24,7 @@
 //! Two more lists are printed and named here: [`DIVERGENT`] (c10: a table whose fixed
 //! expectation is one of the outcomes Linux allows, where the simulation also explores the
 //! others; run and reported, not asserted) and [`SHUTTLE_ONLY`] (c49: too many steps for
-//! loom's branch limit). `FILE_DIFF_ONLY=<table>` runs one table.
+//! loom's branch limit). `FILE_DIFF_ONLY=<table>` runs one table; `FILE_DIFF_TIMES=1` prints each table's time.
 
 #[path = "support/file_ops.rs"]
 mod file_ops;
@@ -355,7 +355,12 @@ fn conformance_tables_on_the_simulation() {
             continue;
         }
         let divergent = DIVERGENT.iter().find(|(n, _)| n == name);
-        match (run_table(name, *table), divergent) {
+        let started = std::time::Instant::now();
+        let outcome = run_table(name, *table);
+        if std::env::var("FILE_DIFF_TIMES").is_ok() {
+            println!("  {name}: {:?}", started.elapsed());
+        }
+        match (outcome, divergent) {
             (Ok(()), _) => passed.push(*name),
             (Err(e), Some((_, why))) => diverged.push(format!("{name}: {why} ({e})")),
             (Err(e), None) => failed.push(format!("{name}: {e}")),
