@@ -23,7 +23,7 @@
 //! | backend | what a call is |
 //! |---|---|
 //! | [`Std`](super::Std) (Linux) | the real system call (`rustix`, and `libc` for ranged and OFD locks, which `rustix` cannot express); blocking requests (`flock` without `LOCK_NB`, `F_SETLKW`, `F_OFD_SETLKW`) block in the kernel, retried on `EINTR` as CPython does (PEP 475) |
-//! | a checked world (planned) | one atomic step on a simulated file system (FILELOCKS.md §5): inodes, directory entries, open file descriptions, per-process descriptor tables, lock tables; a blocking request parks at the checker's wait point |
+//! | a checked world (`checked/file.rs`) | one atomic step on a simulated file system (FILELOCKS.md §5): inodes, directory entries, open file descriptions, per-process descriptor tables, lock tables; a blocking request parks at the checker's wait point |
 
 use super::Backend;
 use std::fmt;
