@@ -14,89 +14,12 @@ use lockproof::multiprocessing::{
     Semaphore, Value,
 };
 use lockproof::Error;
-use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
-const ROLE: &str = "LOCKPROOF_TEST_ROLE";
-/// The bound of every wait for something that must happen.
-const BOUND: Duration = Duration::from_secs(10);
+mod support;
 
-/// This process's role, if it is a child.
-fn role() -> Option<String> {
-    std::env::var(ROLE).ok()
-}
-
-/// The handle in `var` (a child's side).
-fn handle(var: &str) -> Handle {
-    Handle::from_env(var).unwrap_or_else(|e| panic!("child: {e}"))
-}
-
-/// A child process: killed (SIGKILL) and reaped when dropped.
-struct ChildGuard(Child);
-
-impl ChildGuard {
-    fn pid(&self) -> u32 {
-        self.0.id()
-    }
-
-    /// SIGKILL, without reaping (the child stays a zombie until `wait`).
-    fn kill(&mut self) {
-        self.0.kill().expect("kill failed");
-    }
-
-    /// Wait (at most [`BOUND`]) for the child to exit.
-    fn wait(&mut self) -> ExitStatus {
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.0.try_wait().unwrap() {
-                return status;
-            }
-            assert!(start.elapsed() < BOUND, "child {} did not exit", self.pid());
-            std::thread::sleep(Duration::from_millis(1)); // polling the exit, not a handoff
-        }
-    }
-
-    fn wait_success(&mut self) {
-        let s = self.wait();
-        assert!(s.success(), "child failed: {s}");
-    }
-}
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Start this test binary again for test `test`, as `role`, with `handles`.
-fn spawn(test: &str, role: &str, handles: &[(&str, Handle)]) -> ChildGuard {
-    let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args([test, "--exact", "--nocapture", "--test-threads=1", "-q"])
-        .env(ROLE, role)
-        .stdout(Stdio::null());
-    for (var, h) in handles {
-        h.pass_to(&mut cmd, var);
-    }
-    ChildGuard(cmd.spawn().expect("cannot start the child"))
-}
-
-/// Wait (yielding, at most [`BOUND`]) until `cond` holds.
-fn until(what: &str, cond: impl Fn() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(start.elapsed() < BOUND, "never happened: {what}");
-        std::thread::yield_now();
-    }
-}
-
-/// A child that must stay where it is until killed blocks here (bounded, 30 s).
-fn park_until_killed() {
-    let never = Semaphore::new(0).unwrap();
-    assert_eq!(never.acquire_timeout(30.0), Ok(false));
-    panic!("child was not killed within 30 s");
-}
+use support::children::{handle, park_until_killed, role, spawn, until, BOUND};
 
 // ---- mutual exclusion ----------------------------------------------------------------
 

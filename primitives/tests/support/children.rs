@@ -46,16 +46,27 @@ impl ChildGuard {
         self.0.kill().expect("kill failed");
     }
 
-    /// Wait (at most [`BOUND`]) for the child to exit.
+    /// Wait (at most [`BOUND`]) for the child to exit: a blocking `waitpid`, with a
+    /// watchdog that kills the child at the bound (and the test then fails).
     pub fn wait(&mut self) -> ExitStatus {
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.0.try_wait().unwrap() {
-                return status;
+        let pid = self.0.id() as libc::pid_t;
+        let (exited, watch) = std::sync::mpsc::channel::<()>();
+        let watchdog = std::thread::spawn(move || {
+            let timed_out = matches!(
+                watch.recv_timeout(BOUND),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout)
+            );
+            if timed_out {
+                // SAFETY: kill(2) on our own unreaped child (a zombie keeps its pid).
+                unsafe { libc::kill(pid, libc::SIGKILL) };
             }
-            assert!(start.elapsed() < BOUND, "child {} did not exit", self.pid());
-            std::thread::sleep(Duration::from_millis(1)); // polling the exit, not a handoff
-        }
+            timed_out
+        });
+        let status = self.0.wait().expect("waitpid failed");
+        let _ = exited.send(());
+        let timed_out = watchdog.join().expect("watchdog");
+        assert!(!timed_out, "child {pid} did not exit within {BOUND:?}");
+        status
     }
 
     /// Wait for the child to exit, and fail unless it succeeded.
