@@ -9,5 +9,6 @@ pub fn all() -> Vec<Scenario> {
     v.extend(crate::conformance::scenarios());
     v.extend(lockproof_models_threads::scenarios());
     v.extend(lockproof_models_processes::scenarios());
+    v.extend(lockproof_models_files::scenarios());
     v
 }

@@ -624,6 +624,10 @@ pub unsafe trait FileBackend: Backend {
     /// `mkdir(path, mode)`.
     fn mkdir(path: &Path, mode: u32) -> Result<(), Errno>;
 
+    /// `listdir(path)`: the names in a directory (not `.` and `..`), sorted: the kernel's
+    /// order is unspecified, and a sorted list keeps a simulation and a real run alike.
+    fn listdir(path: &Path) -> Result<Vec<String>, Errno>;
+
     /// `rmdir(path)`.
     fn rmdir(path: &Path) -> Result<(), Errno>;
 

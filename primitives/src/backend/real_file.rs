@@ -227,6 +227,22 @@ unsafe impl FileBackend for Std {
         fs::mkdir(path, Mode::from_raw_mode(mode)).map_err(errno)
     }
 
+    fn listdir(path: &Path) -> Result<Vec<String>, Errno> {
+        let io = |e: std::io::Error| Errno(e.raw_os_error().unwrap_or(libc::EIO));
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(path).map_err(io)? {
+            names.push(
+                entry
+                    .map_err(io)?
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned(),
+            );
+        }
+        names.sort();
+        Ok(names)
+    }
+
     fn rmdir(path: &Path) -> Result<(), Errno> {
         fs::rmdir(path).map_err(errno)
     }

@@ -130,6 +130,28 @@ pub fn rmdir<B: FileBackend>(path: impl AsRef<Path>) -> Result<()> {
     B::rmdir(path).map_err(|e| path_err(e, path))
 }
 
+/// `os.listdir(path)`: the names in a directory, **sorted** (CPython returns the
+/// kernel's order, which is unspecified; sorting keeps a real run and a simulated one
+/// alike). `FileNotFoundError` if it does not exist, `NotADirectoryError` for a file.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::Std;
+/// use lockproof::file::os;
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// std::fs::write(dir.path().join("b.task"), b"").unwrap();
+/// std::fs::write(dir.path().join("a.task"), b"").unwrap();
+/// assert_eq!(os::listdir::<Std>(dir.path())?, ["a.task", "b.task"]);
+/// assert_eq!(os::listdir::<Std>(dir.path().join("none")).unwrap_err().errno(), Some(2));
+/// # Ok::<(), lockproof::Error>(())
+/// ```
+pub fn listdir<B: FileBackend>(path: impl AsRef<Path>) -> Result<Vec<String>> {
+    let path = path.as_ref();
+    B::listdir(path).map_err(|e| path_err(e, path))
+}
+
 /// `os.stat(path)`, following symlinks.
 ///
 /// # Examples

@@ -462,6 +462,19 @@ where
         )
     }
 
+    fn listdir(path: &Path) -> Result<Vec<String>, Errno> {
+        if !step::<E>() {
+            return Err(Errno::EINTR);
+        }
+        let w = world::current();
+        let r = w.fs(|files, _| files.listdir(path));
+        let ino = r.as_ref().ok().and_then(|(i, _)| *i);
+        let r = r.map(|(_, names)| names);
+        let shown = outcome(&r, |names| Outcome::Value(format!("{names:?}")));
+        trace(ino, "listdir", path_args(path), shown, Hold::Nothing);
+        r
+    }
+
     fn rmdir(path: &Path) -> Result<(), Errno> {
         simple::<E, _>(
             "rmdir",

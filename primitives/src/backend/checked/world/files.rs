@@ -940,6 +940,29 @@ impl Files {
         Ok(ino)
     }
 
+    /// `listdir`: the names directly under `path`, sorted; the directory's inode if it is in
+    /// the map (one that is not is taken to exist, as a parent is).
+    pub(crate) fn listdir(
+        &self,
+        path: &std::path::Path,
+    ) -> Result<(Option<u64>, Vec<String>), Errno> {
+        let p = norm(path);
+        let ino = match self.names.get(&p) {
+            Some(&ino) if self.inode(ino).kind != FileKind::Dir => return Err(Errno::ENOTDIR),
+            found => found.copied(),
+        };
+        let prefix = if p == "/" { p.clone() } else { format!("{p}/") };
+        let names = self
+            .names
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .map(|(k, _)| &k[prefix.len()..])
+            .filter(|rest| !rest.is_empty() && !rest.contains('/'))
+            .map(str::to_owned)
+            .collect();
+        Ok((ino, names))
+    }
+
     pub(crate) fn rmdir(&mut self, path: &std::path::Path) -> Result<u64, Errno> {
         let p = norm(path);
         let ino = *self.names.get(&p).ok_or(Errno::ENOENT)?;
