@@ -465,6 +465,7 @@ checks! {
     check_08_failed_flock_upgrade_leaves_nothing => c08();
     check_09_sole_shared_holder_converts_both_ways => c09();
     check_10_two_flock_upgraders_do_not_deadlock => c10();
+    check_10_linux_order_second_upgrader_wins_the_gap => c10_linux_order();
     check_11_flock_no_writer_preference => c11();
     check_12_flock_unlock_when_free_and_einval => c12();
     check_13_stopped_flock_holder_keeps_it => c13();

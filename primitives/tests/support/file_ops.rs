@@ -782,10 +782,35 @@ pub fn c09() -> Vec<Step> {
     ]
 }
 
-/// Check 10: P1 and P2 hold SH, both request EX blocking → no deadlock: the second requester is
-/// granted at once (its own SH is dropped first and P1 holds nothing while it waits), the
-/// first after the second unlocks.
+/// Check 10: P1 and P2 hold SH, both request EX blocking → no deadlock: each gets EX in
+/// turn and unlocks. Which one wins is not fixed (FILELOCKS.md §1.2: a conversion drops the
+/// SH first, and the sleeper it wakes and the converting requester race), so each actor's
+/// `EX; UN` is sent without waiting and both must complete. [`c10_linux_order`] is the
+/// order this machine showed.
 pub fn c10() -> Vec<Step> {
+    let upgrade = |slot| {
+        Thread(vec![
+            Call::Flock { slot, op: LOCK_EX },
+            Call::Flock { slot, op: LOCK_UN },
+        ])
+    };
+    vec![
+        open("P1", "a", "f", RW_CREAT),
+        flock("P1", "a", LOCK_SH, Done),
+        open("P2", "b", "f", RDWR),
+        flock("P2", "b", LOCK_SH, Done),
+        st("P1", upgrade("a"), Expect::Pending),
+        st("P2", upgrade("b"), Expect::Pending),
+        st("P1", Await, Done),
+        st("P2", Await, Done),
+    ]
+}
+
+/// Check 10, the order observed on Linux: the second requester is granted at once (its own
+/// SH is dropped first and P1 holds nothing while it waits), the first after the second
+/// unlocks. One of the outcomes Linux allows: real files only (the simulation explores the
+/// other order too, where the runner would wait on P2 while P1 holds EX).
+pub fn c10_linux_order() -> Vec<Step> {
     vec![
         open("P1", "a", "f", RW_CREAT),
         flock("P1", "a", LOCK_SH, Done),
