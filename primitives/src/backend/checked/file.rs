@@ -53,7 +53,10 @@ where
         .expect("one engine per execution");
     a.fetch_add(1, SeqCst);
     world::count_engine_op();
-    true
+    // Killed at this scheduling point by another thread's step: the call never happens (a
+    // dead process's open would leak a descriptor that no crash closes, its close would
+    // see EBADF, its write would land after its death).
+    !world::crashed_before_call()
 }
 
 fn outcome<T>(r: &Result<T, Errno>, ok: impl FnOnce(&T) -> Outcome) -> Outcome {

@@ -280,6 +280,27 @@ fn abort_thread() -> ! {
     std::panic::resume_unwind(Box::new(Aborted))
 }
 
+/// A thread whose process was killed at the scheduling point of the call it is about to
+/// make (by another thread's step or the environment, after this thread's
+/// [`before_visible_op`]): the call must not take effect, since the crash has already
+/// closed the process's descriptors and dropped its kernel locks. It unwinds now, unless
+/// it is already unwinding (then the caller skips the call).
+pub(crate) fn crashed_before_call() -> bool {
+    let Some(w) = try_current() else {
+        return false;
+    };
+    if !w.my_process_crashed_now() {
+        return false;
+    }
+    if !std::thread::panicking() {
+        // As in `before_visible_op`: the operation the crash cut off reads the witness, so
+        // that the engine also tries the order where this operation came first.
+        w.witness(false);
+        abort_thread_crashed();
+    }
+    true
+}
+
 /// Unwind the current thread: its process crashed.
 fn abort_thread_crashed() -> ! {
     std::panic::resume_unwind(Box::new(Crashed))
