@@ -19,8 +19,9 @@
 //! execution with a `differential` violation naming the step.
 //!
 //! **Skip list** ([`SKIPPED`], printed by the test, never silent): tables that need a
-//! runner action the checked world has no on-demand form of — `Fork` and `Exec` (the
-//! simulation has no descriptor-table inheritance), `Kill` (crashes are the engine's
+//! runner action the checked world has no on-demand form of — `Fork` (the simulation's
+//! `spawn_process` is a fork and inherits descriptors, tested in `file_fork.rs`, but the runner
+//! cannot hand an actor's `Fd` slots to the new actor) and `Exec` (not simulated), `Kill` (crashes are the engine's
 //! choice, not the runner's), `Stop`/`Cont` (pauses likewise) and `Interrupt` (no signals).
 //! The test prints how many tables (and check numbers) passed and which were skipped.
 //! Two more lists are printed and named here: [`DIVERGENT`] (c10_linux_order: a table whose fixed
@@ -53,16 +54,16 @@ const SKIPPED: &[(&str, &str)] = &[
     ("c02_kill", "Kill: no on-demand crash of a chosen process"),
     (
         "c04a",
-        "Fork: no descriptor-table inheritance in the simulation",
+        "Fork: the runner cannot hand an actor's slots to a forked actor (no Fd from a raw number; inheritance itself is simulated: file_fork.rs)",
     ),
     (
         "c04b",
-        "Fork: no descriptor-table inheritance in the simulation",
+        "Fork: the runner cannot hand an actor's slots to a forked actor (no Fd from a raw number; inheritance itself is simulated: file_fork.rs)",
     ),
     ("c13", "Stop/Cont: no on-demand pause of a chosen process"),
     (
         "c19",
-        "Fork: no descriptor-table inheritance in the simulation",
+        "Fork: the runner cannot hand an actor's slots to a forked actor (no Fd from a raw number; inheritance itself is simulated: file_fork.rs)",
     ),
     ("c30_record_cloexec", "Exec: not simulated"),
     ("c30_record_inheritable", "Exec: not simulated"),
@@ -70,7 +71,7 @@ const SKIPPED: &[(&str, &str)] = &[
     ("c30_flock_inheritable", "Exec: not simulated"),
     (
         "c35",
-        "Fork: no descriptor-table inheritance in the simulation",
+        "Fork: the runner cannot hand an actor's slots to a forked actor (no Fd from a raw number; inheritance itself is simulated: file_fork.rs)",
     ),
     ("c36", "Kill of a blocked actor: no on-demand crash"),
     ("c39", "Interrupt: signals are not simulated"),

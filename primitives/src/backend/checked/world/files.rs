@@ -19,8 +19,13 @@
 //! | `EDEADLK` | an `F_SETLKW` that would wait on a process which (through at most 10 hops of "waits on a record lock held by") waits on the requester fails at once; OFD locks and flock are never detected |
 //! | time | one file-system clock: the virtual time plus one nanosecond per stamp, so every write, truncate or utime gets a distinct mtime that is never later than a `time_ns()` read after it |
 //!
-//! Not modelled: permissions and users (`kill0` never gives `EPERM`), `fork` and `exec`
-//! (no descriptor table is inherited), signals (`EINTR`), file-system limits (`ENOLCK`,
+//! A process made by `spawn_process` is a `fork` of its spawner: it starts with a copy
+//! of the spawner's descriptor table (the descriptions shared, so a flock or OFD lock held
+//! through one stays held while the child keeps its copy), and its last thread's end closes
+//! every descriptor it still has, as `exit` does.
+//!
+//! Not modelled: permissions and users (`kill0` never gives `EPERM`), `exec` (no
+//! close-on-exec), signals (`EINTR`), file-system limits (`ENOLCK`,
 //! `ENOSPC`), short writes, msvcrt regions, `fsync` durability (machine crashes are out of
 //! scope, FILELOCKS.md §5.4), and the zombie state of `kill(pid, 0)` (a crashed process is
 //! gone at once: `ESRCH`; a finished one stays "alive").
@@ -373,6 +378,20 @@ impl Files {
             }
         }
         (ino, dropped)
+    }
+
+    /// `fork`: the child gets a copy of the parent's descriptor table (same numbers, same
+    /// open file descriptions, whose reference counts grow; close-on-exec descriptors too,
+    /// since no exec follows). Record locks stay the parent's (they belong to a pid); a
+    /// flock or OFD lock is the shared description's, so the child shares it.
+    pub(crate) fn fork(&mut self, parent: ProcessId, child: ProcessId) {
+        let Some(table) = self.fds.get(&parent).cloned() else {
+            return;
+        };
+        for e in table.values() {
+            self.ofds.get_mut(&e.ofd).expect("open description").refs += 1;
+        }
+        self.fds.insert(child, table);
     }
 
     /// A crashed (or exited) process: every descriptor closes, in number order. The inodes
@@ -1026,10 +1045,10 @@ impl World {
         self.wake_later(st, woken);
     }
 
-    /// The crash hook: `process`'s descriptors close as at `SIGKILL` (kernel locks drop by
-    /// the rules of FILELOCKS.md §5.3; names and written bytes stay); the waiters of every
-    /// inode it touched are woken.
-    pub(super) fn close_crashed_files(&self, st: &mut State, process: ProcessId) -> Vec<ThreadId> {
+    /// The exit and crash hook: `process`'s descriptors close as at `exit` or `SIGKILL`
+    /// (kernel locks drop by the rules of FILELOCKS.md §5.3; names and written bytes stay);
+    /// the waiters of every inode it touched are woken.
+    pub(super) fn close_process_files(&self, st: &mut State, process: ProcessId) -> Vec<ThreadId> {
         let inodes = st.files.close_all(process);
         let members: Vec<ThreadId> = st
             .threads

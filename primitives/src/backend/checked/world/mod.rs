@@ -459,9 +459,19 @@ impl World {
         }
         self.engine_stop(&mut st);
         st.threads[me].status = Status::Finished;
-        let joiners: Vec<ThreadId> = st.queues.take(QueueKey::Join(me)).into();
+        let mut joiners: Vec<ThreadId> = st.queues.take(QueueKey::Join(me)).into();
         for &t in &joiners {
             st.threads[t].resume(Wake::Unparked);
+        }
+        let process = st.threads[me].process;
+        if process != ProcessId::MAIN
+            && !st
+                .threads
+                .iter()
+                .any(|(_, t)| t.process == process && !matches!(t.status, Status::Finished))
+        {
+            // Its process's last thread: the process exits, and its descriptors close.
+            joiners.extend(self.close_process_files(&mut st, process));
         }
         let st = self.make_progress(st);
         self.wake_later(st, joiners);

@@ -74,6 +74,10 @@ impl World {
         let mut st = self.lock();
         let pid = st.processes.add();
         st.threads[thread].process = pid;
+        // A fork: the child starts with copies of the spawner's descriptors.
+        let me = self.me(&st);
+        let parent = st.threads[me].process;
+        st.files.fork(parent, pid);
         // An environment thread waiting for something to do has a process to crash now.
         let env = self.env_target_appeared(&mut st);
         drop(st);
@@ -234,7 +238,7 @@ impl World {
             }
         }
         // Its descriptors close as at SIGKILL: kernel file locks drop, names and bytes stay.
-        woken.extend(self.close_crashed_files(&mut st, process));
+        woken.extend(self.close_process_files(&mut st, process));
         // The current thread, if it is one of them, finishes the operation it is in (its
         // wake, if any) and dies at the start of its next one.
         self.wake_later(st, woken);
