@@ -8,7 +8,7 @@ mod support;
 use lockproof::backend::file::FileBackend;
 use lockproof::backend::process::ProcessBackend;
 use lockproof::backend::spawn::ProcessHandle;
-use lockproof::backend::{Backend, Loom, Shuttle};
+use lockproof::backend::{Loom, Shuttle};
 use lockproof::file::fcntl::{self, LOCK_EX, LOCK_NB};
 use lockproof::file::{Fd, OpenFlags};
 use lockproof::Event;
@@ -26,7 +26,7 @@ fn child_keeps_the_flock<B: ProcessBackend + FileBackend>() {
     let done = Arc::new(Event::<B>::new().with_name("done"));
     let d = done.clone();
     let child = B::spawn_process("child", move || {
-        d.wait(None);
+        assert!(d.wait(None).unwrap());
     });
     a.close().unwrap();
     let b = Fd::<B>::open(F, OpenFlags::RDWR, 0).unwrap();
@@ -61,13 +61,13 @@ fn record_lock_is_not_inherited<B: ProcessBackend + FileBackend>() {
             "the parent's record lock is not the child's"
         );
         k.set();
-        c.wait(None);
+        assert!(c.wait(None).unwrap());
         // The lock went with the parent's close, though this process still has its copy
         // of the parent's descriptor.
         fcntl::fcntl_lock(&fd, F_SETLK, Flock::new(F_WRLCK, 0, 0, 0))
             .expect("the parent's close dropped its record lock");
     });
-    asked.wait(None);
+    assert!(asked.wait(None).unwrap());
     a.close().unwrap();
     closed.set();
     assert_eq!(child.join(), 0);
