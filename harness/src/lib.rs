@@ -30,5 +30,5 @@ pub mod trace;
 
 pub use check::{Budget, Family};
 pub use checker::{check, Check, CheckError, Config, Report};
-pub use lockproof_scenario::{Expect, Scenario};
+pub use lockproof_scenario::{ensure, Expect, Scenario};
 pub use model::Model;

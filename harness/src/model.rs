@@ -46,8 +46,10 @@ use std::sync::Arc;
 ///
 /// A model of processes (multiprocessing's primitives in [`lockproof::process`],
 /// `B::spawn_process`) names the process seam instead, which every checked world
-/// implements: `fn run<B: ProcessBackend>(&self)`. The trait's bound is that seam, so an
-/// implementation may ask for it or for the plain [`Backend`](lockproof::backend::Backend) it extends.
+/// implements: `fn run<B: ProcessBackend>(&self)`; a model that also uses files
+/// ([`lockproof::file`]: flock, record locks, lock files, on the checked world's simulated
+/// file system) names `lockproof::backend::System`. The trait's bound is `System`, so an
+/// implementation may ask for it or for any seam it extends.
 ///
 /// ```
 /// use lockproof::backend::process::ProcessBackend;
@@ -80,7 +82,7 @@ use std::sync::Arc;
 pub trait Model: Send + Sync + 'static {
     /// One execution of the code under test in world `B`.
     #[cfg(target_os = "linux")]
-    fn run<B: lockproof::backend::process::ProcessBackend>(&self);
+    fn run<B: lockproof::backend::System>(&self);
     /// One execution of the code under test in world `B`.
     #[cfg(not(target_os = "linux"))]
     fn run<B: lockproof::backend::Backend>(&self);

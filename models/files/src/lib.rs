@@ -30,7 +30,6 @@
 //!   steps: its descriptors close and its kernel locks drop, while a lock file it made and
 //!   a partial write it issued stay.
 
-use lockproof::backend::file::FileBackend;
 use lockproof::backend::process::ProcessBackend;
 use lockproof::file::File;
 use lockproof_scenario::prelude::*;
@@ -55,9 +54,7 @@ pub fn scenarios() -> Vec<Scenario> {
 }
 
 /// A world with processes and files: what every chapter-8 body is generic over.
-pub trait Fs: ProcessBackend + FileBackend {}
-
-impl<B: ProcessBackend + FileBackend> Fs for B {}
+pub use lockproof::backend::System as Fs;
 
 // ---- helpers shared by the chapter's modules ----------------------------------------------
 

@@ -90,6 +90,35 @@ pub mod file;
 #[cfg(target_os = "linux")]
 mod real_file;
 
+/// Every seam of the operating system a program can use: threads ([`Backend`]), processes
+/// ([`process::ProcessBackend`]) and files ([`file::FileBackend`]). [`Std`] and every
+/// checked world implement it; a model that uses processes and files names it
+/// (`fn run<B: System>(&self)`).
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::{Std, System};
+/// use lockproof::file::{fcntl, File};
+///
+/// fn append_locked<B: System>(path: &std::path::Path, line: &[u8]) -> lockproof::Result<()> {
+///     let mut f = File::<B>::open(path, "a")?;
+///     fcntl::flock(&f, fcntl::LOCK_EX)?;
+///     f.write(line)?;
+///     f.close() // flushes, then closes: the flock goes with the last descriptor
+/// }
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// append_locked::<Std>(&dir.path().join("log"), b"one\n")?;
+/// assert_eq!(std::fs::read(dir.path().join("log")).unwrap(), b"one\n");
+/// # Ok::<(), lockproof::Error>(())
+/// ```
+#[cfg(target_os = "linux")]
+pub trait System: process::ProcessBackend + file::FileBackend {}
+
+#[cfg(target_os = "linux")]
+impl<B: process::ProcessBackend + file::FileBackend> System for B {}
+
 #[cfg(any(feature = "loom", feature = "shuttle"))]
 pub mod checked;
 #[cfg(feature = "loom")]
