@@ -116,3 +116,65 @@ fn replace_by_rename_under_a_lock_file_holds_when_an_adder_is_killed() {
         .no_save()
         .assert_holds();
 }
+
+/// The README's example, as written there.
+mod readme {
+    use lockproof::backend::spawn::ProcessHandle;
+    use lockproof::backend::System;
+    use lockproof::file::{fcntl, File};
+    use lockproof_harness::{ensure, Check, Model};
+
+    struct CounterFile; // two processes add one to a number in a file, under flock
+
+    impl Model for CounterFile {
+        fn run<B: System>(&self) {
+            File::<B>::open("/tmp/counter", "w")
+                .and_then(|mut f| {
+                    f.write(b"0")?;
+                    f.close()
+                })
+                .unwrap();
+            let adders: Vec<_> = (0..2)
+                .map(|i| {
+                    B::spawn_process(&format!("adder{i}"), || {
+                        let mut f = File::<B>::open("/tmp/counter", "r+").unwrap();
+                        fcntl::flock(&f, fcntl::LOCK_EX).unwrap();
+                        let n: u32 = String::from_utf8(f.read(None).unwrap())
+                            .unwrap()
+                            .parse()
+                            .unwrap_or(0);
+                        f.seek(0, 0).unwrap();
+                        f.truncate(Some(0)).unwrap();
+                        f.write(format!("{}", n + 1).as_bytes()).unwrap();
+                        f.close().unwrap();
+                    })
+                })
+                .collect();
+            let done = adders
+                .into_iter()
+                .map(|p| p.join())
+                .filter(|&c| c == 0)
+                .count();
+            let mut f = File::<B>::open("/tmp/counter", "r").unwrap();
+            let text = String::from_utf8(f.read(None).unwrap()).unwrap();
+            ensure(
+                text.parse::<usize>().unwrap_or(0) >= done,
+                "no-lost-update",
+                || format!("{done} finished, file says {text:?}"),
+            );
+        }
+    }
+
+    #[test]
+    fn readme_holds_without_faults() {
+        Check::new(CounterFile).assert_holds();
+    }
+
+    #[test]
+    fn readme_a_killed_adder_empties_the_file() {
+        // truncate, then crash before the write
+        Check::new(CounterFile)
+            .crashes(1)
+            .assert_violates("no-lost-update");
+    }
+}
