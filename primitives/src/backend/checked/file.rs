@@ -30,13 +30,12 @@ use std::path::Path;
 use std::sync::atomic::Ordering::SeqCst;
 use std::sync::Arc;
 
-/// The scheduling point before a file call; `false` during a teardown (skip the call).
-fn step<E: Engine>() -> bool
+/// The engine atomic every file call touches, made on first use.
+fn witness<E: Engine>() -> Arc<dyn Any + Send + Sync>
 where
     E::Atomic: 'static,
 {
-    let w = world::current();
-    let witness = w.fs(|f, _| {
+    world::current().fs(|f, _| {
         f.witness(|| {
             let a: Arc<dyn Any + Send + Sync> = Arc::new(E::Atomic::new(0));
             // Never dropped: the world may outlive the engine's execution, and an engine
@@ -44,7 +43,28 @@ where
             std::mem::forget(a.clone());
             a
         })
-    });
+    })
+}
+
+/// Make the file calls' engine atomic in the main thread, before the body starts any
+/// thread. Made by the first file call instead, it would belong to whichever thread
+/// called first, and another thread's first touch of it is ordered after its creation
+/// only by the world's lock, which loom does not see: loom fails that execution with
+/// "Causality violation: Concurrent load and mut accesses" (two child processes whose
+/// first file calls race).
+pub(super) fn prime<E: Engine>()
+where
+    E::Atomic: 'static,
+{
+    witness::<E>();
+}
+
+/// The scheduling point before a file call; `false` during a teardown (skip the call).
+fn step<E: Engine>() -> bool
+where
+    E::Atomic: 'static,
+{
+    let witness = witness::<E>();
     if world::before_visible_op() {
         return false;
     }
