@@ -483,17 +483,6 @@ pub fn execute<E: Engine>(
         f
     });
     let world = Arc::new(World::new(config, observer, ops::<E>(), witness));
-    // The file system's witness (every file call reads and writes it, so that the engine
-    // orders file calls): made here, by the main thread before any other exists, so that
-    // every thread's first use of it happens after its creation (made lazily by a child,
-    // loom saw a sibling's use race with the creation).
-    world.files_witness(|| {
-        let a: Arc<dyn std::any::Any + Send + Sync> = Arc::new(E::Atomic::new(0));
-        // Never dropped: the world may outlive the engine's execution, and an engine
-        // atomic must not be dropped outside it (one word per execution).
-        std::mem::forget(a.clone());
-        a
-    });
     world.install();
     let main = world.new_thread("main").expect("main thread");
     world.bind(main, E::unparker());

@@ -1006,14 +1006,6 @@ impl Files {
 
 impl World {
     /// Run `f` on the file system as the calling thread, in one step under the world's lock.
-    /// The file system's engine witness, made by `make` on first use (see `execute`).
-    pub(crate) fn files_witness(
-        &self,
-        make: impl FnOnce() -> Arc<dyn Any + Send + Sync>,
-    ) -> Arc<dyn Any + Send + Sync> {
-        self.lock().files.witness(make)
-    }
-
     pub(crate) fn fs<R>(&self, f: impl FnOnce(&mut Files, Ctx) -> R) -> R {
         let mut st = self.lock();
         let thread = self.me(&st);
