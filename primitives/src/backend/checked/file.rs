@@ -53,6 +53,8 @@ where
         .expect("one engine per execution");
     a.fetch_add(1, SeqCst);
     world::count_engine_op();
+    // Killed at that scheduling point by another thread: the call never runs.
+    world::unwind_if_crashed();
     true
 }
 

@@ -276,6 +276,16 @@ pub(crate) fn before_visible_op() -> bool {
     }
 }
 
+/// After a system call's scheduling point: if another thread crashed the caller's process
+/// there (the call had not started: SIGKILL comes between system calls), the call never
+/// happens and the thread unwinds, instead of running it on a process whose descriptors
+/// are already closed.
+pub(crate) fn unwind_if_crashed() {
+    if !std::thread::panicking() && current().my_process_crashed_now() {
+        abort_thread_crashed();
+    }
+}
+
 fn abort_thread() -> ! {
     std::panic::resume_unwind(Box::new(Aborted))
 }
