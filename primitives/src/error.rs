@@ -48,6 +48,8 @@ pub enum PyException {
     ProcessLookupError,
     /// `InterruptedError`: errno `EINTR` (CPython retries instead, PEP 475).
     InterruptedError,
+    /// `ModuleNotFoundError`: `import msvcrt` anywhere but on Windows.
+    ModuleNotFoundError,
 }
 
 impl PyException {
@@ -96,6 +98,7 @@ impl fmt::Display for PyException {
             PyException::NotADirectoryError => "NotADirectoryError",
             PyException::ProcessLookupError => "ProcessLookupError",
             PyException::InterruptedError => "InterruptedError",
+            PyException::ModuleNotFoundError => "ModuleNotFoundError",
         })
     }
 }
@@ -208,6 +211,10 @@ pub enum Error {
     /// create/read/write/append mode`, …), or `f.seek(0, 7)` (`invalid whence (7, should
     /// be 0, 1 or 2)`).
     InvalidArgument(String),
+    /// `import name` of a module this platform does not have: `ModuleNotFoundError("No
+    /// module named 'msvcrt'")` for [`crate::file::msvcrt`] on a real Linux system
+    /// ([`Std`](crate::backend::Std)), where CPython has no `msvcrt` module at all.
+    ModuleNotFound(String),
 }
 
 impl Error {
@@ -246,6 +253,7 @@ impl Error {
             ReleaseUnlocked | ReleaseUnacquired | WaitUnacquired | NotifyUnacquired
             | BarrierAction(_) => PyException::RuntimeError,
             BrokenBarrier => PyException::BrokenBarrierError,
+            ModuleNotFound(_) => PyException::ModuleNotFoundError,
         }
     }
 
@@ -290,6 +298,7 @@ impl Error {
             InvalidIndex => "invalid index",
             LockfArgument => "unrecognized lockf argument",
             InvalidArgument(text) => text,
+            ModuleNotFound(text) => text,
         }
     }
 
@@ -312,6 +321,38 @@ impl Error {
             .strip_suffix(&format!(" (os error {errno})"))
             .unwrap_or(&text)
             .to_owned();
+        Error::Os {
+            errno,
+            message: format!("[Errno {errno}] {text}"),
+        }
+    }
+
+    /// `OSError(errno, strerror(errno))` as CPython **on Windows** builds it from a C
+    /// runtime `errno` (what `msvcrt.locking` raises, FILELOCKS.md §1.10): the text is the
+    /// Microsoft CRT's `strerror`, whose numbers above 34 differ from Linux's —
+    /// `Error::os_windows(36)` is `[Errno 36] Resource deadlock avoided` (the CRT's
+    /// `EDEADLOCK`), where [`Error::os`]`(36)` is Linux's `File name too long`. The class
+    /// follows the errno as Python's does on Windows: `EACCES` (13) is a `PermissionError`,
+    /// `EDEADLOCK` a plain `OSError`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::{Error, PyException};
+    ///
+    /// let e = Error::os_windows(36);
+    /// assert_eq!(e.to_string(), "[Errno 36] Resource deadlock avoided");
+    /// assert_eq!(e.exception(), PyException::OSError);
+    /// let e = Error::os_windows(13);
+    /// assert_eq!(e.python_repr(), "PermissionError('[Errno 13] Permission denied')");
+    /// assert_eq!(Error::os_windows(33).to_string(), "[Errno 33] Domain error");
+    /// ```
+    pub fn os_windows(errno: i32) -> Error {
+        let text = usize::try_from(errno)
+            .ok()
+            .and_then(|i| WINDOWS_CRT_STRERROR.get(i))
+            .copied()
+            .unwrap_or("Unknown error");
         Error::Os {
             errno,
             message: format!("[Errno {errno}] {text}"),
@@ -390,6 +431,54 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// The Microsoft C runtime's `strerror` texts (`_sys_errlist`), indexed by errno: what
+/// CPython on Windows puts after `[Errno N]` for an error taken from the CRT's `errno`.
+const WINDOWS_CRT_STRERROR: [&str; 43] = [
+    "No error",
+    "Operation not permitted",
+    "No such file or directory",
+    "No such process",
+    "Interrupted function call",
+    "Input/output error",
+    "No such device or address",
+    "Arg list too long",
+    "Exec format error",
+    "Bad file descriptor",
+    "No child processes",
+    "Resource temporarily unavailable",
+    "Not enough space",
+    "Permission denied",
+    "Bad address",
+    "Unknown error",
+    "Resource device",
+    "File exists",
+    "Improper link",
+    "No such device",
+    "Not a directory",
+    "Is a directory",
+    "Invalid argument",
+    "Too many open files in system",
+    "Too many open files",
+    "Inappropriate I/O control operation",
+    "Unknown error",
+    "File too large",
+    "No space left on device",
+    "Invalid seek",
+    "Read-only file system",
+    "Too many links",
+    "Broken pipe",
+    "Domain error",
+    "Result too large",
+    "Unknown error",
+    "Resource deadlock avoided",
+    "Unknown error",
+    "Filename too long",
+    "No locks available",
+    "Function not implemented",
+    "Directory not empty",
+    "Illegal byte sequence",
+];
 
 /// Shorthand for `Result<T, lockproof::Error>`.
 ///

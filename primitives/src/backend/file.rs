@@ -10,7 +10,7 @@
 //! |---|---|
 //! | descriptors | [`open`](FileBackend::open), [`close`](FileBackend::close), [`dup`](FileBackend::dup), [`set_inheritable`](FileBackend::set_inheritable), [`get_fl`](FileBackend::get_fl) / [`set_fl`](FileBackend::set_fl) |
 //! | contents | [`read`](FileBackend::read), [`write`](FileBackend::write), [`pread`](FileBackend::pread), [`pwrite`](FileBackend::pwrite), [`lseek`](FileBackend::lseek), [`ftruncate`](FileBackend::ftruncate), [`fsync`](FileBackend::fsync), [`fstat`](FileBackend::fstat) |
-//! | locks | [`flock`](FileBackend::flock), [`fcntl_lock`](FileBackend::fcntl_lock) (record and OFD locks, set, wait, query) |
+//! | locks | [`flock`](FileBackend::flock), [`fcntl_lock`](FileBackend::fcntl_lock) (record and OFD locks, set, wait, query), [`msvcrt_locking`](FileBackend::msvcrt_locking) (Windows byte ranges: simulated only) |
 //! | names | [`stat`](FileBackend::stat), [`lstat`](FileBackend::lstat), [`rename`](FileBackend::rename), [`unlink`](FileBackend::unlink), [`link`](FileBackend::link), [`symlink`](FileBackend::symlink), [`mkdir`](FileBackend::mkdir), [`rmdir`](FileBackend::rmdir), [`utime_now`](FileBackend::utime_now) |
 //! | processes and time | [`getpid`](FileBackend::getpid), [`kill0`](FileBackend::kill0), [`time_ns`](FileBackend::time_ns) |
 //!
@@ -79,6 +79,9 @@ impl Errno {
     pub const EDEADLK: Errno = Errno(35);
     /// No locks available (37).
     pub const ENOLCK: Errno = Errno(37);
+    /// Function not implemented (38): [`FileBackend::msvcrt_locking`] on a backend
+    /// without `msvcrt` (real Linux).
+    pub const ENOSYS: Errno = Errno(38);
     /// Directory not empty (39).
     pub const ENOTEMPTY: Errno = Errno(39);
 
@@ -97,6 +100,7 @@ impl Errno {
             22 => "EINVAL",
             35 => "EDEADLK",
             37 => "ENOLCK",
+            38 => "ENOSYS",
             39 => "ENOTEMPTY",
             _ => return None,
         })
@@ -601,6 +605,22 @@ pub unsafe trait FileBackend: Backend {
     /// waiting command blocks (under [`Std`](super::Std), in the kernel, retried on
     /// `EINTR`).
     fn fcntl_lock(fd: RawFd, cmd: LockCmd, lock: &mut RecordLock) -> Result<(), Errno>;
+
+    /// `msvcrt.locking(fd, mode, nbytes)`: the Windows C runtime's `_locking` (FILELOCKS.md
+    /// §1.10), the one call of this trait with **Windows** semantics and **Windows CRT
+    /// errnos**: the region is `nbytes` bytes from the descriptor's offset, owned by the
+    /// handle (the open file description), exclusive in every mode, never overlapping
+    /// another region, and *mandatory*: while a handle holds a region, `read`/`write`/
+    /// `pread`/`pwrite` through any other handle that touch it fail with `EACCES` (13).
+    /// `LK_LOCK`/`LK_RLCK` try 10 times with a 1 s sleep between tries, then fail with
+    /// `EDEADLOCK` (36 in the CRT, not Linux's `ENAMETOOLONG`); the other modes try once
+    /// (`EACCES`); `nbytes < 0` or an unknown mode is `EINVAL` (22); a bad descriptor `EBADF`.
+    ///
+    /// A backend without `msvcrt` (real Linux: [`Std`](super::Std)) fails with
+    /// [`Errno::ENOSYS`] and changes nothing; [`crate::file::msvcrt::locking`] turns that
+    /// into `ModuleNotFoundError("No module named 'msvcrt'")`, as `import msvcrt` raises on
+    /// Linux.
+    fn msvcrt_locking(fd: RawFd, mode: i32, nbytes: i64) -> Result<(), Errno>;
 
     // ---- names ----------------------------------------------------------------------
     /// `stat(path)`, following symlinks.

@@ -265,6 +265,13 @@ unsafe impl FileBackend for Std {
         rustix::process::getpid().as_raw_nonzero().get() as u32
     }
 
+    /// Linux has no `msvcrt` (CPython: `import msvcrt` raises `ModuleNotFoundError`): always
+    /// `ENOSYS`, without touching the descriptor. Never a panic, so code generic over the
+    /// backend can report it as the typed error [`crate::file::msvcrt::locking`] gives.
+    fn msvcrt_locking(_fd: RawFd, _mode: i32, _nbytes: i64) -> Result<(), Errno> {
+        Err(Errno::ENOSYS)
+    }
+
     fn kill0(pid: u32) -> Result<(), Errno> {
         let pid = i32::try_from(pid)
             .ok()

@@ -24,6 +24,7 @@
 //! | the tutorial's "try `LOCK_NB`, sleep, retry until the timeout" helpers | [`fcntl::flock_timeout`], [`fcntl::lockf_timeout`], [`Backoff`] | virtual time under a checker |
 //! | a lock file made with `O_CREAT\|O_EXCL` | [`LockFile`] | a crash leaves it; staleness by age or pid |
 //! | the safe patterns of FILELOCKS.md §2.5 | [`KernelLock`], [`lockfile::take_over_by_rename`], [`lockfile::create_by_link`], [`Fencing`] | |
+//! | `msvcrt.locking(fd, mode, nbytes)` (Windows; simulated only) | [`msvcrt::locking`] | exclusive, mandatory, per-handle regions; `LK_LOCK` gives up after 10 tries (errno 36) |
 //! | exceptions | [`Error::Os`](crate::Error::Os): `BlockingIOError: [Errno 11] Resource temporarily unavailable`, `FileExistsError`, `PermissionError`, … | class from the errno, as Python builds it |
 //!
 //! ## Which lock
@@ -57,6 +58,7 @@
 pub mod fcntl;
 mod fd;
 pub mod lockfile;
+pub mod msvcrt;
 mod open;
 pub mod os;
 mod retry;

@@ -405,6 +405,54 @@ where
         locking::<E>("fcntl", args, |f| f.files.fcntl_lock(f.c, fd, cmd, lock))
     }
 
+    /// Up to 10 tries (`LK_LOCK`, `LK_RLCK`) or one (the other modes), each one step traced
+    /// as `msvcrt.locking` on the inode, with 1 s of **virtual** time slept between tries
+    /// (FILELOCKS.md §1.10, §5.2). The CRT's per-descriptor lock, held across those sleeps
+    /// on Windows, is not modelled: another thread may use the descriptor meanwhile.
+    fn msvcrt_locking(fd: RawFd, mode: i32, nbytes: i64) -> Result<(), Errno> {
+        let args = fd_args(fd).int("mode", mode.into()).int("nbytes", nbytes);
+        let show = |e: Errno| {
+            Outcome::Error(match e.0 {
+                36 => "OSError(EDEADLOCK)".to_owned(),
+                _ => format!("OSError({e:?})"),
+            })
+        };
+        let tries = if mode == 1 || mode == 3 { 10 } else { 1 };
+        for attempt in 1..=tries {
+            if !step::<E>() {
+                return Err(Errno::EINTR);
+            }
+            let w = world::current();
+            match w.fs(|f, c| f.msvcrt_try(c, fd, mode, nbytes)) {
+                Err(e) => {
+                    trace(None, "msvcrt.locking", args, show(e), Hold::Nothing);
+                    return Err(e);
+                }
+                Ok((ino, Ok(hold))) => {
+                    trace(Some(ino), "msvcrt.locking", args, Outcome::Done, hold);
+                    return Ok(());
+                }
+                Ok((ino, Err(_))) if attempt < tries => {
+                    let busy = Outcome::Value(format!("try {attempt}/{tries} refused"));
+                    trace(
+                        Some(ino),
+                        "msvcrt.locking",
+                        args.clone(),
+                        busy,
+                        Hold::Nothing,
+                    );
+                    <Self as crate::backend::Backend>::sleep(std::time::Duration::from_secs(1));
+                }
+                Ok((ino, Err(e))) => {
+                    let e = if tries == 10 { world::WIN_EDEADLOCK } else { e };
+                    trace(Some(ino), "msvcrt.locking", args, show(e), Hold::Nothing);
+                    return Err(e);
+                }
+            }
+        }
+        unreachable!("the last try returns")
+    }
+
     fn stat(path: &Path) -> Result<FileStat, Errno> {
         simple::<E, _>(
             "stat",

@@ -17,6 +17,7 @@
 //! | flock | per inode: (description, shared/exclusive); re-locking is a no-op; a conversion drops first (a step of its own) and is not restored on failure; dropped on `LOCK_UN` or the last close of the description |
 //! | record and OFD locks | one table per inode of byte ranges owned by a process (record) or a description (OFD), normalised per owner (split on partial unlock, same-type neighbours merged); a record lock owner loses every range on the inode when it closes any descriptor of it; OFD ranges go with the last close of the description |
 //! | `EDEADLK` | an `F_SETLKW` that would wait on a process which (through at most 10 hops of "waits on a record lock held by") waits on the requester fails at once; OFD locks and flock are never detected |
+//! | msvcrt regions (Windows, FILELOCKS.md §1.10) | per inode: (handle = open file description, start, length), exact and never merged; `msvcrt_try` is one try of `_locking`: a region overlapping **any** region (the same handle's too) fails with `EACCES`; `LK_UNLCK` removes exactly one (start, length) of the handle or fails with `EACCES`; zero-length regions never conflict [U]; the retries of `LK_LOCK` (10 tries, 1 s apart, then `EDEADLOCK` 36) are `checked/file.rs`'s; **mandatory**: while an inode has regions, `read`/`write`/`pread`/`pwrite` of a range touching another handle's region fail with `EACCES` (the requested range, before clamping to EOF [U]; an `O_APPEND` write's range starts at EOF); dropped on the last close of the handle and when its process exits or crashes, at once (Windows may release later [D]) |
 //! | time | one file-system clock: the virtual time plus one nanosecond per stamp, so every write, truncate or utime gets a distinct mtime that is never later than a `time_ns()` read after it |
 //!
 //! A process made by `spawn_process` is a `fork` of its spawner: it starts with a copy
@@ -26,9 +27,12 @@
 //!
 //! Not modelled: permissions and users (`kill0` never gives `EPERM`), `exec` (no
 //! close-on-exec), signals (`EINTR`), file-system limits (`ENOLCK`,
-//! `ENOSPC`), short writes, msvcrt regions, `fsync` durability (machine crashes are out of
-//! scope, FILELOCKS.md §5.4), and the zombie state of `kill(pid, 0)` (a crashed process is
-//! gone at once: `ESRCH`; a finished one stays "alive").
+//! `ENOSPC`), short writes, `fsync` durability (machine crashes are out of
+//! scope, FILELOCKS.md §5.4), the zombie state of `kill(pid, 0)` (a crashed process is
+//! gone at once: `ESRCH`; a finished one stays "alive"), and of Windows beyond msvcrt
+//! regions: the CRT's per-descriptor lock held across `LK_LOCK`'s sleeps, `ftruncate`
+//! over another handle's region, sharing modes (deleting or renaming an open file), and
+//! the CRT's two-step `O_APPEND` (the simulation's appends stay Linux's atomic ones).
 
 use super::super::fxhash::FxHashMap as HashMap;
 use super::ids::{ProcessId, QueueKey, ThreadId};
@@ -94,6 +98,28 @@ impl Range {
     }
 }
 
+/// One msvcrt region: `len` bytes from `start`, held by the handle `ofd`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Region {
+    ofd: u64,
+    start: u64,
+    len: u64,
+}
+
+impl Region {
+    /// Whether it shares a byte with `[start, start + len)` (a zero-length range or region
+    /// shares none).
+    fn overlaps(&self, start: u64, len: u64) -> bool {
+        self.len > 0
+            && len > 0
+            && self.start < start.saturating_add(len)
+            && start < self.start.saturating_add(self.len)
+    }
+}
+
+/// The CRT's `EDEADLOCK` (36): `LK_LOCK`/`LK_RLCK` gave up. Not Linux's 36.
+pub(crate) const WIN_EDEADLOCK: Errno = Errno(36);
+
 /// A waiting `F_SETLKW` (for `EDEADLK`).
 #[derive(Clone, Copy)]
 struct Waiting {
@@ -122,6 +148,8 @@ pub(crate) struct Files {
     fds: HashMap<ProcessId, BTreeMap<RawFd, FdEntry>>,
     flocks: HashMap<u64, Vec<(u64, bool)>>,
     ranges: HashMap<u64, Vec<Range>>,
+    /// msvcrt regions per inode.
+    regions: HashMap<u64, Vec<Region>>,
     waiting: HashMap<ThreadId, Waiting>,
     /// Stamps so far (the file-system clock runs this many ns ahead of virtual time).
     ticks: u64,
@@ -376,6 +404,11 @@ impl Files {
                 rs.retain(|r| r.owner != Owner::Ofd(ofd));
                 dropped += usize::from(rs.len() != before);
             }
+            if let Some(rs) = self.regions.get_mut(&ino) {
+                let before = rs.len();
+                rs.retain(|r| r.ofd != ofd);
+                dropped += usize::from(rs.len() != before);
+            }
         }
         (ino, dropped)
     }
@@ -482,6 +515,7 @@ impl Files {
     ) -> Result<(u64, usize), Errno> {
         let (id, ino) = self.readable_file(c, fd)?;
         let at = self.ofds[&id].offset;
+        self.mandatory(ino, id, at, buf.len())?;
         let n = self.copy_out(ino, at, buf);
         self.ofds.get_mut(&id).expect("open").offset += n as u64;
         Ok((ino, n))
@@ -494,7 +528,8 @@ impl Files {
         buf: &mut [u8],
         at: u64,
     ) -> Result<(u64, usize), Errno> {
-        let (_, ino) = self.readable_file(c, fd)?;
+        let (id, ino) = self.readable_file(c, fd)?;
+        self.mandatory(ino, id, at, buf.len())?;
         Ok((ino, self.copy_out(ino, at, buf)))
     }
 
@@ -514,6 +549,7 @@ impl Files {
         } else {
             self.ofds[&id].offset
         };
+        self.mandatory(ino, id, at, buf.len())?;
         self.copy_in(c, ino, at, buf);
         self.ofds.get_mut(&id).expect("open").offset = at + buf.len() as u64;
         Ok((ino, buf.len()))
@@ -527,12 +563,13 @@ impl Files {
         buf: &[u8],
         at: u64,
     ) -> Result<(u64, usize), Errno> {
-        let (_, ino, append) = self.writable_file(c, fd)?;
+        let (id, ino, append) = self.writable_file(c, fd)?;
         let at = if append {
             self.inode(ino).data.len() as u64
         } else {
             at
         };
+        self.mandatory(ino, id, at, buf.len())?;
         self.copy_in(c, ino, at, buf);
         Ok((ino, buf.len()))
     }
@@ -576,6 +613,67 @@ impl Files {
     pub(crate) fn fstat(&self, c: Ctx, fd: RawFd) -> Result<FileStat, Errno> {
         let (_, o) = self.ofd_of(c.pid, fd)?;
         Ok(self.stat_of(o.ino))
+    }
+
+    // ---- msvcrt (Windows) -------------------------------------------------------------
+
+    /// Windows' mandatory byte-range locks: `EACCES` if `[at, at + len)` touches a region
+    /// of another handle. Without regions on the inode (every Linux model), nothing.
+    fn mandatory(&self, ino: u64, ofd: u64, at: u64, len: usize) -> Result<(), Errno> {
+        let denied = self.regions.get(&ino).is_some_and(|rs| {
+            rs.iter()
+                .any(|r| r.ofd != ofd && r.overlaps(at, len as u64))
+        });
+        if denied {
+            Err(Errno::EACCES)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// One try of the CRT's `_locking(fd, mode, nbytes)` (FILELOCKS.md §1.10 steps 1, 3, 5):
+    /// the inode and what the try did (`Err(EACCES)`: refused; the caller retries or gives
+    /// up). Invalid calls fail outright: `EBADF`, `EINVAL` (`nbytes < 0`, unknown mode).
+    pub(crate) fn msvcrt_try(
+        &mut self,
+        c: Ctx,
+        fd: RawFd,
+        mode: i32,
+        nbytes: i64,
+    ) -> Result<(u64, Result<Hold, Errno>), Errno> {
+        let (id, o) = self.ofd_of(c.pid, fd)?;
+        let (ino, start) = (o.ino, o.offset);
+        let len = u64::try_from(nbytes).map_err(|_| Errno::EINVAL)?;
+        if !(0..=4).contains(&mode) {
+            return Err(Errno::EINVAL);
+        }
+        let rs = self.regions.entry(ino).or_default();
+        let mine = |rs: &Vec<Region>| rs.iter().any(|r| r.ofd == id);
+        let had = mine(rs);
+        let want = Region {
+            ofd: id,
+            start,
+            len,
+        };
+        if mode == 0 {
+            // LK_UNLCK: exactly one region this handle locked, or ERROR_NOT_LOCKED (13).
+            let Some(i) = rs.iter().position(|r| *r == want) else {
+                return Ok((ino, Err(Errno::EACCES)));
+            };
+            rs.remove(i);
+            let hold = if had && !mine(rs) {
+                Hold::Released
+            } else {
+                Hold::Nothing
+            };
+            return Ok((ino, Ok(hold)));
+        }
+        // LockFileEx(EXCLUSIVE | FAIL_IMMEDIATELY): regions never overlap, whoever holds them.
+        if rs.iter().any(|r| r.overlaps(start, len)) {
+            return Ok((ino, Err(Errno::EACCES)));
+        }
+        rs.push(want);
+        Ok((ino, Ok(if had { Hold::Nothing } else { Hold::Acquired })))
     }
 
     // ---- flock ----------------------------------------------------------------------

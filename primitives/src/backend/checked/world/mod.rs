@@ -46,7 +46,7 @@ mod trace;
 
 pub use config::{Aborted, Crashed, Observer, StepContext, TimeMode, Violation, WorldConfig};
 pub(crate) use environment::EnvStep;
-pub(crate) use files::{Attempt, FilesRef};
+pub(crate) use files::{Attempt, FilesRef, WIN_EDEADLOCK};
 pub use holders::Holders;
 pub(crate) use ids::QueueKey;
 pub use ids::{ObjectId, ProcessId, ThreadId};
