@@ -462,8 +462,11 @@ fn check_63_wait_overflow_restores_the_lock() {
 /// waiter behind it is not woken (SEMANTICS.md §4.9, reproduced in CPython 3.11).
 #[test]
 fn check_65_timed_out_waiter_absorbs_notify() {
-    const A_TIMEOUT: f64 = 0.05;
-    const B_TIMEOUT: f64 = 0.4;
+    // A's timeout must outlast B's arrival in the queue, which took more than 50 ms on a
+    // loaded 2-core machine (the test then failed with "never happened: B waits"); B's
+    // must outlast the notifier's hold, 1.2 x A's timeout after B waits.
+    const A_TIMEOUT: f64 = 1.0;
+    const B_TIMEOUT: f64 = 2.0;
     let cond: Condition = Condition::new();
     thread::scope(|s| {
         let a = s.spawn(|| {
@@ -482,7 +485,7 @@ fn check_65_timed_out_waiter_absorbs_notify() {
         let g = cond.lock();
         // Hold the lock past A's deadline. This is not a sleep to let a thread block (both
         // already wait): A's timeout has to run out while the notifier holds the lock.
-        while a_started.elapsed() < Duration::from_secs_f64(2.0 * A_TIMEOUT) {
+        while a_started.elapsed() < Duration::from_secs_f64(1.2 * A_TIMEOUT) {
             thread::yield_now();
         }
         // A timed out but cannot leave `wait` without the lock: it is still queued.
