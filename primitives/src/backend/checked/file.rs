@@ -30,13 +30,12 @@ use std::path::Path;
 use std::sync::atomic::Ordering::SeqCst;
 use std::sync::Arc;
 
-/// The scheduling point before a file call; `false` during a teardown (skip the call).
-fn step<E: Engine>() -> bool
+/// The engine atomic every file call touches (made on first use).
+fn witness<E: Engine>() -> Arc<dyn Any + Send + Sync>
 where
     E::Atomic: 'static,
 {
-    let w = world::current();
-    let witness = w.fs(|f, _| {
+    world::current().fs(|f, _| {
         f.witness(|| {
             let a: Arc<dyn Any + Send + Sync> = Arc::new(E::Atomic::new(0));
             // Never dropped: the world may outlive the engine's execution, and an engine
@@ -44,7 +43,26 @@ where
             std::mem::forget(a.clone());
             a
         })
-    });
+    })
+}
+
+/// Make the file calls' atomic now, on the main thread before it starts any other: under
+/// loom an atomic made by one thread and touched by another with no happens-before between
+/// them is a causality violation ("Concurrent load and mut accesses"), and the first file
+/// call of an execution may come from any thread (two processes that both open a file).
+pub(super) fn make_witness<E: Engine>()
+where
+    E::Atomic: 'static,
+{
+    witness::<E>();
+}
+
+/// The scheduling point before a file call; `false` during a teardown (skip the call).
+fn step<E: Engine>() -> bool
+where
+    E::Atomic: 'static,
+{
+    let witness = witness::<E>();
     if world::before_visible_op() {
         return false;
     }

@@ -486,6 +486,7 @@ pub fn execute<E: Engine>(
     world.install();
     let main = world.new_thread("main").expect("main thread");
     world.bind(main, E::unparker());
+    file::make_witness::<E>();
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         if !E::HAS_CHOICE && needs_injection(&world) {
             spawn_environment::<E>(&world);
