@@ -14,6 +14,7 @@
 //! | `ex-8.3-04-nopriority` | ReadWriteLock without priority, 1 writer and 2 readers | holds |
 //! | `ex-8.3-05` | ConcurrentCache: TTL, LRU, `get_stats` over the ReadWriteLock | no-uncaught-exception |
 //! | `ex-8.3-06` | DatabaseConnectionPool as written: `acquire('get_connection', blocking=True)` | no-uncaught-exception |
+//! | `ex-8.3-06-fixed` | the pool with its calls fixed, over the fixed ExclusiveLock | holds |
 //! | `ex-8.3-07` | ConfigFileManager: 2 processes, `atomic_update` under per-process RW locks | no-lost-update |
 //!
 //! Scale: the lock file's timeout (30 s) and staleness age (60 s) become 0.5 s and 1.0 s
@@ -988,6 +989,139 @@ fn ex_8_3_06<B: Fs>() {
     ts.into_iter().for_each(|t| t.join());
 }
 
+/// DatabaseConnectionPool with its calls fixed (`pool_lock.acquire(blocking=True)`,
+/// `release()`, `try_acquire()`) over the fixed ExclusiveLock (`import os`).
+struct FixedPool<B: Fs> {
+    available: Queue<B>,
+    /// `active_connections`: connection id → borrower.
+    active: Shared<BTreeMap<String, String>, B>,
+    pool_lock: ExclusiveLock<B, true>,
+    /// `connection_locks`: the ids that have one (each `ExclusiveLock(f"conn_{id}")`).
+    connection_locks: Shared<Vec<String>, B>,
+    /// The checker's view: inside a `pool_lock` critical section.
+    pool_cs: Region<B>,
+    /// The checker's view: who uses each connection.
+    using: [Region<B>; 2],
+}
+
+impl<B: Fs> FixedPool<B> {
+    fn new() -> Self {
+        let pool = FixedPool {
+            available: Queue::new("available_connections"),
+            active: Shared::new(BTreeMap::new()).with_name("active_connections"),
+            pool_lock: ExclusiveLock::new("connection_pool", TIMEOUT),
+            connection_locks: Shared::new(Vec::new()).with_name("connection_locks"),
+            pool_cs: Region::new("holds pool_lock", 1),
+            using: [Region::new("uses conn_0", 1), Region::new("uses conn_1", 1)],
+        };
+        for i in 0..2 {
+            pool.available.put(format!("conn_{i}"));
+        }
+        pool
+    }
+
+    /// The per-connection lock of `id` (a fresh ExclusiveLock object on the same file, as
+    /// `self.connection_locks[id]` is one object per borrow).
+    fn connection_lock(id: &str) -> ExclusiveLock<B, true> {
+        ExclusiveLock::new(&format!("conn_{id}"), TIMEOUT)
+    }
+
+    fn get_connection(&self, requester_id: &str) -> PyResult<Option<String>> {
+        if !self.pool_lock.acquire(true)? {
+            return Ok(None);
+        }
+        let r = {
+            let _in = self.pool_cs.enter();
+            if self.available.empty() {
+                None // 连接池已空
+            } else {
+                let id = self.available.get();
+                let (i, r) = (id.clone(), requester_id.to_owned());
+                self.active.update(|a| a.insert(i, r));
+                let i = id.clone();
+                self.connection_locks.update(|l| l.push(i));
+                Some(id) // 分配连接
+            }
+        };
+        self.pool_lock.release(); // finally
+        Ok(r)
+    }
+
+    fn release_connection(&self, id: &str, requester_id: &str) -> PyResult<bool> {
+        if !self.pool_lock.acquire(true)? {
+            return Ok(false);
+        }
+        let r = {
+            let _in = self.pool_cs.enter();
+            match self.active.get().get(id) {
+                Some(borrower) if borrower == requester_id => {
+                    if self.connection_locks.get().iter().any(|c| c == id) {
+                        Self::connection_lock(id).release(); // already released: warns
+                        self.connection_locks.update(|l| l.retain(|c| c != id));
+                    }
+                    self.available.put(id.to_owned());
+                    self.active.update(|a| a.remove(id));
+                    true // 回收连接
+                }
+                _ => false,
+            }
+        };
+        self.pool_lock.release(); // finally
+        Ok(r)
+    }
+
+    /// `execute_with_connection(requester_id, operation)`: the operation uses the
+    /// connection 0.1 s.
+    fn execute_with_connection(&self, requester_id: &str) -> PyResult<()> {
+        let Some(id) = self.get_connection(requester_id)? else {
+            return Err(format!("RuntimeError: 无法获取数据库连接: {requester_id}"));
+        };
+        let r = (|| {
+            if self.connection_locks.get().iter().any(|c| *c == id) {
+                let lock = Self::connection_lock(&id);
+                if !lock.acquire(true)? {
+                    return Err(format!("RuntimeError: 无法锁定连接: {id}"));
+                }
+                {
+                    let n: usize = id["conn_".len()..].parse().unwrap();
+                    let _in = self.using[n].enter();
+                    sleep::<B>(0.1);
+                }
+                lock.release();
+            }
+            Ok(())
+        })();
+        self.release_connection(&id, requester_id)?; // finally
+        r
+    }
+}
+
+/// ex-8.3-06 with the calls fixed (max_connections 2): two requester threads each
+/// `execute_with_connection`, then main checks the pool. Claims: one thread at a time in
+/// the pool's critical sections (the `connection_pool` lock file), a connection used by
+/// one requester at a time, and every connection back in the pool at the end.
+fn ex_8_3_06_fixed<B: Fs>() {
+    let pool = Arc::new(FixedPool::<B>::new());
+    let ts: Vec<_> = ["requester-1", "requester-2"]
+        .into_iter()
+        .map(|who| {
+            let pool = pool.clone();
+            B::spawn(who, move || {
+                if let Err(e) = pool.execute_with_connection(who) {
+                    uncaught(who, &e);
+                }
+            })
+        })
+        .collect();
+    ts.into_iter().for_each(|t| t.join());
+    let (free, active) = (pool.available.items.get(), pool.active.get());
+    ensure(
+        free.len() == 2 && active.is_empty(),
+        "resource-conservation",
+        || format!("after both requesters finished: available {free:?}, active {active:?}"),
+    );
+}
+
 // ---- ex-8.3-07: ConfigFileManager -----------------------------------------------------------
 
 /// The config file.
@@ -1167,6 +1301,14 @@ pub fn scenarios() -> Vec<Scenario> {
             bodies!(ex_8_3_06),
         )
         .violates("no-uncaught-exception", "get_connection calls pool_lock.acquire('get_connection', blocking=True) on acquire(self, blocking=True): TypeError, multiple values for 'blocking'; no connection is ever handed out")
+        .source("ex-8.3-06")
+        .threads(2),
+        Scenario::new(
+            "ex-8.3-06-fixed",
+            "DatabaseConnectionPool with its lock calls fixed, over the fixed ExclusiveLock; two requesters",
+            bodies!(ex_8_3_06_fixed),
+        )
+        .holds("with the calls fixed the pool works for two requesters: one thread at a time holds the connection_pool lock file, each connection has one user, both return to the pool (the vanished-file take-over of ex-8.3-01-fixed-reacquire needs a re-acquire right after a release, which the 0.1 s operation between a requester's two pool-lock uses rules out here)")
         .source("ex-8.3-06")
         .threads(2),
         Scenario::new(
