@@ -1077,7 +1077,7 @@ impl<B: Fs> FixedPool<B> {
             return Err(format!("RuntimeError: 无法获取数据库连接: {requester_id}"));
         };
         let r = (|| {
-            if self.connection_locks.get().iter().any(|c| *c == id) {
+            if self.connection_locks.get().contains(&id) {
                 let lock = Self::connection_lock(&id);
                 if !lock.acquire(true)? {
                     return Err(format!("RuntimeError: 无法锁定连接: {id}"));
