@@ -30,13 +30,13 @@ use std::path::Path;
 use std::sync::atomic::Ordering::SeqCst;
 use std::sync::Arc;
 
-/// The scheduling point before a file call; `false` during a teardown (skip the call).
-fn step<E: Engine>() -> bool
-where
-    E::Atomic: 'static,
-{
-    let w = world::current();
-    let witness = w.fs(|f, _| {
+/// The file system's witness word (the engine atomic every file call touches), made now if
+/// no thread has made it yet. `start_thread` makes it in the spawning thread before the new
+/// thread starts, so its creation happens before every thread's use of it: made lazily by
+/// whichever of two unsynchronised threads came first, loom reported the other's use as a
+/// causality violation.
+pub(super) fn witness<E: Engine>(w: &world::World) -> Arc<dyn Any + Send + Sync> {
+    w.fs(|f, _| {
         f.witness(|| {
             let a: Arc<dyn Any + Send + Sync> = Arc::new(E::Atomic::new(0));
             // Never dropped: the world may outlive the engine's execution, and an engine
@@ -44,7 +44,15 @@ where
             std::mem::forget(a.clone());
             a
         })
-    });
+    })
+}
+
+/// The scheduling point before a file call; `false` during a teardown (skip the call).
+fn step<E: Engine>() -> bool
+where
+    E::Atomic: 'static,
+{
+    let witness = witness::<E>(&world::current());
     if world::before_visible_op() {
         return false;
     }

@@ -67,7 +67,7 @@ pub trait Engine: Send + Sync + 'static {
     /// At most this many threads, main included (loom: 5).
     const MAX_THREADS: Option<usize>;
     /// The engine's atomic word.
-    type Atomic: RawAtomic;
+    type Atomic: RawAtomic + 'static;
     /// A number identifying the current engine thread.
     fn thread_key() -> u64;
     /// Something that unparks the current engine thread.
@@ -386,6 +386,7 @@ where
     let slot = result.clone();
     let world_for_thread = w.clone();
     w.flush();
+    file::witness::<E>(&w);
     world::count_engine_op();
     E::spawn(Box::new(move || {
         let w = world_for_thread;
