@@ -819,6 +819,41 @@ fn rule_8_3_08_readers_overtake_a_waiting_writer() {
     run("rule_8_3_08_readers_overtake_a_waiting_writer", steps);
 }
 
+/// rule-8.3-17: writer priority has to be built on top of flock — with a gate lock every
+/// process takes before the data lock: readers hold the gate only while they take `LOCK_SH`;
+/// a writer keeps it while it waits for `LOCK_EX`. Then a reader arriving after the
+/// waiting writer waits at the gate instead of passing it (compare rule_8_3_08), and the
+/// writer gets in as soon as the readers before it leave.
+#[test]
+fn rule_8_3_17_a_gate_lock_gives_writers_priority() {
+    run(
+        "rule_8_3_17_a_gate_lock_gives_writers_priority",
+        vec![
+            open("R1", "g", "gate"),
+            open("R1", "d", "data"),
+            open("W", "g", "gate"),
+            open("W", "d", "data"),
+            open("R2", "g", "gate"),
+            open("R2", "d", "data"),
+            // R1 reads: through the gate, then the shared data lock.
+            lk("R1", "g", LOCK_EX, Expect::Ok),
+            lk("R1", "d", LOCK_SH, Expect::Ok),
+            lk("R1", "g", LOCK_UN, Expect::Ok),
+            // W wants to write: takes the gate and keeps it while it waits.
+            lk("W", "g", LOCK_EX, Expect::Ok),
+            lk("W", "d", LOCK_EX, Expect::Blocks),
+            // R2 arrives: it cannot pass the waiting writer.
+            lk("R2", "g", LOCK_EX, Expect::Blocks),
+            lk("R1", "d", LOCK_UN, Expect::Ok),
+            awaits("W", Expect::Ok),
+            lk("W", "d", LOCK_UN, Expect::Ok),
+            lk("W", "g", LOCK_UN, Expect::Ok),
+            awaits("R2", Expect::Ok),
+            lk("R2", "d", LOCK_SH, Expect::Ok),
+        ],
+    );
+}
+
 /// rule-8.3-09 (wrong for processes): an in-memory lock excludes only threads of one
 /// process — each process has its own copy of a `threading.Lock`, and loom finds two
 /// processes losing an increment under theirs; under flock `LOCK_EX` none is lost
