@@ -10,6 +10,7 @@
 //! | `ex-8.4-02` | DistributedTaskQueue as written: the priority sort raises `TypeError` | every-task-processed |
 //! | `ex-8.4-02-fixed` | the same with the sort key fixed | task-queue-claim |
 //! | `ex-8.4-03` | SharedResourceManager: a counting semaphore from a lock file, a counter file and an allocations file | resource-conservation |
+//! | `ex-8.4-03-fixed` | the same with release decrementing the counter, `max_concurrent=2` | resource-conservation |
 //! | `ex-8.4-04` | ConcurrentLogger: sequence file under a lock file, per-process buffers flushed by append | log-in-sequence-order |
 //! | `ex-8.4-04-sorted` | the same, the log judged after sorting by sequence number | holds |
 //! | `ex-8.4-04-crash` | the same, a worker may be killed | no-lost-line |
@@ -734,7 +735,7 @@ fn ex_8_4_02_fixed<B: Fs>() {
 const RES_LOCK: &str = "/tmp/.resource_lock_database_connection";
 const RES_COUNTER: &str = "/tmp/.resource_counter_database_connection";
 const RES_ALLOCATIONS: &str = "/tmp/.resource_allocations_database_connection";
-/// `max_concurrent=3` → 1.
+/// `max_concurrent=3` → 1 (2 in `-fixed`, where ids can collide).
 const MAX_CONCURRENT: usize = 1;
 /// `acquire_resource(timeout=5)` → 0.3 s (three 0.1 s polls).
 const RES_TIMEOUT: f64 = 0.3;
@@ -747,12 +748,13 @@ const RES_MAX_AGE: f64 = 300.0;
 type Allocations = BTreeMap<usize, (String, f64)>;
 
 /// SharedResourceManager (each user gets it through fork), plus the checker's region.
-struct ResourceManager<B: Fs> {
+/// `MAX` is `max_concurrent`; `FIXED`: `release_resource` also decrements the counter.
+struct ResourceManager<B: Fs, const MAX: usize, const FIXED: bool> {
     /// Using a resource: at most `max_concurrent` users inside.
     in_use: Arc<Region<B>>,
 }
 
-impl<B: Fs> Clone for ResourceManager<B> {
+impl<B: Fs, const MAX: usize, const FIXED: bool> Clone for ResourceManager<B, MAX, FIXED> {
     fn clone(&self) -> Self {
         ResourceManager {
             in_use: self.in_use.clone(),
@@ -760,10 +762,10 @@ impl<B: Fs> Clone for ResourceManager<B> {
     }
 }
 
-impl<B: Fs> ResourceManager<B> {
+impl<B: Fs, const MAX: usize, const FIXED: bool> ResourceManager<B, MAX, FIXED> {
     fn new() -> Self {
         ResourceManager {
-            in_use: Arc::new(Region::new("database_connection in use", MAX_CONCURRENT)),
+            in_use: Arc::new(Region::new("database_connection in use", MAX)),
         }
     }
 
@@ -773,7 +775,7 @@ impl<B: Fs> ResourceManager<B> {
             if self.acquire_management_lock() {
                 let current_count = self.get_current_count();
                 let mut allocations = self.get_allocations();
-                let got = if current_count < MAX_CONCURRENT {
+                let got = if current_count < MAX {
                     let resource_id = current_count + 1;
                     py(self.update_counter(resource_id));
                     allocations.insert(resource_id, (requester_id.to_owned(), now::<B>()));
@@ -802,7 +804,12 @@ impl<B: Fs> ResourceManager<B> {
             Some((owner, _)) if owner == requester_id => {
                 allocations.remove(&resource_id);
                 py(self.update_allocations(&allocations));
-                true // the counter file is left as it is
+                if FIXED {
+                    // The repair: the slot goes back (`count - 1`).
+                    let count = self.get_current_count();
+                    py(self.update_counter(count.saturating_sub(1)));
+                }
+                true // as written, the counter file is left as it is
             }
             _ => false,
         };
@@ -911,8 +918,8 @@ impl<B: Fs> ResourceManager<B> {
 /// `release_resource` frees the caller's allocation, the status shows `current_count` and
 /// `available_count`. Judged on the counter and allocations files after `join`: with
 /// every user finished and every allocation released, the counter must say 0 in use.
-fn ex_8_4_03<B: Fs>() {
-    let manager = ResourceManager::<B>::new();
+fn ex_8_4_03_body<B: Fs, const MAX: usize, const FIXED: bool>() {
+    let manager = ResourceManager::<B, MAX, FIXED>::new();
     let users = (0..2)
         .map(|i| {
             let m = manager.clone();
@@ -929,10 +936,18 @@ fn ex_8_4_03<B: Fs>() {
     ensure(count == allocations.len(), "resource-conservation", || {
         format!(
                 "final status: current_count {count}, available_count {}, but the allocations file lists {} allocations ({allocations:?})",
-                MAX_CONCURRENT as i64 - count as i64,
+                MAX as i64 - count as i64,
                 allocations.len()
             )
     });
+}
+
+fn ex_8_4_03<B: Fs>() {
+    ex_8_4_03_body::<B, MAX_CONCURRENT, false>()
+}
+
+fn ex_8_4_03_fixed<B: Fs>() {
+    ex_8_4_03_body::<B, 2, true>()
 }
 
 // ---- ex-8.4-04 ------------------------------------------------------------------------------
@@ -1278,6 +1293,13 @@ pub fn scenarios() -> Vec<Scenario> {
             bodies!(ex_8_4_03),
         )
         .violates("resource-conservation", "release_resource deletes the allocation but never decrements the counter file: after max_concurrent acquisitions the count stays at the maximum with no allocation left, and every later acquire times out")
+        .source("ex-8.4-03"),
+        Scenario::new(
+            "ex-8.4-03-fixed",
+            "SharedResourceManager with release_resource decrementing the counter, max_concurrent 2",
+            bodies!(ex_8_4_03_fixed),
+        )
+        .violates("resource-conservation", "resource_id = count + 1 is not a free id once releases come out of order: after 1 and 2 are taken and 1 released, the next acquire is given id 2 again and overwrites the live holder's allocation; that holder's release is then refused ('不属于自己的资源') and the counter keeps a slot no allocation accounts for")
         .source("ex-8.4-03"),
         Scenario::new(
             "ex-8.4-04",
