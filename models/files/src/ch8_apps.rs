@@ -1268,7 +1268,7 @@ pub fn scenarios() -> Vec<Scenario> {
         .or_violates("no-lost-update")
         .or_violates("record-processed-once")
         .pauses(2, Duration::from_secs(2))
-        .not_for("loom", "loom's environment thread pauses the first unpaused process only; 48829 executions (bounds 0–2, then unbounded up to the budget) did not place both pauses; dfs finds it at bound 0")
+        .not_for("loom", "under loom a pause is a step of the environment thread, and both must fall in narrow places (the waiter before its acquire, the holder inside its batch): 48829 executions (bounds 0–2, then unbounded, within the budget) did not place them; dfs finds it at bound 0")
         .not_for("random", "both pauses must fall in narrow places (the waiter before its acquire, the holder inside its batch): seed 1 first hit it at execution 21954, beyond the default budget; dfs finds it at bound 0")
         .not_for("pct", "PCT depth 1 first hit it at execution 11398, beyond the default budget; dfs finds it at bound 0")
         .source("ex-8.4-01"),
