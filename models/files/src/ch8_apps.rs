@@ -500,12 +500,15 @@ fn task_id(kind: &str) -> String {
 struct TaskQueue<B: Fs, const FIXED: bool> {
     /// How many times each task ran (`process_task` calls).
     runs: Arc<Shared<BTreeMap<String, usize>, B>>,
+    /// The tracebacks of workers that died of an uncaught exception (exit code 1).
+    died: Arc<Shared<Vec<String>, B>>,
 }
 
 impl<B: Fs, const FIXED: bool> Clone for TaskQueue<B, FIXED> {
     fn clone(&self) -> Self {
         TaskQueue {
             runs: self.runs.clone(),
+            died: self.died.clone(),
         }
     }
 }
@@ -518,6 +521,7 @@ impl<B: Fs, const FIXED: bool> TaskQueue<B, FIXED> {
         }
         TaskQueue {
             runs: Arc::new(Shared::new(BTreeMap::new()).with_name("task runs (probe)")),
+            died: Arc::new(Shared::new(Vec::new()).with_name("uncaught exceptions (probe)")),
         }
     }
 
@@ -623,7 +627,11 @@ impl<B: Fs, const FIXED: bool> TaskQueue<B, FIXED> {
     }
 
     /// `get_next_task`: `Err` is the `TypeError` of the sort as written.
-    fn get_next_task(&self, worker_id: &str, timeout: f64) -> Result<Option<TaskInfo>, Error> {
+    fn get_next_task(
+        &self,
+        worker_id: &str,
+        timeout: f64,
+    ) -> Result<Option<TaskInfo>, &'static str> {
         let start_time = now::<B>();
         while now::<B>() - start_time < timeout {
             self.update_worker_heartbeat(worker_id);
@@ -635,9 +643,7 @@ impl<B: Fs, const FIXED: bool> TaskQueue<B, FIXED> {
             if !FIXED {
                 // pending_tasks.sort(key=lambda x: x['priority'], reverse=True) on
                 // (task_file, task_info) tuples.
-                return Err(Error::InvalidArgument(
-                    "TypeError: tuple indices must be integers or slices, not str".into(),
-                ));
+                return Err("TypeError: tuple indices must be integers or slices, not str");
             }
             // key=lambda x: x[1]['priority'] (a stable sort, reversed).
             pending.sort_by_key(|x| std::cmp::Reverse(x.1.priority));
@@ -701,8 +707,13 @@ impl<B: Fs, const FIXED: bool> TaskQueue<B, FIXED> {
         let mut processed = 0;
         while processed < MAX_TASKS {
             // Outside the worker's try: the TypeError ends the process (exit code 1).
-            let Ok(task) = self.get_next_task(worker_id, TASK_TIMEOUT) else {
-                return;
+            let task = match self.get_next_task(worker_id, TASK_TIMEOUT) {
+                Ok(task) => task,
+                Err(e) => {
+                    let traceback = format!("{worker_id}: {e}");
+                    self.died.update(|d| d.push(traceback));
+                    return;
+                }
             };
             let Some(task) = task else {
                 break; // "没有更多任务"
@@ -759,8 +770,9 @@ fn ex_8_4_02_body<B: Fs, const FIXED: bool, const N: usize>() {
     let status = queue.queue_status();
     let runs = queue.runs.get();
     if !FIXED {
+        let died = queue.died.get();
         ensure(status["completed"] == ids, "every-task-processed", || {
-            format!("final status {status:?}: every task should be in completed/")
+            format!("final status {status:?}: every task should be in completed/; workers died of {died:?}")
         });
         return;
     }
