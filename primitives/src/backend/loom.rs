@@ -78,6 +78,18 @@ impl Engine for LoomEngine {
         ::loom::thread::yield_now()
     }
 
+    /// One scheduling branch while main is the only thread. Loom 0.7 counts a preemption
+    /// at an execution's *first* branch whenever it picks a thread other than the first
+    /// runnable one, even when the thread that ran before has just blocked (`rt/path.rs`:
+    /// `initial_active` has no previous branch to be compared with). Without this branch,
+    /// an execution whose main thread first blocks (a `join` right after the spawns) paid
+    /// one preemption of its bound to start with any thread but the first: at bound N loom
+    /// explored only N - 1 real preemptions of those schedules, and its count was one more
+    /// than the trace's.
+    fn start_execution() {
+        ::loom::sync::atomic::AtomicUsize::new(0).load(std::sync::atomic::Ordering::SeqCst);
+    }
+
     fn choose(_n: usize) -> Option<usize> {
         None
     }

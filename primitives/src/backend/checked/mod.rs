@@ -89,6 +89,9 @@ pub trait Engine: Send + Sync + 'static {
     }
     /// Whether [`choose`](Engine::choose) is available.
     const HAS_CHOICE: bool;
+    /// Called once by the main thread at the start of every execution, before any other
+    /// thread exists.
+    fn start_execution() {}
 }
 
 /// The backend of a checked world driven by engine `E`.
@@ -487,6 +490,7 @@ pub fn execute<E: Engine>(
     let main = world.new_thread("main").expect("main thread");
     world.bind(main, E::unparker());
     file::prime::<E>();
+    E::start_execution();
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         if !E::HAS_CHOICE && needs_injection(&world) {
             spawn_environment::<E>(&world);
