@@ -178,3 +178,35 @@ mod readme {
             .assert_violates("no-lost-update");
     }
 }
+
+/// A process killed inside a critical section guarded by a flock: the kernel drops its
+/// lock, the next process enters, and the mutual-exclusion monitor counts only the living
+/// (the dead process's exit from the region is never traced, but it is not inside).
+struct KilledInsideFlockedRegion;
+
+impl Model for KilledInsideFlockedRegion {
+    fn run<B: System>(&self) {
+        let region = std::sync::Arc::new(lockproof_scenario::Region::<B>::new("critical", 1));
+        let r = region.clone();
+        let child = B::spawn_process("child", move || {
+            let f = File::<B>::open(LOCK, "a").expect("open");
+            fcntl::flock(&f, fcntl::LOCK_EX).expect("flock");
+            drop(r.enter());
+            f.close().expect("close");
+        });
+        let f = File::<B>::open(LOCK, "a").expect("open");
+        fcntl::flock(&f, fcntl::LOCK_EX).expect("flock");
+        drop(region.enter());
+        f.close().expect("close");
+        let _ = child.join();
+    }
+}
+
+#[test]
+fn a_process_killed_inside_a_region_is_not_inside_any_more() {
+    Check::new(KilledInsideFlockedRegion)
+        .crashes(1)
+        .engines(ENGINES)
+        .no_save()
+        .assert_holds();
+}

@@ -58,10 +58,12 @@ impl Observer for MutualExclusion {
         match (info.kind, e.hold) {
             ("Region", Hold::Acquired) => {
                 let cap = arg(&e.args, "capacity").unwrap_or(1);
-                if holders.len() > cap {
+                // A thread of a crashed process never leaves (its guard's exit is never
+                // traced), but it is no longer inside: only the living count.
+                let inside = holders.iter().filter(|&&t| !cx.holders.is_dead(t)).count();
+                if inside > cap {
                     return Err(violation(format!(
-                        "{} threads inside {} (capacity {cap})",
-                        holders.len(),
+                        "{inside} threads inside {} (capacity {cap})",
                         info.name
                     )));
                 }

@@ -44,7 +44,12 @@ use crate::backend::Hold;
 /// assert_eq!(most.load(SeqCst), 2); // an RLock held twice: its owner appears twice
 /// ```
 #[derive(Debug, Default)]
-pub struct Holders(HashMap<ObjectId, Vec<ThreadId>>);
+pub struct Holders {
+    held: HashMap<ObjectId, Vec<ThreadId>>,
+    /// Threads of crashed processes: they still hold what they held (a multiprocessing
+    /// lock stays held), but take no step again.
+    dead: Vec<ThreadId>,
+}
 
 impl Holders {
     /// The threads holding `object`, oldest first, one entry per level held.
@@ -58,7 +63,29 @@ impl Holders {
     /// assert!(Holders::default().of(ObjectId::from_index(0)).is_empty());
     /// ```
     pub fn of(&self, object: ObjectId) -> &[ThreadId] {
-        self.0.get(&object).map_or(&[], Vec::as_slice)
+        self.held.get(&object).map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether `thread` belongs to a crashed process. What it held stays held (a
+    /// multiprocessing lock is not released by a death), but it is no longer *inside*
+    /// anything: a monitor of a critical region counts only the living.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::backend::checked::{Holders, ThreadId};
+    ///
+    /// assert!(!Holders::default().is_dead(ThreadId::from_index(1)));
+    /// ```
+    pub fn is_dead(&self, thread: ThreadId) -> bool {
+        self.dead.contains(&thread)
+    }
+
+    /// `thread`'s process crashed.
+    pub(super) fn mark_dead(&mut self, thread: ThreadId) {
+        if !self.dead.contains(&thread) {
+            self.dead.push(thread);
+        }
     }
 
     /// Apply `thread`'s step on `object`.
@@ -66,7 +93,7 @@ impl Holders {
         if hold == Hold::Nothing {
             return;
         }
-        let holders = self.0.entry(object).or_default();
+        let holders = self.held.entry(object).or_default();
         match hold {
             Hold::Nothing => {}
             Hold::Acquired => holders.push(thread),

@@ -226,6 +226,7 @@ impl World {
         let mut woken = Vec::new();
         for &t in &members {
             st.threads[t].dead = true;
+            st.holders.mark_dead(t);
             // A blocked thread runs once more, to unwind; a running one unwinds at its next
             // visible operation. Each is gone when its engine thread has unwound
             // ([`vanish`](World::vanish)), so that nothing ends the execution under it.
