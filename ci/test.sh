@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
 # The CI job: formatting, lints, the README's test command, and benchmarks compile.
-# Needs only a Rust toolchain (rustfmt and clippy are used when installed).
+# Needs a Rust toolchain (rustfmt and clippy are used when installed), and installs from Debian
+# what some tests need when it is missing (ci/deps.sh: xmllint, chromium).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+echo "== test tools (ci/deps.sh)"
+# shellcheck source=ci/deps.sh
+source ci/deps.sh
+ensure_test_tools
 
 echo "== toolchain"
 cargo --version
