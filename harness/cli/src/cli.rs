@@ -1,6 +1,6 @@
 //! The `lockproof` command line.
 
-use crate::registry;
+use crate::{junit, registry};
 use lockproof::backend::checked::TimeMode;
 use lockproof_harness::check::{self, Budget, EngineResult, Family, Request, Verdict};
 use lockproof_harness::child::Runner;
@@ -35,13 +35,23 @@ CHECK OPTIONS:
   --time MODE         override the scenarios' time mode: timed|adversarial
   --spurious on|off   override the scenarios' spurious-wakeup injection
   --shard K/N         check only the K-th of N shards of the selected scenarios
-  --format table|json output format (default table)
+  --format table|json|junit
+                      output format (default table); junit: JUnit XML on stdout,
+                      one test case per scenario and engine (CI test reports)
+  --junit FILE        also write the JUnit XML to FILE (with any --format)
   --out DIR           save schedules under DIR/schedules (default corpus)
   --no-save           save nothing
   --in-process        run the engines in this process (faster; a loom abort ends the
                       run, and shuttle prints its own notes)
 
 EXIT: 0 every expected verdict met; 1 some verdict not met; 2 bad input.";
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Table,
+    Json,
+    Junit,
+}
 
 struct Args {
     patterns: Vec<String>,
@@ -50,7 +60,8 @@ struct Args {
     time: Option<TimeMode>,
     spurious: Option<Spurious>,
     shard: Option<(usize, usize)>,
-    json: bool,
+    format: Format,
+    junit: Option<PathBuf>,
     out: Option<PathBuf>,
     in_process: bool,
 }
@@ -81,7 +92,8 @@ fn parse_check(args: &[String]) -> Result<Args, String> {
         time: None,
         spurious: None,
         shard: None,
-        json: false,
+        format: Format::Table,
+        junit: None,
         out: Some(PathBuf::from("corpus")),
         in_process: false,
     };
@@ -135,11 +147,19 @@ fn parse_check(args: &[String]) -> Result<Args, String> {
                     .ok_or_else(|| format!("--shard takes K/N with 1 <= K <= N, not {v:?}"))?;
                 a.shard = Some((k, n));
             }
-            "--format" => match it.next().as_deref() {
-                Some("json") => a.json = true,
-                Some("table") => a.json = false,
-                other => return Err(format!("--format takes table or json, not {other:?}")),
-            },
+            "--format" => {
+                a.format = match it.next().as_deref() {
+                    Some("json") => Format::Json,
+                    Some("table") => Format::Table,
+                    Some("junit") => Format::Junit,
+                    other => {
+                        return Err(format!(
+                            "--format takes table, json or junit, not {other:?}"
+                        ))
+                    }
+                }
+            }
+            "--junit" => a.junit = Some(PathBuf::from(it.next().ok_or("--junit needs a file")?)),
             "--out" => a.out = Some(PathBuf::from(it.next().ok_or("--out needs a folder")?)),
             "--no-save" => a.out = None,
             "--in-process" => a.in_process = true,
@@ -280,16 +300,19 @@ fn run_check(a: Args) -> Result<i32, String> {
         save_root: a.out.clone(),
         runner: runner(a.in_process),
     };
-    let tty = std::io::stderr().is_terminal() && !a.json;
+    let table = a.format == Format::Table;
+    let tty = std::io::stderr().is_terminal() && table;
     let mut results = Vec::new();
+    let mut starts = Vec::new();
     let started = std::time::Instant::now();
     for (i, s) in chosen.iter().enumerate() {
         if tty {
             eprint!("\r\x1b[2K[{}/{}] {} …", i + 1, chosen.len(), s.id);
             let _ = std::io::stderr().flush();
         }
+        starts.push(std::time::SystemTime::now());
         let r = check::check_scenario(s, &req);
-        if !a.json {
+        if table {
             print_scenario(s, &r);
         }
         results.push((s.clone(), r));
@@ -302,10 +325,26 @@ fn run_check(a: Args) -> Result<i32, String> {
         .flat_map(|(_, r)| r)
         .filter(|r| matches!(r.verdict, Verdict::Unmet(_)))
         .count();
-    if a.json {
-        print_json(&results);
-    } else {
-        print_summary(&results, started.elapsed());
+    let junit = || {
+        let suites: Vec<junit::Suite<'_>> = results
+            .iter()
+            .zip(&starts)
+            .map(|((scenario, results), started)| junit::Suite {
+                scenario,
+                results,
+                started: *started,
+            })
+            .collect();
+        junit::render(&suites, &a.budget)
+    };
+    if let Some(file) = &a.junit {
+        std::fs::write(file, junit())
+            .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+    }
+    match a.format {
+        Format::Json => print_json(&results),
+        Format::Junit => print!("{}", junit()),
+        Format::Table => print_summary(&results, started.elapsed()),
     }
     Ok(if unmet == 0 { 0 } else { 1 })
 }

@@ -7,11 +7,13 @@
 //!
 //! - [`cli`]: the command line; [`registry`]: every registered scenario;
 //! - [`selftest`], [`conformance`]: scenarios that test the checker itself;
-//! - [`coverage`]: what the corpus accounts for, per tutorial chapter.
+//! - [`coverage`]: what the corpus accounts for, per tutorial chapter;
+//! - [`junit`]: a check's results as JUnit XML for CI.
 
 pub mod cli;
 pub mod conformance;
 pub mod coverage;
+pub mod junit;
 pub mod registry;
 pub mod selftest;
 
