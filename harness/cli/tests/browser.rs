@@ -401,19 +401,45 @@ fn check_page(schedule: &str, name: &str) -> (TextTrace, Probe) {
 
 /// A deadlock page shows the waits-for cycle: one node per thread in the cycle, one edge
 /// per step of it.
-#[test]
-fn deadlock_page_shows_the_cycle() {
-    let (trace, p) = check_page(
-        "corpus/schedules/self-opposite-locks/loom-bound1-001.schedule",
-        "self-opposite-locks",
-    );
-    assert_eq!(p.verdict.as_deref(), Some("deadlock"));
+fn deadlock(schedule: &str, name: &str) {
+    let (trace, p) = check_page(schedule, name);
+    assert_eq!(p.verdict.as_deref(), Some("deadlock"), "{name}");
     let mut cycle = trace.cycle.expect("the text trace names the cycle");
     let mut nodes = p.nodes.clone();
     cycle.sort();
     nodes.sort();
-    assert_eq!(nodes, cycle, "the cycle's threads are its nodes");
-    assert_eq!(p.cycle_edges, cycle.len(), "one edge per waits-for step");
+    assert_eq!(nodes, cycle, "{name}: the cycle's threads are its nodes");
+    assert_eq!(
+        p.cycle_edges,
+        cycle.len(),
+        "{name}: one edge per waits-for step"
+    );
+}
+
+#[test]
+fn deadlock_page_shows_the_cycle() {
+    deadlock(
+        "corpus/schedules/self-opposite-locks/loom-bound1-001.schedule",
+        "self-opposite-locks",
+    );
+}
+
+/// The tutorial's deadlock with timed joins: time marks and timed waits around the cycle.
+#[test]
+fn timed_deadlock_page_shows_the_cycle() {
+    deadlock(
+        "corpus/schedules/ex-1.4-01/loom-bound0-001.schedule",
+        "ex-1.4-01",
+    );
+}
+
+/// A readers-writer deadlock found with a preemption.
+#[test]
+fn preempted_deadlock_page_shows_the_cycle() {
+    deadlock(
+        "corpus/schedules/ex-8.3-04-status/loom-bound1-001.schedule",
+        "ex-8.3-04-status",
+    );
 }
 
 /// Four threads with the corpus's widest labels (Chinese text, long calls) fit the window.
