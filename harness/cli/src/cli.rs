@@ -17,7 +17,8 @@ USAGE:
   lockproof list [--format table|json]
   lockproof check [PATTERN...] [OPTIONS]     check scenarios (default: all)
   lockproof replay FILE                      replay a saved schedule, compare its trace
-  lockproof trace FILE                       replay a saved schedule and print its trace
+  lockproof trace FILE [--html OUT.html]     replay a saved schedule and print its trace;
+                                             with --html, write it as an HTML page instead
   lockproof coverage [--check]               what the corpus accounts for, per chapter
   lockproof help
 
@@ -38,6 +39,8 @@ CHECK OPTIONS:
   --format table|json output format (default table)
   --out DIR           save schedules under DIR/schedules (default corpus)
   --no-save           save nothing
+  --report DIR        write an HTML page per counterexample found and DIR/index.html
+                      (every scenario, its verdict per engine, links to the pages)
   --in-process        run the engines in this process (faster; a loom abort ends the
                       run, and shuttle prints its own notes)
 
@@ -53,6 +56,7 @@ struct Args {
     json: bool,
     out: Option<PathBuf>,
     in_process: bool,
+    report: Option<PathBuf>,
 }
 
 fn num(flag: &str, v: Option<String>) -> Result<u64, String> {
@@ -84,6 +88,7 @@ fn parse_check(args: &[String]) -> Result<Args, String> {
         json: false,
         out: Some(PathBuf::from("corpus")),
         in_process: false,
+        report: None,
     };
     let mut it = args.iter().cloned();
     while let Some(arg) = it.next() {
@@ -142,6 +147,9 @@ fn parse_check(args: &[String]) -> Result<Args, String> {
             },
             "--out" => a.out = Some(PathBuf::from(it.next().ok_or("--out needs a folder")?)),
             "--no-save" => a.out = None,
+            "--report" => {
+                a.report = Some(PathBuf::from(it.next().ok_or("--report needs a folder")?))
+            }
             "--in-process" => a.in_process = true,
             s if s.starts_with('-') => {
                 return Err(format!("unknown option {s:?} (see lockproof help)"))
@@ -212,7 +220,7 @@ pub fn main(args: Vec<String>) -> i32 {
         Some("list") => list(&args[1..]),
         Some("check") => parse_check(&args[1..]).and_then(run_check),
         Some("replay") => replay(&args[1..], false),
-        Some("trace") => replay(&args[1..], true),
+        Some("trace") => trace(&args[1..]),
         Some("coverage") => coverage(&args[1..]),
         Some("__run") => Ok(lockproof_harness::child::serve_stdin(&registry::all())),
         Some(other) => Err(format!("unknown command {other:?} (see lockproof help)")),
@@ -280,6 +288,11 @@ fn run_check(a: Args) -> Result<i32, String> {
         save_root: a.out.clone(),
         runner: runner(a.in_process),
     };
+    // Made (and known writable) before the run, not found unwritable after it.
+    let mut reporter = match &a.report {
+        Some(dir) => Some(crate::report::Reporter::new(dir)?),
+        None => None,
+    };
     let tty = std::io::stderr().is_terminal() && !a.json;
     let mut results = Vec::new();
     let started = std::time::Instant::now();
@@ -291,6 +304,9 @@ fn run_check(a: Args) -> Result<i32, String> {
         let r = check::check_scenario(s, &req);
         if !a.json {
             print_scenario(s, &r);
+        }
+        if let Some(rep) = &mut reporter {
+            rep.add(s, &r)?;
         }
         results.push((s.clone(), r));
     }
@@ -307,15 +323,23 @@ fn run_check(a: Args) -> Result<i32, String> {
     } else {
         print_summary(&results, started.elapsed());
     }
+    if let Some(rep) = &reporter {
+        let met = results
+            .iter()
+            .flat_map(|(_, r)| r)
+            .filter(|r| matches!(r.verdict, Verdict::Met))
+            .count();
+        let index = rep.finish(&format!(
+            "{} scenarios · {met} engine runs as expected · {unmet} not as expected",
+            results.len()
+        ))?;
+        eprintln!("report: {}", index.display());
+    }
     Ok(if unmet == 0 { 0 } else { 1 })
 }
 
 fn engine_cell(r: &EngineResult) -> String {
-    let o = &r.outcome;
-    match o.settings.engine {
-        lockproof_harness::engine::EngineKind::Random => format!("random seed {}", o.settings.seed),
-        other => other.describe(),
-    }
+    crate::report::engine_name(&r.outcome.settings)
 }
 
 fn print_scenario(s: &Scenario, results: &[EngineResult]) {
@@ -436,6 +460,16 @@ fn print_json(results: &[(Scenario, Vec<EngineResult>)]) {
         })
         .collect();
     println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+}
+
+fn trace(args: &[String]) -> Result<i32, String> {
+    match args {
+        [file, flag, out] | [flag, out, file] if flag == "--html" => {
+            crate::report::trace_html(file, std::path::Path::new(out))
+        }
+        [file] if !file.starts_with('-') => replay(args, true),
+        _ => Err("usage: lockproof trace FILE [--html OUT.html]".into()),
+    }
 }
 
 fn replay(args: &[String], show: bool) -> Result<i32, String> {

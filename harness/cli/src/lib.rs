@@ -7,12 +7,14 @@
 //!
 //! - [`cli`]: the command line; [`registry`]: every registered scenario;
 //! - [`selftest`], [`conformance`]: scenarios that test the checker itself;
-//! - [`coverage`]: what the corpus accounts for, per tutorial chapter.
+//! - [`coverage`]: what the corpus accounts for, per tutorial chapter;
+//! - [`report`]: HTML pages of counterexamples (`trace --html`, `check --report`).
 
 pub mod cli;
 pub mod conformance;
 pub mod coverage;
 pub mod registry;
+pub mod report;
 pub mod selftest;
 
 pub use lockproof_scenario::{Expect, Scenario};
