@@ -20,6 +20,7 @@ pub mod check;
 pub mod checker;
 pub mod child;
 pub mod engine;
+pub mod html;
 pub mod isolate;
 pub mod model;
 pub mod monitor;

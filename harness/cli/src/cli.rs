@@ -17,7 +17,8 @@ USAGE:
   lockproof list [--format table|json]
   lockproof check [PATTERN...] [OPTIONS]     check scenarios (default: all)
   lockproof replay FILE                      replay a saved schedule, compare its trace
-  lockproof trace FILE                       replay a saved schedule and print its trace
+  lockproof trace FILE [--html OUT.html]     replay a saved schedule and print its trace;
+                                             with --html, write it as an HTML page instead
   lockproof coverage [--check]               what the corpus accounts for, per chapter
   lockproof help
 
@@ -41,6 +42,8 @@ CHECK OPTIONS:
   --junit FILE        also write the JUnit XML to FILE (with any --format)
   --out DIR           save schedules under DIR/schedules (default corpus)
   --no-save           save nothing
+  --report DIR        write an HTML page per counterexample found and DIR/index.html
+                      (every scenario, its verdict per engine, links to the pages)
   --in-process        run the engines in this process (faster; a loom abort ends the
                       run, and shuttle prints its own notes)
 
@@ -64,6 +67,7 @@ struct Args {
     junit: Option<PathBuf>,
     out: Option<PathBuf>,
     in_process: bool,
+    report: Option<PathBuf>,
 }
 
 fn num(flag: &str, v: Option<String>) -> Result<u64, String> {
@@ -96,6 +100,7 @@ fn parse_check(args: &[String]) -> Result<Args, String> {
         junit: None,
         out: Some(PathBuf::from("corpus")),
         in_process: false,
+        report: None,
     };
     let mut it = args.iter().cloned();
     while let Some(arg) = it.next() {
@@ -162,6 +167,9 @@ fn parse_check(args: &[String]) -> Result<Args, String> {
             "--junit" => a.junit = Some(PathBuf::from(it.next().ok_or("--junit needs a file")?)),
             "--out" => a.out = Some(PathBuf::from(it.next().ok_or("--out needs a folder")?)),
             "--no-save" => a.out = None,
+            "--report" => {
+                a.report = Some(PathBuf::from(it.next().ok_or("--report needs a folder")?))
+            }
             "--in-process" => a.in_process = true,
             s if s.starts_with('-') => {
                 return Err(format!("unknown option {s:?} (see lockproof help)"))
@@ -232,7 +240,7 @@ pub fn main(args: Vec<String>) -> i32 {
         Some("list") => list(&args[1..]),
         Some("check") => parse_check(&args[1..]).and_then(run_check),
         Some("replay") => replay(&args[1..], false),
-        Some("trace") => replay(&args[1..], true),
+        Some("trace") => trace(&args[1..]),
         Some("coverage") => coverage(&args[1..]),
         Some("__run") => Ok(lockproof_harness::child::serve_stdin(&registry::all())),
         Some(other) => Err(format!("unknown command {other:?} (see lockproof help)")),
@@ -300,6 +308,14 @@ fn run_check(a: Args) -> Result<i32, String> {
         save_root: a.out.clone(),
         runner: runner(a.in_process),
     };
+    // Made (and known writable) before the run, not found unwritable after it.
+    let mut reporter = match &a.report {
+        Some(dir) => Some(crate::report::Reporter::new(dir)?),
+        None => None,
+    };
+    if let Some(file) = &a.junit {
+        std::fs::write(file, "").map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+    }
     let table = a.format == Format::Table;
     let tty = std::io::stderr().is_terminal() && table;
     let mut results = Vec::new();
@@ -314,6 +330,9 @@ fn run_check(a: Args) -> Result<i32, String> {
         let r = check::check_scenario(s, &req);
         if table {
             print_scenario(s, &r);
+        }
+        if let Some(rep) = &mut reporter {
+            rep.add(s, &r)?;
         }
         results.push((s.clone(), r));
     }
@@ -346,15 +365,23 @@ fn run_check(a: Args) -> Result<i32, String> {
         Format::Junit => print!("{}", junit()),
         Format::Table => print_summary(&results, started.elapsed()),
     }
+    if let Some(rep) = &reporter {
+        let met = results
+            .iter()
+            .flat_map(|(_, r)| r)
+            .filter(|r| matches!(r.verdict, Verdict::Met))
+            .count();
+        let index = rep.finish(&format!(
+            "{} scenarios · {met} engine runs as expected · {unmet} not as expected",
+            results.len()
+        ))?;
+        eprintln!("report: {}", index.display());
+    }
     Ok(if unmet == 0 { 0 } else { 1 })
 }
 
 fn engine_cell(r: &EngineResult) -> String {
-    let o = &r.outcome;
-    match o.settings.engine {
-        lockproof_harness::engine::EngineKind::Random => format!("random seed {}", o.settings.seed),
-        other => other.describe(),
-    }
+    crate::report::engine_name(&r.outcome.settings)
 }
 
 fn print_scenario(s: &Scenario, results: &[EngineResult]) {
@@ -475,6 +502,16 @@ fn print_json(results: &[(Scenario, Vec<EngineResult>)]) {
         })
         .collect();
     println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+}
+
+fn trace(args: &[String]) -> Result<i32, String> {
+    match args {
+        [file, flag, out] | [flag, out, file] if flag == "--html" => {
+            crate::report::trace_html(file, std::path::Path::new(out))
+        }
+        [file] if !file.starts_with('-') => replay(args, true),
+        _ => Err("usage: lockproof trace FILE [--html OUT.html]".into()),
+    }
 }
 
 fn replay(args: &[String], show: bool) -> Result<i32, String> {

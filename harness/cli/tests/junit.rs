@@ -263,3 +263,27 @@ fn hostile_text_is_escaped() {
     }
     assert_eq!(xpath(&xml, "string(//testcase[failure]/@time)"), "1.234");
 }
+
+/// An unwritable `--junit FILE` is found before the run: exit 2, one line.
+#[test]
+fn unwritable_junit_file_fails_at_once() {
+    let out = Command::new(env!("CARGO_BIN_EXE_lockproof"))
+        .args([
+            "check",
+            "self-counter-locked",
+            "--no-save",
+            "--junit",
+            "/nonexistent/folder/results.xml",
+        ])
+        .current_dir(common::root())
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("cannot write /nonexistent/folder/results.xml"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty(), "nothing was checked");
+}
