@@ -5,8 +5,8 @@
 //! Rendered from the typed [`ExecutionReport`] (the same data [`trace::render`] draws its
 //! table from), never from the text trace. The page is one file with inline CSS, inline SVG
 //! and a few lines of inline script (click an operation to pin its details); it loads
-//! nothing. Its DOM is a contract with the browser test (`REPORT-CONTRACT` in the report
-//! section of the README): `body[data-page]`, `#verdict[data-kind]`, `#replay`,
+//! nothing. Its DOM is a contract with the browser test (and `tests/html.rs` of the CLI
+//! checks it on every saved schedule): `body[data-page]`, `#verdict[data-kind]`, `#replay`,
 //! `svg#lanes > g.lane[data-thread] > g.op[data-step]`, `rect.held[data-object]`,
 //! `rect.wait[data-wait]`, `g.preempt`, `g.time-mark`, `svg#waits-for` with `g.node` and
 //! `g.edge.cycle`, `#generations`, `#source[data-id]`, and on the index `table#index` with
@@ -573,7 +573,8 @@ fn waits_for_svg(report: &ExecutionReport, out: &mut String) {
     };
     let _ = write!(
         out,
-        r##"<svg id="waits-for" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" role="img" aria-label="waits-for graph">"##
+        r##"<svg id="waits-for" data-cycle="{}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" role="img" aria-label="waits-for graph">"##,
+        d.cycle.is_some()
     );
     out.push_str(r##"<defs><marker id="wf-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#c0392b"/></marker></defs>"##);
     const R: f64 = 34.0;

@@ -237,7 +237,10 @@ fn every_saved_schedule_renders_to_a_page_that_keeps_the_contract() {
         // A deadlock with a cycle draws it: its threads as nodes, each edge to the next.
         if let Some(cycle) = text_cycle(&text) {
             deadlocks += 1;
-            assert!(page.contains(r#"<svg id="waits-for""#), "{what}");
+            assert!(
+                page.contains(r#"<svg id="waits-for" data-cycle="true""#),
+                "{what}"
+            );
             let all = tags(&page);
             let nodes: Vec<String> = all
                 .iter()
@@ -255,8 +258,14 @@ fn every_saved_schedule_renders_to_a_page_that_keeps_the_contract() {
                 .collect();
             assert_eq!(edges, want, "{what}: cycle edges");
         }
-        if kind == "deadlock" {
-            assert!(page.contains(r#"<svg id="waits-for""#), "{what}");
+        // Every hang draws who waits for whom, with or without a cycle.
+        if ["deadlock", "lost-wakeup", "dead-holder"].contains(&kind.as_str()) {
+            assert!(
+                page.contains(r#"<svg id="waits-for" data-cycle=""#),
+                "{what}"
+            );
+        } else {
+            assert!(!page.contains(r#"<svg id="waits-for""#), "{what}");
         }
         waits += usize::from(page.contains(r#"class="wait "#));
         holds += usize::from(page.contains(r#"<rect class="held""#));
