@@ -257,7 +257,10 @@ addEventListener('load', () => {
     lanes: q('svg#lanes g.lane').map(g => g.dataset.thread),
     ops: q('svg#lanes g.lane g.op').map(g => [Number(g.dataset.step), g.closest('g.lane').dataset.thread, !!g.querySelector('title')]),
     nodes: q('svg#waits-for g.node').map(g => g.dataset.thread),
-    cycle_edges: q('svg#waits-for g.edge.cycle').length,
+    has_cycle: (document.querySelector('svg#waits-for') || {dataset: {}}).dataset.cycle || null,
+    edges: q('svg#waits-for g.edge').map(g => [g.dataset.from, g.dataset.to, g.classList.contains('cycle')]),
+    index: q('table#index tr.scenario').map(tr => [tr.dataset.id, Array.from(tr.querySelectorAll('td.engine'),
+      td => [td.dataset.engine, td.dataset.verdict, td.querySelector('a') ? td.querySelector('a').getAttribute('href') : null])]),
     inner_width: window.innerWidth,
     client_width: de.clientWidth,
     scroll_width: Math.max(de.scrollWidth, document.body.scrollWidth),
@@ -274,6 +277,9 @@ addEventListener('load', () => {
 });
 </script>"#;
 
+/// An index cell: engine, verdict, the link to its page.
+type Cell = (String, String, Option<String>);
+
 /// What the probe saw in the rendered page.
 #[derive(serde::Deserialize, Debug)]
 struct Probe {
@@ -283,7 +289,10 @@ struct Probe {
     lanes: Vec<String>,
     ops: Vec<(u64, String, bool)>,
     nodes: Vec<String>,
-    cycle_edges: usize,
+    has_cycle: Option<String>,
+    edges: Vec<(String, String, bool)>,
+    /// Index page rows: scenario id, and per engine (engine, verdict, link).
+    index: Vec<(String, Vec<Cell>)>,
     inner_width: f64,
     client_width: f64,
     scroll_width: f64,
@@ -343,6 +352,30 @@ fn screenshot(page: &Path) -> PathBuf {
     png
 }
 
+/// The window is `WIDTH` wide, the document no wider than its viewport, the lanes (if any)
+/// inside it, and no box around the lanes scrolls sideways.
+fn no_horizontal_scrolling(p: &Probe, at: &str) {
+    assert_eq!(p.inner_width, f64::from(WIDTH), "{at}: the window's width");
+    assert!(
+        p.scroll_width <= p.client_width,
+        "{at}: the page scrolls horizontally ({} px of content in {} px)",
+        p.scroll_width,
+        p.client_width
+    );
+    if let (Some(l), Some(r)) = (p.lanes_left, p.lanes_right) {
+        assert!(
+            l >= 0.0 && r <= p.client_width,
+            "{at}: the lanes span {l}..{r} px of a {} px window",
+            p.client_width
+        );
+    }
+    assert!(
+        p.lane_scrollers.is_empty(),
+        "{at}: {:?} scroll the lanes sideways",
+        p.lane_scrollers
+    );
+}
+
 /// Render the page of `schedule` and check it against its text trace.
 fn check_page(schedule: &str, name: &str) -> (TextTrace, Probe) {
     let trace = text_trace(schedule);
@@ -350,6 +383,7 @@ fn check_page(schedule: &str, name: &str) -> (TextTrace, Probe) {
     let p = probe(&page);
     let at = page.display();
     assert_eq!(p.page.as_deref(), Some("counterexample"), "{at}");
+    no_horizontal_scrolling(&p, &at.to_string());
     assert!(p.verdict.is_some(), "{at}: no #verdict[data-kind]");
     let replay = p.replay.as_deref().unwrap_or_default();
     let file = Path::new(schedule)
@@ -372,48 +406,37 @@ fn check_page(schedule: &str, name: &str) -> (TextTrace, Probe) {
     );
     assert!(p.ops.iter().all(|o| o.2), "{at}: every op has a <title>");
     assert!(p.resources.is_empty(), "{at} loads {:?}", p.resources);
-    // Horizontal scrolling: the window is WIDTH wide, the document no wider than its
-    // viewport, the lanes inside it, and no box around the lanes scrolls sideways.
-    assert_eq!(p.inner_width, f64::from(WIDTH), "{at}: the window's width");
-    assert!(
-        p.scroll_width <= p.client_width,
-        "{at}: the page scrolls horizontally ({} px of content in {} px)",
-        p.scroll_width,
-        p.client_width
-    );
-    let (l, r) = (
-        p.lanes_left.unwrap_or(0.0),
-        p.lanes_right.unwrap_or(f64::MAX),
-    );
-    assert!(
-        l >= 0.0 && r <= p.client_width,
-        "{at}: the lanes span {l}..{r} px of a {} px window",
-        p.client_width
-    );
-    assert!(
-        p.lane_scrollers.is_empty(),
-        "{at}: {:?} scroll the lanes sideways",
-        p.lane_scrollers
-    );
     screenshot(&page);
     (trace, p)
 }
 
-/// A deadlock page shows the waits-for cycle: one node per thread in the cycle, one edge
-/// per step of it.
+/// A deadlock page shows the waits-for cycle: `data-cycle="true"`, the nodes are the cycle's
+/// threads in its order, and each `cycle` edge goes from one to the next.
 fn deadlock(schedule: &str, name: &str) {
     let (trace, p) = check_page(schedule, name);
     assert_eq!(p.verdict.as_deref(), Some("deadlock"), "{name}");
-    let mut cycle = trace.cycle.expect("the text trace names the cycle");
-    let mut nodes = p.nodes.clone();
-    cycle.sort();
-    nodes.sort();
-    assert_eq!(nodes, cycle, "{name}: the cycle's threads are its nodes");
+    let cycle = trace.cycle.expect("the text trace names the cycle");
     assert_eq!(
-        p.cycle_edges,
-        cycle.len(),
-        "{name}: one edge per waits-for step"
+        p.has_cycle.as_deref(),
+        Some("true"),
+        "{name}: svg#waits-for[data-cycle]"
     );
+    assert_eq!(
+        p.nodes, cycle,
+        "{name}: the cycle's threads are its nodes, in its order"
+    );
+    let mut edges: Vec<(String, String)> = p
+        .edges
+        .iter()
+        .filter(|e| e.2)
+        .map(|(f, t, _)| (f.clone(), t.clone()))
+        .collect();
+    let mut want: Vec<(String, String)> = (0..cycle.len())
+        .map(|i| (cycle[i].clone(), cycle[(i + 1) % cycle.len()].clone()))
+        .collect();
+    edges.sort();
+    want.sort();
+    assert_eq!(edges, want, "{name}: one cycle edge per waits-for step");
 }
 
 #[test]
@@ -461,4 +484,86 @@ fn four_threads_with_many_steps_fit_1280_px() {
     );
     assert_eq!(trace.threads.len(), 4, "{:?}", trace.threads);
     assert!(trace.steps.len() > 500, "{} steps", trace.steps.len());
+}
+
+/// A deadlock without a cycle (blocked on a join and an Event): the graph says so, and draws
+/// no cycle edge.
+#[test]
+fn deadlock_without_a_cycle_draws_none() {
+    let (trace, p) = check_page(
+        "corpus/schedules/ex-8.3-04-status/pct-depth2-001.schedule",
+        "ex-8.3-04-status-no-cycle",
+    );
+    assert_eq!(trace.cycle, None, "the text trace names no cycle");
+    assert_eq!(p.verdict.as_deref(), Some("deadlock"));
+    assert_eq!(
+        p.has_cycle.as_deref(),
+        Some("false"),
+        "svg#waits-for[data-cycle]"
+    );
+    assert!(!p.nodes.is_empty(), "the blocked threads are drawn");
+    assert!(p.edges.iter().all(|e| !e.2), "no cycle edge: {:?}", p.edges);
+}
+
+/// `check --report DIR`: the index lists every scenario with a cell per engine, links each
+/// counterexample to a page that exists, and fits the window.
+#[test]
+fn report_index_links_its_pages() {
+    let dir = artifacts().join("report");
+    let _ = std::fs::remove_dir_all(&dir);
+    let saved = tempfile::tempdir().expect("scratch");
+    let ids = [
+        "self-opposite-locks",
+        "self-counter-locked",
+        "engine-preempt-3",
+    ];
+    let (code, out, err) = lockproof(
+        &[
+            &["check"][..],
+            &ids,
+            &[
+                "--out",
+                &saved.path().display().to_string(),
+                "--report",
+                &dir.display().to_string(),
+            ],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let index = dir.join("index.html");
+    let p = probe(&index);
+    let at = index.display().to_string();
+    assert_eq!(p.page.as_deref(), Some("index"), "{at}");
+    no_horizontal_scrolling(&p, &at);
+    let rows: Vec<&str> = p.index.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(rows, ids, "{at}: one row per scenario");
+    for (id, cells) in &p.index {
+        let engines: Vec<&str> = cells.iter().map(|c| c.0.as_str()).collect();
+        assert_eq!(engines, ["loom", "random", "pct"], "{at}: {id}'s engines");
+        for (engine, verdict, link) in cells {
+            let want = if id == "engine-preempt-3" && engine == "pct" {
+                "unsupported"
+            } else {
+                "met"
+            };
+            assert_eq!(verdict, want, "{at}: {id} under {engine}");
+            match (id.as_str(), link) {
+                ("self-counter-locked", None) => {}
+                ("self-counter-locked", Some(l)) => {
+                    panic!("{at}: a link {l} for a scenario that holds")
+                }
+                (_, Some(l)) => {
+                    let page = std::fs::read_to_string(dir.join(l))
+                        .unwrap_or_else(|e| panic!("{at}: {id} under {engine} links {l}: {e}"));
+                    assert!(page.contains("data-page=\"counterexample\""), "{l}");
+                }
+                (_, None) if verdict == "unsupported" => {}
+                (_, None) => {
+                    panic!("{at}: {id} under {engine} found a violation but links no page")
+                }
+            }
+        }
+    }
+    screenshot(&index);
 }
