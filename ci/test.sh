@@ -29,5 +29,8 @@ echo "== tests (README: cargo test --workspace)"
 # README.md says how to run the full one.
 cargo test --workspace
 
+echo "== artifacts: the browser test's pages and screenshots"
+ls "${CARGO_TARGET_DIR:-target}/lockproof/artifacts" || true
+
 echo "== benchmarks compile (they are never run in CI)"
 cargo bench --workspace --no-run --quiet
