@@ -279,6 +279,34 @@ fn colour(o: ObjectId) -> String {
     format!("hsl({h},65%,{l}%)")
 }
 
+/// Which colour is which held object.
+fn held_legend(report: &ExecutionReport, out: &mut String) {
+    let mut seen: Vec<ObjectId> = Vec::new();
+    for h in held_spans(&rows(report)) {
+        if !seen.contains(&h.object) {
+            seen.push(h.object);
+        }
+    }
+    if seen.is_empty() {
+        return;
+    }
+    out.push_str(r##"<div class="legend held-objects">held:"##);
+    for o in seen {
+        let (name, kind) = report
+            .object(o)
+            .map_or((String::new(), ""), |i| (i.name.clone(), i.kind));
+        let _ = write!(
+            out,
+            r##"<span title="{}"><i class="sw" style="background:{}"></i>{} <small>({})</small></span>"##,
+            escape(&name),
+            colour(o),
+            escape(&cut(&name, 40)),
+            escape(kind)
+        );
+    }
+    out.push_str("</div>");
+}
+
 /// The swimlanes: `svg#lanes`.
 fn lanes_svg(report: &ExecutionReport, out: &mut String) {
     let rows = rows(report);
@@ -642,22 +670,28 @@ fn waits_for_svg(report: &ExecutionReport, out: &mut String) {
 fn generations_table(report: &ExecutionReport) -> String {
     let rows = rows(report);
     let mut body = String::new();
-    // Per barrier: the generation number and the indices returned in it.
+    // Per barrier: the generation number and the indices returned in it (as the
+    // barrier-generation monitor counts them).
     let mut gens: Vec<(ObjectId, usize, BTreeSet<i64>)> = Vec::new();
+    // Per `Rounds` object and round: the parties arrived so far.
+    let mut arrived: Vec<(ObjectId, i64, i64)> = Vec::new();
     for r in &rows {
         let e = r.event;
         let Some(obj) = e.object else { continue };
         let Some(info) = report.object(obj) else {
             continue;
         };
-        let cell = |gen: String, what: String| {
+        let parties = e.args.get_int("parties").unwrap_or(0);
+        let cell = |gen: String, state: String| {
             format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr data-step=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                r.step,
                 escape(&info.name),
                 escape(&gen),
                 r.step,
                 escape(&thread_name(report, e.thread)),
-                escape(&what)
+                escape(&label(e, report)),
+                escape(&state)
             )
         };
         match (info.kind, e.op) {
@@ -669,23 +703,47 @@ fn generations_table(report: &ExecutionReport) -> String {
                         gens.len() - 1
                     }
                 };
-                body.push_str(&cell(gens[i].1.to_string(), label(e, report)));
+                let gen = gens[i].1.to_string();
                 match (&e.kind, e.op) {
                     (StepKind::Returned(Outcome::Int(x)), "wait") => {
-                        gens[i].2.insert(*x);
-                        let parties = e.args.get_int("parties").unwrap_or(0);
-                        if parties > 0 && gens[i].2.len() as i64 >= parties {
+                        let again = !gens[i].2.insert(*x);
+                        let n = gens[i].2.len() as i64;
+                        let state = format!(
+                            "index {x}{}; {n} of {parties} returned",
+                            if again { " AGAIN" } else { "" }
+                        );
+                        if parties > 0 && n >= parties {
                             gens[i].1 += 1;
                             gens[i].2.clear();
                         }
+                        body.push_str(&cell(gen, state));
                     }
-                    (StepKind::Returned(_), "reset" | "abort") => gens[i].2.clear(),
-                    _ => {}
+                    (StepKind::Returned(_), "reset" | "abort") => {
+                        gens[i].2.clear();
+                        body.push_str(&cell(gen, "generation broken".into()));
+                    }
+                    _ => body.push_str(&cell(gen, String::new())),
                 }
             }
             ("Rounds", "arrive" | "depart") => {
                 let round = e.args.get_int("round").unwrap_or(0);
-                body.push_str(&cell(format!("round {round}"), label(e, report)));
+                let i = match arrived.iter().position(|a| a.0 == obj && a.1 == round) {
+                    Some(i) => i,
+                    None => {
+                        arrived.push((obj, round, 0));
+                        arrived.len() - 1
+                    }
+                };
+                if e.op == "arrive" {
+                    arrived[i].2 += 1;
+                }
+                let n = arrived[i].2;
+                let state = if e.op == "depart" && n < parties {
+                    format!("left with {n} of {parties} arrived: TOO EARLY")
+                } else {
+                    format!("{n} of {parties} arrived")
+                };
+                body.push_str(&cell(format!("round {round}"), state));
             }
             _ => {}
         }
@@ -694,7 +752,7 @@ fn generations_table(report: &ExecutionReport) -> String {
         return String::new();
     }
     format!(
-        r##"<h2>Barrier generations</h2><table id="generations"><thead><tr><th>barrier</th><th>generation</th><th>step</th><th>thread</th><th>operation</th></tr></thead><tbody>{body}</tbody></table>"##
+        r##"<h2>Barrier generations</h2><table id="generations"><thead><tr><th>barrier</th><th>generation</th><th>step</th><th>thread</th><th>operation</th><th>state</th></tr></thead><tbody>{body}</tbody></table>"##
     )
 }
 
@@ -904,6 +962,7 @@ pub fn render(report: &ExecutionReport, page: &Page<'_>) -> String {
     );
     out.push_str("<h2>Execution</h2>");
     legend(&mut out);
+    held_legend(report, &mut out);
     lanes_svg(report, &mut out);
     out.push_str(r##"<div id="detail"></div>"##);
     if matches!(report.failure, Some(Failure::Deadlock(_))) {
