@@ -157,18 +157,24 @@ fn label(e: &TraceEvent, report: &ExecutionReport) -> String {
 }
 
 /// A span of steps during which a thread held one level of an object.
+#[derive(Clone, Copy)]
 struct Held {
     thread: usize,
     object: ObjectId,
     from: usize,
     /// The releasing step, or `None` when still held at the end.
     to: Option<usize>,
+    /// Held by a thread whose process crashed (from its crash on): never released.
+    dead: bool,
 }
 
 /// Who held what when, replayed from the steps' typed [`Hold`] effects exactly as the
 /// world keeps its holders (a Lock or a permit released by a non-holder: the oldest
 /// holder loses it).
-fn held_spans(rows: &[Row<'_>]) -> Vec<Held> {
+///
+/// A crashed process's thread keeps what it held (a multiprocessing lock stays held), drawn
+/// as dead from the crash on; it is no longer inside a region, whose span ends there.
+fn held_spans(rows: &[Row<'_>], report: &ExecutionReport) -> Vec<Held> {
     let mut open: Vec<(ObjectId, Vec<(usize, usize)>)> = Vec::new();
     let mut spans = Vec::new();
     for r in rows {
@@ -192,6 +198,7 @@ fn held_spans(rows: &[Row<'_>]) -> Vec<Held> {
                 object: obj,
                 from: h.1,
                 to: Some(r.step),
+                dead: false,
             })
         };
         match e.hold {
@@ -222,9 +229,34 @@ fn held_spans(rows: &[Row<'_>]) -> Vec<Held> {
                 object: obj,
                 from,
                 to: None,
+                dead: false,
             });
         }
     }
+    let crashes: Vec<(usize, usize)> = rows
+        .iter()
+        .filter(|r| r.event.kind == StepKind::Thread("crashed"))
+        .map(|r| (r.event.thread.index(), r.step))
+        .collect();
+    let mut dead = Vec::new();
+    for h in &mut spans {
+        let Some(&(_, at)) = crashes.iter().find(|c| c.0 == h.thread && c.1 >= h.from) else {
+            continue;
+        };
+        if h.to.is_some_and(|to| to <= at) {
+            continue;
+        }
+        let region = report.object(h.object).is_some_and(|o| o.kind == "Region");
+        if !region {
+            dead.push(Held {
+                from: at,
+                dead: true,
+                ..*h
+            });
+        }
+        h.to = Some(at);
+    }
+    spans.extend(dead);
     spans.sort_by_key(|h| (h.from, h.thread));
     spans
 }
@@ -282,7 +314,7 @@ fn colour(o: ObjectId) -> String {
 /// Which colour is which held object.
 fn held_legend(report: &ExecutionReport, out: &mut String) {
     let mut seen: Vec<ObjectId> = Vec::new();
-    for h in held_spans(&rows(report)) {
+    for h in held_spans(&rows(report), report) {
         if !seen.contains(&h.object) {
             seen.push(h.object);
         }
@@ -322,7 +354,7 @@ fn lanes_svg(report: &ExecutionReport, out: &mut String) {
     let row_y = |step: usize| HEADER_H + (step.saturating_sub(1)) as f64 * ROW_H;
     let height = HEADER_H + n_steps.max(1) as f64 * ROW_H + 12.0;
     let bottom = HEADER_H + n_steps as f64 * ROW_H;
-    let spans = held_spans(&rows);
+    let spans = held_spans(&rows, report);
     let waits = waits(&rows, report);
     // Each thread's held objects get a slot (a column of bars) in order of first holding.
     let mut slots: Vec<Vec<ObjectId>> = vec![Vec::new(); report.threads.len().max(1)];
@@ -390,6 +422,10 @@ fn lanes_svg(report: &ExecutionReport, out: &mut String) {
             escape(&cut(&name, max_chars)),
         );
         // Held spans, as bars in the thread's slots.
+        let crashed_at = |s: usize| {
+            rows.iter()
+                .any(|r| r.step == s && r.event.kind == StepKind::Thread("crashed"))
+        };
         for h in spans.iter().filter(|h| h.thread == t) {
             let obj = report.object(h.object);
             let oname = obj.map_or_else(String::new, |o| o.name.clone());
@@ -397,13 +433,18 @@ fn lanes_svg(report: &ExecutionReport, out: &mut String) {
             let bx = x + 3.0 + slot_of(t, h.object) as f64 * SLOT_W;
             let y0 = row_y(h.from) + ROW_H * 0.5;
             let y1 = h.to.map_or(bottom, |s| row_y(s) + ROW_H * 0.5);
-            let until = h.to.map_or_else(
-                || "still held at the end".to_owned(),
-                |s| format!("released at step {s}"),
-            );
+            let until = match (h.dead, h.to) {
+                (true, _) => "its process crashed: held forever, never released".to_owned(),
+                (false, None) => "still held at the end".to_owned(),
+                (false, Some(s)) if crashed_at(s) => {
+                    format!("its process crashed at step {s}")
+                }
+                (false, Some(s)) => format!("released at step {s}"),
+            };
             let _ = write!(
                 out,
-                r##"<rect class="held" data-object="{}" x="{bx:.1}" y="{y0:.1}" width="{:.1}" height="{:.1}" fill="{}"><title>{} holds {} ({}) from step {}: {}</title></rect>"##,
+                r##"<rect class="held{}" data-object="{}" x="{bx:.1}" y="{y0:.1}" width="{:.1}" height="{:.1}" fill="{}"><title>{} holds {} ({}) from step {}: {}</title></rect>"##,
+                if h.dead { " dead" } else { "" },
                 escape(&oname),
                 SLOT_W - 1.0,
                 (y1 - y0).max(2.0),
@@ -789,6 +830,7 @@ svg{display:block}
 #lanes .op:hover rect,#lanes .op.pinned rect{stroke:#1a5fb4;stroke-width:2}
 #lanes .op{cursor:pointer}
 #lanes rect.held{opacity:.85}
+#lanes rect.held.dead{opacity:.45;stroke:#7b1f15;stroke-dasharray:2 2}
 #lanes rect.wait{stroke-width:1.2}
 #lanes rect.wait.blocked{fill:url(#hatch-blocked);stroke:#999;stroke-dasharray:4 2}
 #lanes rect.wait.timed{fill:url(#hatch-timed);stroke:#5b8fd0;stroke-dasharray:4 2}
