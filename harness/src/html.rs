@@ -352,7 +352,7 @@ fn lanes_svg(report: &ExecutionReport, out: &mut String) {
             .map(|i| AXIS_W + i as f64 * lane_w)
     };
     let row_y = |step: usize| HEADER_H + (step.saturating_sub(1)) as f64 * ROW_H;
-    let height = HEADER_H + n_steps.max(1) as f64 * ROW_H + 12.0;
+    let height = HEADER_H + n_steps.max(1) as f64 * ROW_H + 18.0;
     let bottom = HEADER_H + n_steps as f64 * ROW_H;
     let spans = held_spans(&rows, report);
     let waits = waits(&rows, report);
@@ -492,6 +492,8 @@ fn lanes_svg(report: &ExecutionReport, out: &mut String) {
                 StepKind::Returned(Outcome::Error(_)) => "op raised",
                 StepKind::Returned(_) => "op",
                 StepKind::Blocked => "op blocked",
+                StepKind::Woken(why) if why.contains("spurious") => "op woken spurious",
+                StepKind::Woken(why) if why.contains("timeout") => "op woken timed-out",
                 StepKind::Woken(_) => "op woken",
                 StepKind::Thread("crashed") => "op crash",
                 StepKind::Thread("paused") => "op pause",
@@ -528,6 +530,17 @@ fn lanes_svg(report: &ExecutionReport, out: &mut String) {
                 escape(&fmt_time(now)),
             );
         }
+    }
+    // Where the execution failed: under its last step.
+    if let Some(f) = &report.failure {
+        let y = bottom + 2.0;
+        let _ = write!(
+            out,
+            r##"<g class="failure-mark"><title>{}</title><line x1="2" y1="{y:.1}" x2="{VIEW_W}" y2="{y:.1}"/><text x="6" y="{:.1}">✗ {}</text></g>"##,
+            escape(&failure_message(f, Some(report))),
+            y + 11.0,
+            escape(f.kind()),
+        );
     }
     // Preemptions: an arrow from the preempted thread's lane to the thread that ran.
     for r in &rows {
@@ -822,6 +835,10 @@ svg{display:block}
 #lanes .op text{fill:#111}
 #lanes .op.blocked rect{fill:#fff;stroke:#888;stroke-dasharray:3 2}
 #lanes .op.woken rect{fill:#fff4dc;stroke:#d39a2c}
+#lanes .op.woken.spurious rect{fill:#f3e6fb;stroke:#8e44ad}
+#lanes .op.woken.timed-out rect{fill:#fff0db;stroke:#e67e22}
+#lanes .failure-mark line{stroke:#c0392b;stroke-width:2}
+#lanes .failure-mark text{fill:#c0392b;font-weight:bold}
 #lanes .op.raised rect{fill:#fde2df;stroke:#c0392b}
 #lanes .op.thread rect{fill:#eee;stroke:#bbb}
 #lanes .op.crash rect{fill:#c0392b;stroke:#7b1f15}
