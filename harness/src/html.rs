@@ -157,18 +157,24 @@ fn label(e: &TraceEvent, report: &ExecutionReport) -> String {
 }
 
 /// A span of steps during which a thread held one level of an object.
+#[derive(Clone, Copy)]
 struct Held {
     thread: usize,
     object: ObjectId,
     from: usize,
     /// The releasing step, or `None` when still held at the end.
     to: Option<usize>,
+    /// Held by a thread whose process crashed (from its crash on): never released.
+    dead: bool,
 }
 
 /// Who held what when, replayed from the steps' typed [`Hold`] effects exactly as the
 /// world keeps its holders (a Lock or a permit released by a non-holder: the oldest
 /// holder loses it).
-fn held_spans(rows: &[Row<'_>]) -> Vec<Held> {
+///
+/// A crashed process's thread keeps what it held (a multiprocessing lock stays held), drawn
+/// as dead from the crash on; it is no longer inside a region, whose span ends there.
+fn held_spans(rows: &[Row<'_>], report: &ExecutionReport) -> Vec<Held> {
     let mut open: Vec<(ObjectId, Vec<(usize, usize)>)> = Vec::new();
     let mut spans = Vec::new();
     for r in rows {
@@ -192,6 +198,7 @@ fn held_spans(rows: &[Row<'_>]) -> Vec<Held> {
                 object: obj,
                 from: h.1,
                 to: Some(r.step),
+                dead: false,
             })
         };
         match e.hold {
@@ -222,9 +229,34 @@ fn held_spans(rows: &[Row<'_>]) -> Vec<Held> {
                 object: obj,
                 from,
                 to: None,
+                dead: false,
             });
         }
     }
+    let crashes: Vec<(usize, usize)> = rows
+        .iter()
+        .filter(|r| r.event.kind == StepKind::Thread("crashed"))
+        .map(|r| (r.event.thread.index(), r.step))
+        .collect();
+    let mut dead = Vec::new();
+    for h in &mut spans {
+        let Some(&(_, at)) = crashes.iter().find(|c| c.0 == h.thread && c.1 >= h.from) else {
+            continue;
+        };
+        if h.to.is_some_and(|to| to <= at) {
+            continue;
+        }
+        let region = report.object(h.object).is_some_and(|o| o.kind == "Region");
+        if !region {
+            dead.push(Held {
+                from: at,
+                dead: true,
+                ..*h
+            });
+        }
+        h.to = Some(at);
+    }
+    spans.extend(dead);
     spans.sort_by_key(|h| (h.from, h.thread));
     spans
 }
@@ -279,6 +311,34 @@ fn colour(o: ObjectId) -> String {
     format!("hsl({h},65%,{l}%)")
 }
 
+/// Which colour is which held object.
+fn held_legend(report: &ExecutionReport, out: &mut String) {
+    let mut seen: Vec<ObjectId> = Vec::new();
+    for h in held_spans(&rows(report), report) {
+        if !seen.contains(&h.object) {
+            seen.push(h.object);
+        }
+    }
+    if seen.is_empty() {
+        return;
+    }
+    out.push_str(r##"<div class="legend held-objects">held:"##);
+    for o in seen {
+        let (name, kind) = report
+            .object(o)
+            .map_or((String::new(), ""), |i| (i.name.clone(), i.kind));
+        let _ = write!(
+            out,
+            r##"<span title="{}"><i class="sw" style="background:{}"></i>{} <small>({})</small></span>"##,
+            escape(&name),
+            colour(o),
+            escape(&cut(&name, 40)),
+            escape(kind)
+        );
+    }
+    out.push_str("</div>");
+}
+
 /// The swimlanes: `svg#lanes`.
 fn lanes_svg(report: &ExecutionReport, out: &mut String) {
     let rows = rows(report);
@@ -292,9 +352,9 @@ fn lanes_svg(report: &ExecutionReport, out: &mut String) {
             .map(|i| AXIS_W + i as f64 * lane_w)
     };
     let row_y = |step: usize| HEADER_H + (step.saturating_sub(1)) as f64 * ROW_H;
-    let height = HEADER_H + n_steps.max(1) as f64 * ROW_H + 12.0;
+    let height = HEADER_H + n_steps.max(1) as f64 * ROW_H + 18.0;
     let bottom = HEADER_H + n_steps as f64 * ROW_H;
-    let spans = held_spans(&rows);
+    let spans = held_spans(&rows, report);
     let waits = waits(&rows, report);
     // Each thread's held objects get a slot (a column of bars) in order of first holding.
     let mut slots: Vec<Vec<ObjectId>> = vec![Vec::new(); report.threads.len().max(1)];
@@ -362,6 +422,10 @@ fn lanes_svg(report: &ExecutionReport, out: &mut String) {
             escape(&cut(&name, max_chars)),
         );
         // Held spans, as bars in the thread's slots.
+        let crashed_at = |s: usize| {
+            rows.iter()
+                .any(|r| r.step == s && r.event.kind == StepKind::Thread("crashed"))
+        };
         for h in spans.iter().filter(|h| h.thread == t) {
             let obj = report.object(h.object);
             let oname = obj.map_or_else(String::new, |o| o.name.clone());
@@ -369,13 +433,18 @@ fn lanes_svg(report: &ExecutionReport, out: &mut String) {
             let bx = x + 3.0 + slot_of(t, h.object) as f64 * SLOT_W;
             let y0 = row_y(h.from) + ROW_H * 0.5;
             let y1 = h.to.map_or(bottom, |s| row_y(s) + ROW_H * 0.5);
-            let until = h.to.map_or_else(
-                || "still held at the end".to_owned(),
-                |s| format!("released at step {s}"),
-            );
+            let until = match (h.dead, h.to) {
+                (true, _) => "its process crashed: held forever, never released".to_owned(),
+                (false, None) => "still held at the end".to_owned(),
+                (false, Some(s)) if crashed_at(s) => {
+                    format!("its process crashed at step {s}")
+                }
+                (false, Some(s)) => format!("released at step {s}"),
+            };
             let _ = write!(
                 out,
-                r##"<rect class="held" data-object="{}" x="{bx:.1}" y="{y0:.1}" width="{:.1}" height="{:.1}" fill="{}"><title>{} holds {} ({}) from step {}: {}</title></rect>"##,
+                r##"<rect class="held{}" data-object="{}" x="{bx:.1}" y="{y0:.1}" width="{:.1}" height="{:.1}" fill="{}"><title>{} holds {} ({}) from step {}: {}</title></rect>"##,
+                if h.dead { " dead" } else { "" },
                 escape(&oname),
                 SLOT_W - 1.0,
                 (y1 - y0).max(2.0),
@@ -423,6 +492,8 @@ fn lanes_svg(report: &ExecutionReport, out: &mut String) {
                 StepKind::Returned(Outcome::Error(_)) => "op raised",
                 StepKind::Returned(_) => "op",
                 StepKind::Blocked => "op blocked",
+                StepKind::Woken(why) if why.contains("spurious") => "op woken spurious",
+                StepKind::Woken(why) if why.contains("timeout") => "op woken timed-out",
                 StepKind::Woken(_) => "op woken",
                 StepKind::Thread("crashed") => "op crash",
                 StepKind::Thread("paused") => "op pause",
@@ -459,6 +530,17 @@ fn lanes_svg(report: &ExecutionReport, out: &mut String) {
                 escape(&fmt_time(now)),
             );
         }
+    }
+    // Where the execution failed: under its last step.
+    if let Some(f) = &report.failure {
+        let y = bottom + 2.0;
+        let _ = write!(
+            out,
+            r##"<g class="failure-mark"><title>{}</title><line x1="2" y1="{y:.1}" x2="{VIEW_W}" y2="{y:.1}"/><text x="6" y="{:.1}">✗ {}</text></g>"##,
+            escape(&failure_message(f, Some(report))),
+            y + 11.0,
+            escape(f.kind()),
+        );
     }
     // Preemptions: an arrow from the preempted thread's lane to the thread that ran.
     for r in &rows {
@@ -642,22 +724,28 @@ fn waits_for_svg(report: &ExecutionReport, out: &mut String) {
 fn generations_table(report: &ExecutionReport) -> String {
     let rows = rows(report);
     let mut body = String::new();
-    // Per barrier: the generation number and the indices returned in it.
+    // Per barrier: the generation number and the indices returned in it (as the
+    // barrier-generation monitor counts them).
     let mut gens: Vec<(ObjectId, usize, BTreeSet<i64>)> = Vec::new();
+    // Per `Rounds` object and round: the parties arrived so far.
+    let mut arrived: Vec<(ObjectId, i64, i64)> = Vec::new();
     for r in &rows {
         let e = r.event;
         let Some(obj) = e.object else { continue };
         let Some(info) = report.object(obj) else {
             continue;
         };
-        let cell = |gen: String, what: String| {
+        let parties = e.args.get_int("parties").unwrap_or(0);
+        let cell = |gen: String, state: String| {
             format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr data-step=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                r.step,
                 escape(&info.name),
                 escape(&gen),
                 r.step,
                 escape(&thread_name(report, e.thread)),
-                escape(&what)
+                escape(&label(e, report)),
+                escape(&state)
             )
         };
         match (info.kind, e.op) {
@@ -669,23 +757,47 @@ fn generations_table(report: &ExecutionReport) -> String {
                         gens.len() - 1
                     }
                 };
-                body.push_str(&cell(gens[i].1.to_string(), label(e, report)));
+                let gen = gens[i].1.to_string();
                 match (&e.kind, e.op) {
                     (StepKind::Returned(Outcome::Int(x)), "wait") => {
-                        gens[i].2.insert(*x);
-                        let parties = e.args.get_int("parties").unwrap_or(0);
-                        if parties > 0 && gens[i].2.len() as i64 >= parties {
+                        let again = !gens[i].2.insert(*x);
+                        let n = gens[i].2.len() as i64;
+                        let state = format!(
+                            "index {x}{}; {n} of {parties} returned",
+                            if again { " AGAIN" } else { "" }
+                        );
+                        if parties > 0 && n >= parties {
                             gens[i].1 += 1;
                             gens[i].2.clear();
                         }
+                        body.push_str(&cell(gen, state));
                     }
-                    (StepKind::Returned(_), "reset" | "abort") => gens[i].2.clear(),
-                    _ => {}
+                    (StepKind::Returned(_), "reset" | "abort") => {
+                        gens[i].2.clear();
+                        body.push_str(&cell(gen, "generation broken".into()));
+                    }
+                    _ => body.push_str(&cell(gen, String::new())),
                 }
             }
             ("Rounds", "arrive" | "depart") => {
                 let round = e.args.get_int("round").unwrap_or(0);
-                body.push_str(&cell(format!("round {round}"), label(e, report)));
+                let i = match arrived.iter().position(|a| a.0 == obj && a.1 == round) {
+                    Some(i) => i,
+                    None => {
+                        arrived.push((obj, round, 0));
+                        arrived.len() - 1
+                    }
+                };
+                if e.op == "arrive" {
+                    arrived[i].2 += 1;
+                }
+                let n = arrived[i].2;
+                let state = if e.op == "depart" && n < parties {
+                    format!("left with {n} of {parties} arrived: TOO EARLY")
+                } else {
+                    format!("{n} of {parties} arrived")
+                };
+                body.push_str(&cell(format!("round {round}"), state));
             }
             _ => {}
         }
@@ -694,7 +806,7 @@ fn generations_table(report: &ExecutionReport) -> String {
         return String::new();
     }
     format!(
-        r##"<h2>Barrier generations</h2><table id="generations"><thead><tr><th>barrier</th><th>generation</th><th>step</th><th>thread</th><th>operation</th></tr></thead><tbody>{body}</tbody></table>"##
+        r##"<h2>Barrier generations</h2><table id="generations"><thead><tr><th>barrier</th><th>generation</th><th>step</th><th>thread</th><th>operation</th><th>state</th></tr></thead><tbody>{body}</tbody></table>"##
     )
 }
 
@@ -723,6 +835,10 @@ svg{display:block}
 #lanes .op text{fill:#111}
 #lanes .op.blocked rect{fill:#fff;stroke:#888;stroke-dasharray:3 2}
 #lanes .op.woken rect{fill:#fff4dc;stroke:#d39a2c}
+#lanes .op.woken.spurious rect{fill:#f3e6fb;stroke:#8e44ad}
+#lanes .op.woken.timed-out rect{fill:#fff0db;stroke:#e67e22}
+#lanes .failure-mark line{stroke:#c0392b;stroke-width:2}
+#lanes .failure-mark text{fill:#c0392b;font-weight:bold}
 #lanes .op.raised rect{fill:#fde2df;stroke:#c0392b}
 #lanes .op.thread rect{fill:#eee;stroke:#bbb}
 #lanes .op.crash rect{fill:#c0392b;stroke:#7b1f15}
@@ -731,6 +847,7 @@ svg{display:block}
 #lanes .op:hover rect,#lanes .op.pinned rect{stroke:#1a5fb4;stroke-width:2}
 #lanes .op{cursor:pointer}
 #lanes rect.held{opacity:.85}
+#lanes rect.held.dead{opacity:.45;stroke:#7b1f15;stroke-dasharray:2 2}
 #lanes rect.wait{stroke-width:1.2}
 #lanes rect.wait.blocked{fill:url(#hatch-blocked);stroke:#999;stroke-dasharray:4 2}
 #lanes rect.wait.timed{fill:url(#hatch-timed);stroke:#5b8fd0;stroke-dasharray:4 2}
@@ -904,6 +1021,7 @@ pub fn render(report: &ExecutionReport, page: &Page<'_>) -> String {
     );
     out.push_str("<h2>Execution</h2>");
     legend(&mut out);
+    held_legend(report, &mut out);
     lanes_svg(report, &mut out);
     out.push_str(r##"<div id="detail"></div>"##);
     if matches!(report.failure, Some(Failure::Deadlock(_))) {
