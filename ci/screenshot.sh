@@ -11,7 +11,7 @@ ensure_cmd chromium chromium
 
 schedule=${1:-corpus/schedules/ex-1.4-01/loom-bound0-001.schedule}
 out=docs/counterexample.png
-height=${HEIGHT:-1215}   # tall enough for the default page's waits-for graph
+height=${HEIGHT:-1250}   # tall enough for the default page's waits-for graph
 
 cargo build --quiet -p lockproof-cli
 bin=${CARGO_TARGET_DIR:-target}/debug/lockproof
