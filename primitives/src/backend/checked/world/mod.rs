@@ -753,9 +753,24 @@ impl World {
         let mut st = self.lock();
         // The execution is over: the trace moves into the report instead of being copied.
         let trace = std::mem::take(&mut st.trace.events);
+        // A passing execution has joined every thread: nothing reads the names or the
+        // objects again, so they move into the report too (a failing one may still be
+        // unwinding threads that record, and keeps them).
+        let (threads, objects) = if st.failure.is_none() {
+            (st.threads.take_names(), st.objects.take_infos())
+        } else {
+            (st.threads.names(), st.objects.infos().to_vec())
+        };
         let mut report = ExecutionReport {
+            threads,
+            objects,
             trace,
-            ..self.report_of_without_trace(&st)
+            failure: st.failure.clone(),
+            time: st.clock.now,
+            limitations: st.limitations.clone(),
+            timeouts_fired: st.clock.timeouts_fired,
+            spurious_injected: st.injection.spurious_used,
+            preemptions: st.preemptions.count,
         };
         if report.failure.is_none() {
             if let Some(obs) = st.trace.observer.as_mut() {

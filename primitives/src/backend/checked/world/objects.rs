@@ -3,6 +3,7 @@
 use super::super::fxhash::FxHashMap as HashMap;
 use super::super::report::ObjectInfo;
 use super::ids::ObjectId;
+use std::fmt::Write as _;
 
 #[derive(Default)]
 pub(super) struct Objects {
@@ -17,7 +18,11 @@ impl Objects {
     pub fn add(&mut self, kind: &'static str) -> ObjectId {
         let n = self.kind_counts.entry(kind).or_insert(0);
         *n += 1;
-        let name = format!("{}{}", kind.to_ascii_lowercase(), n);
+        // One allocation: the kind lowercased in place, then the number.
+        let mut name = String::with_capacity(kind.len() + 4);
+        name.push_str(kind);
+        name.make_ascii_lowercase();
+        let _ = write!(name, "{n}");
         self.infos.push(ObjectInfo { kind, name });
         ObjectId::from_index(self.infos.len() - 1)
     }
@@ -36,6 +41,11 @@ impl Objects {
         if let Some(o) = self.infos.get_mut(object.index()) {
             o.name = name.to_owned();
         }
+    }
+
+    /// The objects, moved out (the execution is over: nothing looks them up again).
+    pub fn take_infos(&mut self) -> Vec<ObjectInfo> {
+        std::mem::take(&mut self.infos)
     }
 
     pub fn infos(&self) -> &[ObjectInfo] {

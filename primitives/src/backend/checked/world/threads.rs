@@ -148,6 +148,11 @@ impl Threads {
         self.names.clone()
     }
 
+    /// The names, moved out (the execution is over: nothing looks them up again).
+    pub fn take_names(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.names)
+    }
+
     pub fn name_list(&self) -> &[String] {
         &self.names
     }
