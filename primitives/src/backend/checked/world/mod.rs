@@ -52,7 +52,7 @@ pub(crate) use ids::QueueKey;
 pub use ids::{ObjectId, ProcessId, ThreadId};
 pub(crate) use threads::Unparker;
 
-use super::report::{ExecutionReport, Failure, StepKind};
+use super::report::{ExecutionReport, Failure, StepKind, TraceEvent};
 use crate::backend::{Args, Moment, ParkResult, Record, WaitKind};
 use clock::Clock;
 use environment::Environment;
@@ -124,6 +124,10 @@ thread_local! {
     // an OS-thread local is the execution's global.
     static CURRENT: RefCell<Option<Arc<World>>> = const { RefCell::new(None) };
     static LAST_REPORT: RefCell<Option<ExecutionReport>> = const { RefCell::new(None) };
+    /// The trace buffer of the report [`World::store_report`] last replaced, emptied: the
+    /// next execution's trace reuses its allocation instead of allocating (and the
+    /// allocator consolidating) a new one each execution.
+    static SPARE_EVENTS: RefCell<Vec<TraceEvent>> = const { RefCell::new(Vec::new()) };
     static ENGINE_OPS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
     static IN_WAKE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
@@ -172,6 +176,17 @@ pub fn engine_ops() -> u64 {
 
 pub(crate) fn count_engine_op() {
     ENGINE_OPS.with(|c| c.set(c.get().wrapping_add(1)));
+}
+
+/// An empty trace buffer: the spare one [`World::store_report`] kept, or a new one of
+/// `capacity`.
+fn take_spare_events(capacity: usize) -> Vec<TraceEvent> {
+    let spare = SPARE_EVENTS.with(|s| std::mem::take(&mut *s.borrow_mut()));
+    if spare.capacity() >= capacity {
+        spare
+    } else {
+        Vec::with_capacity(capacity)
+    }
 }
 
 /// The report of the last execution run (or failed) on this OS thread.
@@ -788,7 +803,17 @@ impl World {
     }
 
     pub(crate) fn store_report(report: ExecutionReport) {
-        LAST_REPORT.with(|r| *r.borrow_mut() = Some(report));
+        let old = LAST_REPORT.with(|r| r.borrow_mut().replace(report));
+        if let Some(old) = old {
+            let mut events = old.trace;
+            events.clear();
+            SPARE_EVENTS.with(|s| {
+                let mut s = s.borrow_mut();
+                if events.capacity() > s.capacity() {
+                    *s = events;
+                }
+            });
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 use super::config::{Observer, StepContext};
 use super::ids::{ObjectId, ThreadId};
 use super::threads::Status;
-use super::{State, World};
+use super::{take_spare_events, State, World};
 use crate::backend::checked::report::{Failure, StepKind, Switch, TraceEvent};
 use crate::backend::{Args, Hold};
 
@@ -20,7 +20,7 @@ impl Trace {
     pub fn new(observer: Option<Box<dyn Observer>>) -> Self {
         Trace {
             // Most executions trace a few dozen steps: no regrowth for those.
-            events: Vec::with_capacity(64),
+            events: take_spare_events(64),
             last_thread: None,
             steps: 0,
             observer,
