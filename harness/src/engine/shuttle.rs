@@ -25,7 +25,12 @@ struct Recorder<S> {
 impl<S: Scheduler> Scheduler for Recorder<S> {
     fn new_execution(&mut self) -> Option<Schedule> {
         let s = self.inner.new_execution()?;
-        *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Schedule::new(s.seed);
+        // Empty, with the seed, as `Schedule::new(seed)`, but keeping the buffer's capacity:
+        // the steps of the next execution are pushed without regrowing it each time.
+        let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
+        current.seed = s.seed;
+        current.steps.clear();
+        drop(current);
         Some(s)
     }
 
