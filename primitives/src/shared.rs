@@ -136,10 +136,48 @@ impl<T: Clone + fmt::Debug + Send, B: Backend> Shared<T, B> {
 }
 
 fn show<T: fmt::Debug>(v: &T) -> Outcome {
+    // Most values read are integers, whose text fits a small buffer on the stack: written
+    // there first, an integer needs no allocation; anything longer is formatted again into
+    // a `String`. The same text either way, so the same outcome.
+    let mut small = SmallText {
+        bytes: [0; SmallText::CAP],
+        len: 0,
+    };
+    if fmt::write(&mut small, format_args!("{v:?}")).is_ok() {
+        if let Ok(s) = std::str::from_utf8(&small.bytes[..small.len]) {
+            return match s.parse::<i64>() {
+                Ok(i) => Outcome::Int(i),
+                Err(_) => Outcome::Value(s.to_owned()),
+            };
+        }
+    }
     let s = format!("{v:?}");
     match s.parse::<i64>() {
         Ok(i) => Outcome::Int(i),
         Err(_) => Outcome::Value(s),
+    }
+}
+
+/// A value's text, if it fits in [`SmallText::CAP`] bytes (writing more fails).
+struct SmallText {
+    bytes: [u8; SmallText::CAP],
+    len: usize,
+}
+
+impl SmallText {
+    /// Room for any `i64` (20 characters with the sign) and a little more.
+    const CAP: usize = 32;
+}
+
+impl fmt::Write for SmallText {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.len + s.len();
+        if end > Self::CAP {
+            return Err(fmt::Error);
+        }
+        self.bytes[self.len..end].copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
     }
 }
 
