@@ -12,6 +12,8 @@
 #[allow(dead_code)]
 #[path = "support/children.rs"]
 mod children;
+#[path = "support/fifo.rs"]
+mod fifo;
 #[path = "support/file_ops.rs"]
 mod file_ops;
 #[path = "support/file_world.rs"]
@@ -177,7 +179,7 @@ fn check_46_kill0_sees_zombies() {
             0
         );
     }
-    assert_eq!(proc_state(pid as i32), Some('Z'));
+    assert_eq!(proc_state(pid), Some('Z'));
     assert_eq!(os::kill0::<Std>(pid), Ok(()));
     assert!(os::pid_exists::<Std>(pid));
     child.wait().unwrap();

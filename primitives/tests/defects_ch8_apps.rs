@@ -15,14 +15,16 @@
 #[allow(dead_code)]
 #[path = "support/children.rs"]
 mod children;
+#[path = "support/fifo.rs"]
+mod fifo;
+
+use fifo::{connect_writer, mkfifo, proc_state, raw_open};
 
 use children::{role, spawn_with, until, ChildGuard, BOUND};
 use lockproof::backend::Std;
 use lockproof::file::{os, Fd, File as PyFile, OpenFlags};
 use std::collections::HashMap;
-use std::ffi::CString;
 use std::io::{BufRead, Write};
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -127,28 +129,6 @@ fn actor_main() {
 
 // ---- the parent -------------------------------------------------------------------------
 
-fn mkfifo(path: &Path) {
-    let c = CString::new(path.as_os_str().as_bytes()).unwrap();
-    // SAFETY: a valid NUL-terminated path.
-    assert_eq!(
-        unsafe { libc::mkfifo(c.as_ptr(), 0o600) },
-        0,
-        "mkfifo {path:?}"
-    );
-}
-
-fn raw_open(path: &Path, flags: i32) -> i32 {
-    let c = CString::new(path.as_os_str().as_bytes()).unwrap();
-    // SAFETY: a valid NUL-terminated path.
-    unsafe { libc::open(c.as_ptr(), flags | libc::O_CLOEXEC) }
-}
-
-/// The state letter of `pid` in /proc (`None`: gone).
-fn proc_state(pid: u32) -> Option<char> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    s.rsplit(')').next()?.trim().chars().next()
-}
-
 struct Actor {
     guard: ChildGuard,
     cmd: std::fs::File,
@@ -193,22 +173,7 @@ impl Procs {
                     (ACTOR, name),
                 ],
             );
-            let start = Instant::now();
-            let fd = loop {
-                let fd = raw_open(&cmd_path, libc::O_WRONLY | libc::O_NONBLOCK);
-                if fd >= 0 {
-                    break fd;
-                }
-                assert!(
-                    start.elapsed() < BOUND,
-                    "actor {name} never opened its FIFO"
-                );
-                std::thread::yield_now();
-            };
-            // SAFETY: `fd` is ours; back to blocking writes (a command is a few bytes).
-            unsafe { libc::fcntl(fd, libc::F_SETFL, 0) };
-            // SAFETY: `fd` is an open descriptor we own.
-            let cmd = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+            let cmd = connect_writer(&cmd_path, name);
             let mut a = Actor {
                 guard,
                 cmd,

@@ -14,14 +14,16 @@
 #[allow(dead_code)]
 #[path = "support/children.rs"]
 mod children;
+#[path = "support/fifo.rs"]
+mod fifo;
+
+use fifo::{connect_writer, mkfifo, proc_state, raw_open};
 
 use children::{role, spawn_with, ChildGuard, BOUND};
 use lockproof::backend::Std;
 use lockproof::file::fcntl::{self, LOCK_EX, LOCK_NB, LOCK_SH};
 use lockproof::file::{os, Fd, File, OpenFlags};
-use std::ffi::CString;
 use std::io::{BufRead, Write};
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -171,28 +173,6 @@ fn actor_main() {
 
 // ---- the parent's side --------------------------------------------------------------------
 
-fn mkfifo(path: &Path) {
-    let c = CString::new(path.as_os_str().as_bytes()).unwrap();
-    // SAFETY: a valid NUL-terminated path.
-    assert_eq!(
-        unsafe { libc::mkfifo(c.as_ptr(), 0o600) },
-        0,
-        "mkfifo {path:?}"
-    );
-}
-
-fn raw_open(path: &Path, flags: i32) -> i32 {
-    let c = CString::new(path.as_os_str().as_bytes()).unwrap();
-    // SAFETY: a valid NUL-terminated path.
-    unsafe { libc::open(c.as_ptr(), flags | libc::O_CLOEXEC) }
-}
-
-/// The state letter of `pid` in /proc.
-fn proc_state(pid: u32) -> Option<char> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    s.rsplit(')').next()?.trim().chars().next()
-}
-
 /// An actor process, commanded one line at a time.
 struct Remote {
     name: &'static str,
@@ -226,22 +206,7 @@ impl Remote {
             &[],
             &[(DIR, dir.to_str().unwrap()), (ACTOR, name)],
         );
-        // The write end opens once the actor has opened its read end (ENXIO before).
-        let start = Instant::now();
-        let fd = loop {
-            let fd = raw_open(&cmd_path, libc::O_WRONLY | libc::O_NONBLOCK);
-            if fd >= 0 {
-                break fd;
-            }
-            assert!(
-                start.elapsed() < BOUND,
-                "actor {name} never opened its FIFO"
-            );
-            std::thread::yield_now();
-        };
-        // SAFETY: `fd` is ours: back to blocking writes, then owned by a File.
-        unsafe { libc::fcntl(fd, libc::F_SETFL, 0) };
-        let cmd = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+        let cmd = connect_writer(&cmd_path, name);
         Remote {
             name,
             guard,

@@ -21,6 +21,8 @@
 //! Rules the tutorial states wrongly (8.1-02, 8.1-04, 8.1-13, 8.3-04, 8.3-08, 8.3-09,
 //! 8.3-12, 8.3-13, 8.4-19) are tested for what Linux and CPython actually do.
 
+#[path = "support/fifo.rs"]
+mod fifo;
 #[path = "support/file_ops.rs"]
 mod file_ops;
 #[path = "support/file_world.rs"]

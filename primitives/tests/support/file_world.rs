@@ -7,17 +7,16 @@
 //! bounded (`BOUND`); every actor is SIGKILLed when the test ends (a spawned one by its
 //! guard, a forked one by pid).
 //!
-//! A test file that uses it declares `children` and `file_ops` at its root (this module
-//! names them as `crate::children` and `crate::file_ops`).
+//! A test file that uses it declares `children`, `fifo` and `file_ops` at its root (this
+//! module names them as `crate::children`, `crate::fifo` and `crate::file_ops`).
 #![allow(dead_code)] // each test file uses a different subset
 
 use crate::children::{role, spawn_with, until, ChildGuard, BOUND};
+pub use crate::fifo::{connect_writer, mkfifo, proc_state, raw_open};
 use crate::file_ops::*;
 use lockproof::backend::Std;
 use std::collections::HashMap;
-use std::ffi::CString;
 use std::io::Write;
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -30,22 +29,6 @@ pub const ACTOR: &str = "LOCKPROOF_FILE_ACTOR";
 
 pub fn fifo(ctl: &Path, actor: &str, end: &str) -> PathBuf {
     ctl.join(format!("{actor}.{end}"))
-}
-
-pub fn mkfifo(path: &Path) {
-    let c = CString::new(path.as_os_str().as_bytes()).unwrap();
-    // SAFETY: a valid NUL-terminated path.
-    assert_eq!(
-        unsafe { libc::mkfifo(c.as_ptr(), 0o600) },
-        0,
-        "mkfifo {path:?}"
-    );
-}
-
-pub fn raw_open(path: &Path, flags: i32) -> i32 {
-    let c = CString::new(path.as_os_str().as_bytes()).unwrap();
-    // SAFETY: a valid NUL-terminated path.
-    unsafe { libc::open(c.as_ptr(), flags | libc::O_CLOEXEC) }
 }
 
 /// An actor's side: read step numbers, write results.
@@ -177,12 +160,6 @@ pub fn blocked_in_lock(pid: i32) -> bool {
     })
 }
 
-/// The state letter of `pid` in /proc (`None`: gone).
-pub fn proc_state(pid: i32) -> Option<char> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    s.rsplit(')').next()?.trim().chars().next()
-}
-
 pub struct World {
     pub test: &'static str,
     pub dir: tempfile::TempDir,
@@ -222,23 +199,7 @@ impl World {
         guard: Option<ChildGuard>,
         res: i32,
     ) -> Actor {
-        let path = fifo(self.ctl.path(), name, "cmd");
-        let start = Instant::now();
-        let fd = loop {
-            let fd = raw_open(&path, libc::O_WRONLY | libc::O_NONBLOCK);
-            if fd >= 0 {
-                break fd;
-            }
-            assert!(
-                start.elapsed() < BOUND,
-                "actor {name} never opened its FIFO"
-            );
-            std::thread::yield_now();
-        };
-        // SAFETY: `fd` is ours; back to blocking writes (a step number is a few bytes).
-        unsafe { libc::fcntl(fd, libc::F_SETFL, 0) };
-        // SAFETY: `fd` is an open descriptor we own.
-        let cmd = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+        let cmd = connect_writer(&fifo(self.ctl.path(), name, "cmd"), name);
         let mut a = Actor {
             pid,
             guard,
@@ -312,7 +273,7 @@ impl World {
             if n == 0 {
                 // No writer at the moment: dead, or exec'ing.
                 assert!(
-                    a.pid == 0 || proc_state(a.pid).is_some_and(|s| s != 'Z'),
+                    a.pid == 0 || proc_state(a.pid as u32).is_some_and(|s| s != 'Z'),
                     "actor {name} died"
                 );
                 std::thread::yield_now();
@@ -332,7 +293,7 @@ impl World {
                 g.wait();
             }
             None => until(&format!("{name} dead"), || {
-                matches!(proc_state(a.pid), None | Some('Z') | Some('X'))
+                matches!(proc_state(a.pid as u32), None | Some('Z') | Some('X'))
             }),
         }
     }
@@ -380,7 +341,7 @@ impl World {
                     // SAFETY: a process this test started.
                     unsafe { libc::kill(pid, sig) };
                     if sig == libc::SIGSTOP {
-                        until("actor stopped", || proc_state(pid) == Some('T'));
+                        until("actor stopped", || proc_state(pid as u32) == Some('T'));
                     }
                     if sig == libc::SIGUSR1 {
                         // Still (again) asleep in the lock call: the signal did not end it.
