@@ -24,7 +24,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// One chromium at a time: the tests share 2 cores with the rest of the suite.
 static CHROMIUM: Mutex<()> = Mutex::new(());
@@ -39,24 +39,6 @@ const HEIGHT: u32 = 900;
 /// A running chromium, in its own process group: dropping it kills the group.
 struct Guard {
     child: Child,
-}
-
-impl Guard {
-    /// Whether the group leader has exited, without reaping it (so that its pid, the group's
-    /// id, cannot be reused before the group is killed).
-    fn exited(&self) -> bool {
-        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        let pid = self.child.id() as libc::id_t;
-        let rc = unsafe {
-            libc::waitid(
-                libc::P_PID,
-                pid,
-                &mut info,
-                libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
-            )
-        };
-        rc == 0 && unsafe { info.si_pid() } != 0
-    }
 }
 
 impl Drop for Guard {
@@ -111,13 +93,26 @@ fn chromium(args: &[String]) -> String {
         let _ = err.read_to_end(&mut s);
         s
     });
-    let started = Instant::now();
-    while !guard.exited() {
-        if started.elapsed() > TIMEOUT {
-            // The guard kills the group as the panic unwinds.
-            panic!("chromium {args:?} did not finish within {TIMEOUT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
+    // Wait for the leader's exit in a thread (blocking, without reaping it: its pid is the
+    // group's id until the group is killed), bounded by TIMEOUT here.
+    let (exited, exit) = std::sync::mpsc::channel();
+    let leader = guard.child.id() as libc::id_t;
+    std::thread::spawn(move || {
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: waits for a child of this process; `info` is a valid out-parameter.
+        unsafe {
+            libc::waitid(
+                libc::P_PID,
+                leader,
+                &mut info,
+                libc::WEXITED | libc::WNOWAIT,
+            )
+        };
+        let _ = exited.send(());
+    });
+    if exit.recv_timeout(TIMEOUT).is_err() {
+        // The guard kills the group as the panic unwinds (which also ends the waiter).
+        panic!("chromium {args:?} did not finish within {TIMEOUT:?}");
     }
     let status = {
         let pgid = guard.child.id() as libc::pid_t;
