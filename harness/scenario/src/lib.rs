@@ -27,6 +27,7 @@
 #![warn(missing_docs)]
 
 mod probe;
+pub mod python;
 mod scenario;
 
 pub use probe::{ensure, Region, RegionGuard, Rounds};

@@ -30,7 +30,6 @@
 //!   steps: its descriptors close and its kernel locks drop, while a lock file it made and
 //!   a partial write it issued stay.
 
-use lockproof::backend::process::ProcessBackend;
 use lockproof::file::File;
 use lockproof_scenario::prelude::*;
 use lockproof_scenario::Scenario;
@@ -58,39 +57,7 @@ pub use lockproof::backend::System as Fs;
 
 // ---- helpers shared by the chapter's modules ----------------------------------------------
 
-/// `time.sleep(secs)` (virtual time under a checker).
-pub(crate) fn sleep<B: Backend>(secs: f64) {
-    B::sleep(Duration::from_secs_f64(secs));
-}
-
-/// `time.time()`, in seconds.
-pub(crate) fn now<B: Backend>() -> f64 {
-    B::now().0 as f64 / 1e9
-}
-
-/// An uncaught Python exception where the example cannot raise one: a failure.
-pub(crate) fn py<T>(r: Result<T, Error>) -> T {
-    r.unwrap_or_else(|e| panic!("uncaught {}", e.python_repr()))
-}
-
-/// `multiprocessing.Process(target=f, name=name).start()`.
-pub(crate) fn start<B: ProcessBackend>(
-    name: &str,
-    f: impl FnOnce() + Send + 'static,
-) -> B::Process {
-    B::spawn_process(name, f)
-}
-
-/// `p.join()` for each process, in order; their exit codes (0 returned, -9 killed).
-pub(crate) fn join_all<B: ProcessBackend>(ps: Vec<B::Process>) -> Vec<i32> {
-    use lockproof::backend::spawn::ProcessHandle;
-    ps.into_iter().map(|p| p.join()).collect()
-}
-
-/// Every process exited normally (none was killed by a crash fault).
-pub(crate) fn all_exited(codes: &[i32]) -> bool {
-    codes.iter().all(|&c| c == 0)
-}
+pub(crate) use lockproof_scenario::python::{all_exited, join_all, now, py, sleep, start};
 
 /// `open(path).read()` as text: what the file holds now (a checker's look at the protected
 /// file, one traced step). A missing file reads as empty.

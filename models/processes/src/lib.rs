@@ -25,7 +25,6 @@
 //!   steps: a multiprocessing lock it held stays held forever, and a process that then
 //!   waits for it gets the `dead-holder` verdict.
 
-use lockproof::backend::process::ProcessBackend;
 use lockproof_scenario::prelude::*;
 use lockproof_scenario::Scenario;
 use std::fmt;
@@ -47,20 +46,7 @@ pub fn scenarios() -> Vec<Scenario> {
 
 // ---- helpers shared by the chapter's modules ----------------------------------------------
 
-/// `time.sleep(secs)` (virtual time under a checker).
-pub(crate) fn sleep<B: Backend>(secs: f64) {
-    B::sleep(Duration::from_secs_f64(secs));
-}
-
-/// `time.time()`, in seconds.
-pub(crate) fn now<B: Backend>() -> f64 {
-    B::now().0 as f64 / 1e9
-}
-
-/// An uncaught Python exception where the example cannot raise one: a failure.
-pub(crate) fn py<T>(r: Result<T, Error>) -> T {
-    r.unwrap_or_else(|e| panic!("uncaught {}", e.python_repr()))
-}
+pub(crate) use lockproof_scenario::python::{all_exited, join_all, now, py, sleep, start};
 
 /// A Manager proxy (`Manager().list()`, `Manager().dict()`, …) of a value of type `T`:
 /// every method call runs whole in the server process, one atomic step.
@@ -77,23 +63,4 @@ pub(crate) fn probe<T: Clone + fmt::Debug + Send, B: Backend>(
     v: T,
 ) -> Arc<Shared<T, B>> {
     Arc::new(Shared::<T, B>::new(v).with_name(&format!("{name} (probe)")))
-}
-
-/// `multiprocessing.Process(target=f, name=name).start()`.
-pub(crate) fn start<B: ProcessBackend>(
-    name: &str,
-    f: impl FnOnce() + Send + 'static,
-) -> B::Process {
-    B::spawn_process(name, f)
-}
-
-/// `p.join()` for each process, in order; their exit codes (0 returned, -9 killed).
-pub(crate) fn join_all<B: ProcessBackend>(ps: Vec<B::Process>) -> Vec<i32> {
-    use lockproof::backend::spawn::ProcessHandle;
-    ps.into_iter().map(|p| p.join()).collect()
-}
-
-/// Every process exited normally (none was killed by a crash fault).
-pub(crate) fn all_exited(codes: &[i32]) -> bool {
-    codes.iter().all(|&c| c == 0)
 }
