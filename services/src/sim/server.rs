@@ -157,7 +157,7 @@ impl<S: Send + 'static, B: Backend> Server<S, B> {
     ///
     /// let c = Cluster::<Std>::new(Faults::none());
     /// let s = c.server("s", (0u32, 0u32)).after_each(|(_, applied), _| *applied += 1);
-    /// s.call(&c.node("a"), "NOP", |_, _| ()).unwrap();
+    /// s.call(&c.node("a"), "NOP", |_, _| "OK").unwrap();
     /// assert_eq!(s.inspect(|(_, applied), _| *applied), 1);
     /// ```
     #[must_use]
