@@ -799,6 +799,88 @@ pub struct Replay {
     pub same_trace: bool,
 }
 
+/// What one schedule did on a scenario it may not have been saved from.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ReplayedOn {
+    /// The failure the execution reached, if any.
+    pub found: Option<Found>,
+    /// The rendered trace of the execution, failing or not.
+    pub trace: String,
+}
+
+/// Replay `file`'s schedule on scenario `s` in this process, whether or not `s` is the
+/// scenario it was saved from, and return the trace whether the execution fails or passes.
+/// This is how a fix is shown on its bug's counterexample: the same interleaving and the
+/// same fault choices, on the fixed program (as long as the two take the same steps up to
+/// where they differ in effect: a schedule that no longer fits is an error).
+///
+/// # Errors
+///
+/// The schedule does not fit `s`'s steps, or names another engine than its settings.
+///
+/// # Examples
+///
+/// ```
+/// # use lockproof::backend::{Backend, JoinHandle};
+/// # use std::sync::Arc;
+/// use lockproof_harness::check::{replay_on, run_family, schedule_file, Request};
+/// use lockproof_harness::child::Runner;
+/// use lockproof_harness::{Budget, Check, Family, Model};
+///
+/// /// Two threads increment a counter, with or without the lock.
+/// struct Counter(bool);
+/// impl Model for Counter {
+///     fn run<B: Backend>(&self) {
+///         let lock = Arc::new(lockproof::Lock::<B>::new());
+///         let n = Arc::new(lockproof::Shared::<i64, B>::new(0));
+///         let (l, m, locked) = (lock.clone(), n.clone(), self.0);
+///         let t = B::spawn("t", move || {
+///             let _g = l.lock();
+///             m.set(m.get() + 1);
+///         });
+///         {
+///             let _g = locked.then(|| lock.lock());
+///             n.set(n.get() + 1);
+///         }
+///         t.join();
+///         lockproof_harness::ensure(n.get() == 2, "no-lost-update", || "lost".into());
+///     }
+/// }
+/// let request = Request { families: vec![Family::Dfs], budget: Budget::ci(), save_root: None, runner: Runner::InProcess };
+/// let racy = Check::new(Counter(false)).name("racy").as_scenario();
+/// let out = run_family(&racy, Family::Dfs, &request);
+/// let file = schedule_file(&racy, &out, out.found.as_ref().unwrap()).unwrap();
+/// let fixed = Check::new(Counter(true)).name("fixed").as_scenario();
+/// let again = replay_on(&racy, &file).unwrap();
+/// assert_eq!(again.found.unwrap().property, "no-lost-update");
+/// assert!(again.trace.contains("set"));
+/// // The fixed program takes the lock where the racy one did not: another step, so the
+/// // racy schedule does not fit it, and that is said rather than guessed.
+/// assert!(replay_on(&fixed, &file).unwrap_err().contains("does not replay"));
+/// ```
+pub fn replay_on(s: &Scenario, file: &ScheduleFile) -> Result<ReplayedOn, String> {
+    let _ = lockproof::backend::checked::take_last_report();
+    let found = match &file.schedule {
+        // A depth-first schedule goes on past its end: the fix may run longer than the bug.
+        crate::engine::EngineSchedule::Steps(steps) => {
+            crate::engine::shuttle::replay_steps_going_on(&s.body.shuttle, &file.settings, steps)?
+        }
+        _ => crate::child::replay_here(s, &file.settings, &file.schedule)?,
+    };
+    let trace = match &found {
+        Some(f) => f.trace.clone().unwrap_or_default(),
+        None => lockproof::backend::checked::take_last_report()
+            .map(|r| trace::render(&r))
+            .ok_or_else(|| {
+                "the schedule ended before the execution did (a random or PCT schedule stops \
+                 at its end; a dfs schedule goes on)"
+                    .to_owned()
+            })?,
+    };
+    Ok(ReplayedOn { found, trace })
+}
+
 /// Replay a schedule file against the scenario it names.
 ///
 /// # Examples

@@ -252,7 +252,7 @@ fn run_here(s: &Scenario, settings: &RunSettings) -> RunOutcome {
     }
 }
 
-fn replay_here(
+pub(crate) fn replay_here(
     s: &Scenario,
     settings: &RunSettings,
     schedule: &EngineSchedule,

@@ -91,7 +91,7 @@ impl Model for LeaseClients {
     fn run<B: Backend>(&self) {
         let cluster = Cluster::<B>::new(self.faults.clone());
         let server = cluster.server("redis", LeaseTwin::default());
-        let storage = cluster.storage("storage", self.fenced);
+        let storage = cluster.storage("store", self.fenced);
         let region = self
             .region
             .then(|| Arc::new(Region::<B>::new("critical", 1)));
@@ -189,4 +189,54 @@ fn lost_messages_alone_do_not_break_a_lease_lock_with_fencing() {
     })
     .engines([Family::Random, Family::Pct, Family::Dfs])
     .assert_holds();
+}
+
+#[test]
+fn the_same_schedule_on_the_fenced_storage_shows_the_stale_write_rejected() {
+    use lockproof_harness::check::{replay_on, run_family, schedule_file, Request};
+    use lockproof_harness::child::Runner;
+    use lockproof_harness::Budget;
+    let request = Request {
+        families: vec![Family::Dfs],
+        budget: Budget::ci(),
+        save_root: None,
+        runner: Runner::InProcess,
+    };
+    let unfenced = check(LeaseClients {
+        fenced: false,
+        faults: Faults::none(),
+        region: false,
+    })
+    .pauses(1, Duration::from_secs(2))
+    .name("unfenced")
+    .as_scenario();
+    let out = run_family(&unfenced, Family::Dfs, &request);
+    let found = out
+        .found
+        .as_ref()
+        .expect("the pause past the lease is found");
+    assert_eq!(found.property, "stale-write");
+    let file = schedule_file(&unfenced, &out, found).unwrap();
+    let trace = found.trace.as_deref().unwrap();
+    assert_eq!(trace.matches("store.write(token=").count(), 2, "{trace}");
+    assert!(trace.contains("store.write(token=1) → None"), "{trace}");
+    assert!(trace.contains("store.write(token=2) → None"), "{trace}");
+
+    let fenced = check(LeaseClients {
+        fenced: true,
+        faults: Faults::none(),
+        region: false,
+    })
+    .pauses(1, Duration::from_secs(2))
+    .name("fenced")
+    .as_scenario();
+    let on_fenced = replay_on(&fenced, &file).expect("the same steps: the schedule fits");
+    assert!(on_fenced.found.is_none(), "{:?}", on_fenced.found);
+    assert!(
+        on_fenced
+            .trace
+            .contains("store.write(token=1) → raises StaleToken(1<2)"),
+        "{}",
+        on_fenced.trace
+    );
 }

@@ -33,7 +33,10 @@ fn main() {
     let ids = std::env::var("LOCKPROOF_BENCH_SCENARIOS").unwrap_or_else(|_| DEFAULT.to_owned());
     let all = registry::all();
     let mut json = Vec::new();
-    println!("{:<30} {:>12} {:>14} {:>10}", "scenario", "executions", "executions/s", "failed");
+    println!(
+        "{:<30} {:>12} {:>14} {:>10}",
+        "scenario", "executions", "executions/s", "failed"
+    );
     for id in ids.split(',').map(str::trim).filter(|i| !i.is_empty()) {
         let Some(s) = all.iter().find(|s| s.id == id) else {
             println!("{id:<30} (no such scenario)");

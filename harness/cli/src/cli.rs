@@ -19,6 +19,8 @@ USAGE:
   lockproof replay FILE                      replay a saved schedule, compare its trace
   lockproof trace FILE [--html OUT.html]     replay a saved schedule and print its trace;
                                              with --html, write it as an HTML page instead
+  lockproof trace FILE --on SCENARIO         replay a saved schedule on another scenario (a
+                                             fix) and print its trace, failing or passing
   lockproof coverage [--check]               what the corpus accounts for, per chapter
   lockproof help
 
@@ -509,8 +511,33 @@ fn trace(args: &[String]) -> Result<i32, String> {
         [file, flag, out] | [flag, out, file] if flag == "--html" => {
             crate::report::trace_html(file, std::path::Path::new(out))
         }
+        [file, flag, id] | [flag, id, file] if flag == "--on" => trace_on(file, id),
         [file] if !file.starts_with('-') => replay(args, true),
-        _ => Err("usage: lockproof trace FILE [--html OUT.html]".into()),
+        _ => Err("usage: lockproof trace FILE [--html OUT.html | --on SCENARIO]".into()),
+    }
+}
+
+/// `lockproof trace FILE --on ID`: the saved schedule replayed on another scenario (a
+/// fixed version of the program: the fenced storage on the pause that made two writers),
+/// its trace printed whether it fails or passes. Exit 0 when it passes, 1 when it fails.
+fn trace_on(file: &str, id: &str) -> Result<i32, String> {
+    let sf = ScheduleFile::load(std::path::Path::new(file))?;
+    let all = registry::all();
+    let s = all
+        .iter()
+        .find(|s| s.id == id)
+        .ok_or_else(|| format!("no scenario {id:?} (lockproof list shows them)"))?;
+    let r = check::replay_on(s, &sf)?;
+    print!("{}", r.trace);
+    match &r.found {
+        None => {
+            println!("{id}: passed on the schedule of {}", sf.scenario);
+            Ok(0)
+        }
+        Some(f) => {
+            println!("{id}: {} on the schedule of {}", f.property, sf.scenario);
+            Ok(1)
+        }
     }
 }
 

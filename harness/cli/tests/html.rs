@@ -411,7 +411,7 @@ fn bad_paths_are_one_line_errors_with_exit_code_2() {
     );
     bad(
         &["trace", "--html"],
-        "usage: lockproof trace FILE [--html OUT.html]",
+        "usage: lockproof trace FILE [--html OUT.html | --on SCENARIO]",
     );
     // Without --html the text trace is printed as before.
     let (code, text, _) = lockproof(&["trace", schedule.to_str().unwrap()]);

@@ -316,6 +316,8 @@ pub struct StepReplay {
     pos: usize,
     ran: bool,
     diverged: Arc<Mutex<Option<String>>>,
+    /// Past the recording, go on (the running thread first, no fault) instead of stopping.
+    go_on: bool,
 }
 
 impl StepReplay {
@@ -328,9 +330,21 @@ impl StepReplay {
                 pos: 0,
                 ran: false,
                 diverged: diverged.clone(),
+                go_on: false,
             },
             diverged,
         )
+    }
+
+    /// The same replay, which past the end of the recording goes on to the end of the
+    /// execution as the first execution of a depth-first search would: the running thread
+    /// while it can run (else the first runnable one), and at every checker choice the
+    /// usual outcome (no fault, no early timeout). For showing what a fixed program does on
+    /// its bug's counterexample, which ended where the bug struck.
+    #[must_use]
+    pub fn going_on(mut self) -> Self {
+        self.go_on = true;
+        self
     }
 
     fn diverge(&self, what: String) {
@@ -359,10 +373,15 @@ impl Scheduler for StepReplay {
     fn next_task(
         &mut self,
         runnable: &[&Task],
-        _current: Option<TaskId>,
+        current: Option<TaskId>,
         _is_yielding: bool,
     ) -> Option<TaskId> {
         let at = self.pos;
+        if self.go_on && at >= self.steps.len() {
+            return current
+                .filter(|c| runnable.iter().any(|r| r.id() == *c))
+                .or_else(|| runnable.first().map(|r| r.id()));
+        }
         match self.next() {
             Some(Decision::Task(t)) if runnable.iter().any(|r| usize::from(r.id()) == t) => {
                 Some(TaskId::from(t))
@@ -381,6 +400,14 @@ impl Scheduler for StepReplay {
 
     fn next_u64(&mut self) -> u64 {
         let at = self.pos;
+        if self.go_on && at >= self.steps.len() {
+            // A weighted coin's usual outcome is its last distinct option; a plain choice's
+            // first.
+            return match shuttle_choice::pending_arity() {
+                (distinct, true) => distinct.saturating_sub(1) as u64,
+                _ => 0,
+            };
+        }
         match self.next() {
             Some(Decision::Choice(c)) => c,
             other => {

@@ -198,6 +198,32 @@ pub fn replay_steps(
     Ok(found)
 }
 
+/// Replay a depth-first schedule, then go on past its end to the end of the execution
+/// (see [`StepReplay::going_on`](super::dfs::StepReplay::going_on)).
+///
+/// # Errors
+///
+/// The schedule is not a list of decisions, or the program left it before its end.
+pub fn replay_steps_going_on(
+    body: &Body,
+    settings: &RunSettings,
+    encoded: &str,
+) -> Result<Option<Found>, String> {
+    let _quiet = crate::panics::quiet();
+    let steps = dfs::decode(encoded)?;
+    let f = execution::<ShuttleEngine>(body, world_config(settings), Arc::new(AtomicUsize::new(0)));
+    let (scheduler, diverged) = StepReplay::new(steps);
+    let scheduler = scheduler.going_on();
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        Runner::new(scheduler, config(settings)).run(f)
+    }));
+    let found = result.err().map(|_| classify(1));
+    if let Some(why) = diverged.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        return Err(format!("the schedule does not replay: {why}"));
+    }
+    Ok(found)
+}
+
 /// Replay one execution from an encoded schedule. Returns the failure it reproduces, or
 /// `None` if the execution passed.
 pub fn replay(body: &Body, settings: &RunSettings, encoded: &str) -> Result<Option<Found>, String> {

@@ -254,20 +254,20 @@ impl<S: Send + 'static, B: Backend> Server<S, B> {
         B::record(tag, || {
             Record::with_args(
                 "send",
-                Args::new().value(format!("{from}: {request}")),
+                Args::new().value(request.to_string()),
                 Outcome::Done,
             )
         });
         let now = B::now().0;
         if self.cluster.is_cut(from.name(), now) {
-            B::record(tag, || lost("lost (partitioned)", from, &request));
+            B::record(tag, || lost("lost (partitioned)"));
             B::sleep(self.cluster.timeout());
             return Err(NetError::Timeout);
         }
         let fault = self.cluster.request_fault(self.inner.restart.is_some());
         match fault {
             Some(Fault::LoseRequest) => {
-                B::record(tag, || lost("request lost", from, &request));
+                B::record(tag, || lost("request lost"));
                 B::sleep(self.cluster.timeout());
                 return Err(NetError::Timeout);
             }
@@ -285,7 +285,7 @@ impl<S: Send + 'static, B: Backend> Server<S, B> {
                 return Err(NetError::Timeout);
             }
             Some(Fault::Late) => {
-                B::record(tag, || lost("delayed", from, &request));
+                B::record(tag, || lost("delayed"));
                 B::sleep(self.cluster.timeout());
                 B::record(tag, || {
                     Record::with_args(
@@ -295,15 +295,15 @@ impl<S: Send + 'static, B: Backend> Server<S, B> {
                     )
                 });
                 // Still on its way: the server applies it after the client gave up.
-                let r = self.deliver(from, &request, None, apply);
+                let r = self.deliver(None, apply);
                 drop(r);
                 return Err(NetError::Timeout);
             }
             _ => {}
         }
-        let r = self.deliver(from, &request, fault, apply);
+        let r = self.deliver(fault, apply);
         if fault == Some(Fault::LoseReply) {
-            B::record(tag, || lost("reply lost", from, &request));
+            B::record(tag, || lost("reply lost"));
             B::sleep(self.cluster.timeout());
             return Err(NetError::Timeout);
         }
@@ -314,8 +314,6 @@ impl<S: Send + 'static, B: Backend> Server<S, B> {
     /// first, if `fault` says so) applies the request.
     fn deliver<R: fmt::Display>(
         &self,
-        from: &Node<B>,
-        request: &dyn fmt::Display,
         fault: Option<Fault>,
         apply: impl FnOnce(&mut S, ServerClock) -> R,
     ) -> R {
@@ -355,13 +353,9 @@ impl<S: Send + 'static, B: Backend> Server<S, B> {
             }
             r
         };
-        B::record(tag, || {
-            Record::with_args(
-                "apply",
-                Args::new().value(format!("{from}: {request}")),
-                Outcome::Value(r.to_string()),
-            )
-        });
+        // The request is on the sender's `send` row just before (or, delivered late, on
+        // its `delayed` row): the reply is what this row adds.
+        B::record(tag, || Record::new("apply", Outcome::Value(r.to_string())));
         r
     }
 
@@ -403,10 +397,6 @@ impl<S: Send + 'static, B: Backend> Server<S, B> {
     }
 }
 
-fn lost(what: &'static str, from: &dyn fmt::Display, request: &dyn fmt::Display) -> Record {
-    Record::with_args(
-        what,
-        Args::new().value(format!("{from}: {request}")),
-        Outcome::Done,
-    )
+fn lost(what: &'static str) -> Record {
+    Record::new(what, Outcome::Done)
 }

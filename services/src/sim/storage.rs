@@ -213,15 +213,16 @@ impl<B: Backend> Storage<B> {
             }
         };
         B::record(&self.inner.tag, || {
-            let mut args = Args::new().value(from.to_string());
-            if let Some(t) = token {
-                args = args.int("token", i64::try_from(t).unwrap_or(i64::MAX));
-            }
+            // The writer is the row's thread; the value is shown when there is no token.
+            let args = match token {
+                Some(t) => Args::new().int("token", i64::try_from(t).unwrap_or(i64::MAX)),
+                None => Args::new().value(format!("{value:?}")),
+            };
             let outcome = match &result {
                 Ok(()) => Outcome::Done,
-                Err(e) => Outcome::Error(e.to_string()),
+                Err(e) => Outcome::Error(format!("StaleToken({}<{})", e.token, e.newest)),
             };
-            Record::with_args("write", args.value(value.clone()), outcome)
+            Record::with_args("write", args, outcome)
         });
         if let Some(e) = stale_accepted {
             violate(
