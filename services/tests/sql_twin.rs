@@ -595,3 +595,44 @@ fn mariadb_waiter_granted_in_order_and_forever_waits_have_no_deadline() {
         "SELECT GET_LOCK(NULL, 0)"
     );
 }
+
+#[test]
+fn a_grant_after_the_waiters_timeout_passes_to_the_next_waiter() {
+    let mut db = Db::new();
+    let (a, b, c) = (db.connect(), db.connect(), db.connect());
+    done(db.execute(a, Stmt::advisory_lock(1), at(0)));
+    done(db.execute(b, Stmt::set(Setting::LockTimeout, 100), at(0)));
+    assert!(db.execute(b, Stmt::advisory_lock(1), at(0)).is_blocked());
+    assert!(db.execute(c, Stmt::advisory_lock(1), at(10)).is_blocked());
+    // A unlocks after B's timeout fell due, before anyone resumed B.
+    done(db.execute(a, Stmt::advisory_unlock(1), at(200)));
+    assert_eq!(db.take_woken(), vec![b]);
+    assert_eq!(db.resume(b, at(200)).code(), Some("55P03"));
+    assert_eq!(db.take_woken(), vec![c], "B's late grant went on to C");
+    assert!(matches!(db.resume(c, at(201)), Exec::Done(_)));
+    assert_eq!(
+        db.execute(b, Stmt::try_advisory_lock(1), at(202)).bool(),
+        Some(false)
+    );
+}
+
+#[test]
+fn mariadb_release_skips_a_waiter_whose_timeout_passed() {
+    let mut m = NamedLocks::new();
+    let (a, b, c) = (m.connect(), m.connect(), m.connect());
+    assert_eq!(m.call(a, Call::get_lock("n", 0), at(0)), Outcome::Int(1));
+    assert!(matches!(
+        m.call(b, Call::get_lock("n", 100), at(0)),
+        Outcome::Blocked { .. }
+    ));
+    assert!(matches!(
+        m.call(c, Call::get_lock("n", 10_000), at(1)),
+        Outcome::Blocked { .. }
+    ));
+    assert_eq!(m.call(a, Call::release_lock("n"), at(200)), Outcome::Int(1));
+    assert_eq!(m.take_woken(), vec![c]);
+    assert_eq!(m.resume(b, at(200)), Outcome::Int(0));
+    assert_eq!(m.resume(c, at(201)), Outcome::Int(1));
+    let c_id = m.call(c, Call::ConnectionId, at(202));
+    assert_eq!(m.call(b, Call::is_used_lock("n"), at(202)), c_id);
+}

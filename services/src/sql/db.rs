@@ -521,7 +521,7 @@ impl Db {
     /// request. `None` when nothing waits.
     pub fn cancel(&mut self, s: SessionId, clock: ServerClock) -> Option<Exec> {
         let w = self.sessions.get_mut(&s)?.waiting.take()?;
-        self.drop_request(s, &w);
+        self.drop_request(s, &w, clock);
         Some(self.fail(s, SqlError::user_cancel(), clock))
     }
 
@@ -618,7 +618,7 @@ impl Db {
         };
         if let Some((due, err)) = timers.into_iter().next() {
             if due <= clock.mono && settled.is_none_or(|t| t > due) {
-                self.drop_request(s, &w);
+                self.drop_request(s, &w, clock);
                 return self.fail(s, err, clock);
             }
         }
@@ -851,7 +851,7 @@ impl Db {
             return;
         }
         if let Some(w) = x.waiting.take() {
-            self.drop_request(s, &w);
+            self.drop_request(s, &w, clock);
         }
         self.end_txn(s, false, clock);
         let keys: Vec<AdvisoryKey> = self
@@ -868,32 +868,37 @@ impl Db {
         }
     }
 
-    /// Withdraws an abandoned wait (and a grant that came too late to be used).
-    fn drop_request(&mut self, s: SessionId, w: &Waiting) {
-        if let WaitOn::Advisory(k) = w.on {
-            if let Some(a) = self.advisory.get_mut(&k) {
-                a.queue.retain(|r| r.session != s);
-                if w.granted {
-                    if let Stmt::Call(Func::AdvisoryLock { shared, xact, .. }) = &w.stmt {
-                        let key = (
-                            s,
-                            if *shared {
-                                Mode::Share
-                            } else {
-                                Mode::Exclusive
-                            },
-                            if *xact { Scope::Xact } else { Scope::Session },
-                        );
-                        if let Some(c) = a.holds.get_mut(&key) {
-                            *c -= 1;
-                            if *c == 0 {
-                                a.holds.remove(&key);
-                            }
-                        }
+    /// Withdraws an abandoned wait. A grant that came too late to be used (the waiter's
+    /// timeout fell due first, and the caller resumed it only afterwards) is taken back and
+    /// passed on to the next waiters.
+    fn drop_request(&mut self, s: SessionId, w: &Waiting, clock: ServerClock) {
+        let WaitOn::Advisory(k) = w.on else {
+            return;
+        };
+        let Some(a) = self.advisory.get_mut(&k) else {
+            return;
+        };
+        a.queue.retain(|r| r.session != s);
+        if w.granted {
+            if let Stmt::Call(Func::AdvisoryLock { shared, xact, .. }) = &w.stmt {
+                let key = (
+                    s,
+                    if *shared {
+                        Mode::Share
+                    } else {
+                        Mode::Exclusive
+                    },
+                    if *xact { Scope::Xact } else { Scope::Session },
+                );
+                if let Some(c) = a.holds.get_mut(&key) {
+                    *c -= 1;
+                    if *c == 0 {
+                        a.holds.remove(&key);
                     }
                 }
             }
         }
+        self.grant_waiters(k, clock);
     }
 
     fn ctx(&mut self, s: SessionId, stmt_wall: i64, stmt_mono: u64, clock: ServerClock) -> Ctx {
@@ -984,7 +989,7 @@ impl Db {
         if !w.deadlock_checked && !matches!(on, WaitOn::Sleep(_)) && now >= dl_at {
             w.deadlock_checked = true;
             if let Some(detail) = self.deadlock_cycle(cx.s, &on) {
-                self.drop_request(cx.s, &w);
+                self.drop_request(cx.s, &w, cx.clock);
                 return self.fail(cx.s, SqlError::deadlock(detail), cx.clock);
             }
         }

@@ -267,7 +267,7 @@ impl NamedLocks {
                         h.count -= 1;
                         if h.count == 0 {
                             self.held.remove(&name);
-                            self.grant(&name);
+                            self.grant(&name, clock.mono);
                         }
                         Outcome::Int(1)
                     }
@@ -281,7 +281,7 @@ impl NamedLocks {
                 Some(h) => Outcome::Int(i64::try_from(h.owner.0).unwrap_or(i64::MAX)),
                 None => Outcome::Null,
             },
-            Call::ReleaseAllLocks => Outcome::Int(self.release_all(c)),
+            Call::ReleaseAllLocks => Outcome::Int(self.release_all(c, clock.mono)),
             Call::ConnectionId => Outcome::Int(i64::try_from(c.0).unwrap_or(i64::MAX)),
         }
     }
@@ -311,17 +311,17 @@ impl NamedLocks {
 
     /// The connection ends (client exit or crash): its locks are released and its wait
     /// abandoned.
-    pub fn close(&mut self, c: ConnId, _clock: ServerClock) {
+    pub fn close(&mut self, c: ConnId, clock: ServerClock) {
         if let Some(w) = self.waiting.remove(&c) {
             if let Some(q) = self.queue.get_mut(&w.name) {
                 q.retain(|x| *x != c);
             }
         }
-        self.release_all(c);
+        self.release_all(c, clock.mono);
         self.open.insert(c, false);
     }
 
-    fn release_all(&mut self, c: ConnId) -> i64 {
+    fn release_all(&mut self, c: ConnId, now: u64) -> i64 {
         let names: Vec<String> = self
             .held
             .iter()
@@ -333,24 +333,34 @@ impl NamedLocks {
             if let Some(h) = self.held.remove(&n) {
                 total += i64::from(h.count);
             }
-            self.grant(&n);
+            self.grant(&n, now);
         }
         total
     }
 
-    fn grant(&mut self, name: &str) {
-        let Some(q) = self.queue.get_mut(name) else {
-            return;
-        };
-        if q.is_empty() {
-            return;
-        }
-        let c = q.remove(0);
-        self.held
-            .insert(name.to_owned(), Held { owner: c, count: 1 });
-        if let Some(w) = self.waiting.get_mut(&c) {
+    /// Hands a released name to the first waiter whose timeout has not passed at `now`
+    /// (a waiter past its deadline has already got `0` on the real server, even if the
+    /// caller has not resumed it yet).
+    fn grant(&mut self, name: &str, now: u64) {
+        loop {
+            let Some(q) = self.queue.get_mut(name) else {
+                return;
+            };
+            if q.is_empty() {
+                return;
+            }
+            let c = q.remove(0);
+            let Some(w) = self.waiting.get_mut(&c) else {
+                continue;
+            };
+            if w.deadline.is_some_and(|d| now >= d) {
+                continue;
+            }
             w.granted = true;
+            self.held
+                .insert(name.to_owned(), Held { owner: c, count: 1 });
+            self.woken.push(c);
+            return;
         }
-        self.woken.push(c);
     }
 }

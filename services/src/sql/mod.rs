@@ -42,6 +42,8 @@
 //! Time-driven outcomes (timeouts, the deadlock check, the end of `pg_sleep`) happen when
 //! the caller resumes at or after [`Blocked::retry_at`].
 
+#![warn(missing_docs)]
+
 mod db;
 pub mod mariadb;
 mod reply;
