@@ -1230,7 +1230,7 @@ pub fn scenarios() -> Vec<Scenario> {
         )
         .holds("the nested acquire sees its own identifier and increments acquire_count; two releases decrement then delete the row")
         .source("ex-9.2-02")
-        .threads(2),
+        .threads(3),
         Scenario::new(
             "ex-9.2-02-fair",
             "AdvancedDatabaseLock, syntax fixed: 3 fair workers on one resource (TTL 3 s, hold 1 s) enqueue 10 ms apart; a maintenance thread grants the oldest waiter every second",
@@ -1240,7 +1240,7 @@ pub fn scenarios() -> Vec<Scenario> {
         .or_violates("no-starvation")
         .or_violates("mutual-exclusion")
         .source("ex-9.2-02")
-        .threads(4),
+        .threads(5),
         Scenario::new(
             "ex-9.2-03",
             "DistributedTaskScheduler as written: the scheduler is constructed",
