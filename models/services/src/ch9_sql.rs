@@ -479,7 +479,7 @@ fn ex_9_2_02<B: System>() {
     // The interpreter starts the program: one step, then the exception.
     B::yield_now();
     ensure(false, "no-uncaught-exception", || {
-        "  File \"advanced_database_lock.py\", line 84\n    def _process_wait_queue(self(self):\n                              ^\nSyntaxError: invalid syntax".into()
+        "  File \"advanced_database_lock.py\", line 84\n    def _process_wait_queue(self(self):\n                                ^\nSyntaxError: invalid syntax".into()
     });
 }
 
