@@ -790,7 +790,7 @@ impl ZooKeeper {
     /// ```
     pub fn close(&mut self, session: SessionId, clock: ServerClock) -> Result<(), ZkError> {
         self.touch(session, clock)?;
-        self.end_session(session, SessionState::Closed, clock);
+        self.end_session(session, SessionState::Closed);
         Ok(())
     }
 
@@ -821,7 +821,7 @@ impl ZooKeeper {
             .collect();
         due.sort_unstable();
         for &(_, id) in &due {
-            self.end_session(id, SessionState::Expired, clock);
+            self.end_session(id, SessionState::Expired);
         }
         due.into_iter().map(|(_, id)| id).collect()
     }
@@ -836,7 +836,7 @@ impl ZooKeeper {
             .min()
     }
 
-    fn end_session(&mut self, session: SessionId, state: SessionState, clock: ServerClock) {
+    fn end_session(&mut self, session: SessionId, state: SessionState) {
         let zxid = self.next_zxid();
         let ephemerals: Vec<String> = self.sessions[&session].ephemerals.iter().cloned().collect();
         for path in ephemerals {
@@ -856,7 +856,6 @@ impl ZooKeeper {
         s.state = state;
         s.ephemerals.clear();
         s.outbox.clear();
-        let _ = clock;
     }
 
     /// Takes the watch events queued for `session`, oldest first. The caller delivers them to
