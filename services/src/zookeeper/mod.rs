@@ -6,7 +6,9 @@
 //! monotonic part (`mono`) is read for session expiry, its wall part only for `ctime`/`mtime`.
 //! Watch events are queued on the watching session's outbox, which the caller drains with
 //! [`ZooKeeper::take_events`] and delivers before that session's later replies (ZooKeeper's
-//! ordering guarantee, §3.3).
+//! ordering guarantee, §3.3). [`ZkClient`] is a kazoo-like client of the twin on the
+//! simulation ([`crate::sim`]): one request per [`Server::call`](crate::sim::Server::call),
+//! heartbeats, watch events, `CONNECTED`/`SUSPENDED`/`LOST`.
 //!
 //! Modelled:
 //! * znodes with data, `version`, `cversion`, `czxid`, `mzxid`, `pzxid`, `ctime`, `mtime`,
@@ -45,8 +47,10 @@ use std::fmt;
 
 use crate::time::ServerClock;
 
+pub mod client;
 mod request;
 
+pub use client::{ClientError, KazooState, ZkClient};
 pub use request::{Reply, Request};
 
 /// The version argument that matches any version (`-1` in every ZooKeeper client).
