@@ -32,7 +32,10 @@
 //!   `NodeDeleted` to the node's data and child watchers, `NodeChildrenChanged` to the
 //!   parent's child watchers [D][R][S];
 //! * server restart: the tree, the zxid and the sessions survive; each session's expiry
-//!   restarts from the restart time [S].
+//!   restarts from the restart time [S];
+//! * an invalid path in a read gets `BadArguments` as in a write (the Java client refuses it
+//!   before sending; what the server answers a client that sends one is not verified [U];
+//!   kazoo normalises paths first, see [`client::normpath`]).
 //!
 //! Not modelled:
 //! * ACLs and authentication (every session may read, write and delete every node);
