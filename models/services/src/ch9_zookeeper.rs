@@ -10,6 +10,7 @@
 //! | `ex-9.3-01-fixed` | the manual lock waiting on an `exists` watch of its predecessor (the recipe), 3 clients | holds |
 //! | `ex-9.3-01-pause` | the manual lock; the holder may be paused past its session; token = its node's czxid, unfenced storage | stale-write |
 //! | `ex-9.3-01-fenced` | the same, fenced storage | holds |
+//! | `ex-9.3-01-nonblocking` | the manual lock: `acquire(blocking=False)` while another holds | holds |
 //! | `ex-9.3-01-lost-reply` | the manual lock; one message may be lost (a create's reply: a ghost node) | no-orphaned-node |
 //! | `ex-9.3-02` | ZookeeperReadWriteLock as written (read_locks/ and write_locks/, check then create): a reader and a writer | read-write-exclusion |
 //! | `ex-9.3-02-lease` | ZookeeperLeaseLock: renewal thread rewriting the node's data; the holder may be paused | mutual-exclusion |
@@ -472,6 +473,55 @@ fn ex_9_3_01_lost_reply<B: Backend>() {
          the queue while client-1's session lives"
             .into()
     });
+}
+
+/// client-1 holds the manual lock 0.3 s; client-2, 0.05 s later, calls
+/// `acquire(blocking=False)`: the claim is that it returns `False` and deletes its node.
+fn ex_9_3_01_nonblocking<B: Backend>() {
+    let cluster = Cluster::<B>::new(Faults::none());
+    let zk = zookeeper(&cluster);
+    let judge_zk = zk.clone();
+    let bodies = (1..=2)
+        .map(|i| {
+            let name = format!("client-{i}");
+            let node = cluster.node(&name);
+            let (zk, judge_zk) = (zk.clone(), judge_zk.clone());
+            let body: Box<dyn FnOnce() + Send> = Box::new(move || {
+                let mut lock =
+                    ManualLock::new(&node, &zk, "/distributed_locks/resource2", 1.5, Wait::Poll);
+                if i == 1 {
+                    if lock.acquire(true, Some(1.0)) {
+                        lock.zk.sleep(secs(0.3));
+                        lock.release();
+                    }
+                } else {
+                    lock.zk.sleep(secs(0.05));
+                    let got = lock.acquire(false, None);
+                    let (holder_alive, nodes) = judge_zk.inspect(|z, _| {
+                        let kids = z
+                            .node("/distributed_locks/resource2")
+                            .map_or(0, |n| n.children().count());
+                        (
+                            z.node("/distributed_locks/resource2/lock-0000000000")
+                                .is_some(),
+                            kids,
+                        )
+                    });
+                    if holder_alive {
+                        ensure(!got && nodes == 1, "nonblocking-leaves-no-node", || {
+                            format!(
+                                "acquire(blocking=False) while client-1 held returned {got} \
+                                 and left {nodes} lock node(s)"
+                            )
+                        });
+                    }
+                }
+                let _ = lock.zk.close();
+            });
+            (name, body)
+        })
+        .collect();
+    run_processes::<B>(bodies);
 }
 
 // ---- ex-9.3-02: ZookeeperReadWriteLock and ZookeeperLeaseLock ------------------------------
@@ -998,6 +1048,14 @@ pub fn scenarios() -> Vec<Scenario> {
         )
         .violates("no-orphaned-node", "create(ephemeral, sequence) applied with its reply lost: acquire's except deletes nothing (lock_node_path is None) and returns False; the orphan node without a unique prefix heads the queue while client-1's session lives, and client-2 times out")
         .needs_choice()
+        .source("ex-9.3-01")
+        .threads(2),
+        Scenario::new(
+            "ex-9.3-01-nonblocking",
+            "the manual lock: client-2 calls acquire(blocking=False) while client-1 holds",
+            bodies!(ex_9_3_01_nonblocking),
+        )
+        .holds("not the smallest: the loop registers its DataWatch, then deletes its own node and returns False, leaving only the holder's node")
         .source("ex-9.3-01")
         .threads(2),
         Scenario::new(
