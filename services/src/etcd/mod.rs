@@ -1039,6 +1039,10 @@ impl Etcd {
     /// now + its TTL + the election timeout (the new leader's `Promote`), so a lock whose
     /// holder died before the crash lives on past its nominal TTL. Watch streams end:
     /// watches and undelivered messages are gone (clients re-watch from their last revision).
+    ///
+    /// Nothing expires while the member is down: a caller modelling a crash at time `c`
+    /// runs [`Etcd::expire_leases`] at `c` (what was due by then), then calls `restart` at
+    /// the restart time.
     pub fn restart(&mut self, clock: ServerClock) {
         self.watchers.clear();
         self.outbox.clear();
