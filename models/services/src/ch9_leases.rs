@@ -14,11 +14,14 @@
 //! | `ex-9.4-01` | the demo as written: `with fixed_lock:` calls `Lock.acquire(blocking=True, timeout=None)` | no-uncaught-exception |
 //! | `ex-9.4-01-fixed` | `timeout=-1`; 2 threads share the 5 s FIXED lock, the first works 8 s | mutual-exclusion |
 //! | `ex-9.4-01-reuse` | `timeout=-1`; one thread takes the 5 s lock twice, the second time for 8 s | timeout-enforced |
+//! | `ex-9.4-01-clock-jump` | `timeout=-1`; `datetime.now()` on a machine whose wall clock may step back an hour | timeout-enforced |
 //! | `ex-9.4-02` | the demo as written (PREDICTIVE renewal, 30 s lease) | no-uncaught-exception |
+//! | `ex-9.4-02-etcd` | typos fixed, lease lock on etcd; 2 clients, no fault | holds |
 //! | `ex-9.4-02-etcd-pause` | typos fixed, lease lock on etcd; 2 clients, the holder may pause 4 s | stale-write |
 //! | `ex-9.4-02-etcd-fenced` | the same, the resource fenced by the lock key's create revision | holds |
 //! | `ex-9.4-03` | `process_batch` as written | no-uncaught-exception |
 //! | `ex-9.4-03-etcd-pause` | typos fixed, lease lock on etcd; 2 batch processors, the first may pause 7 s | stale-write |
+//! | `ex-9.4-03-etcd-rerun` | typos fixed, lease lock on etcd; processor-2 runs the batch after processor-1 | exactly-once |
 //! | `ex-9.4-04` | `acquire_lock` as written | no-uncaught-exception |
 //! | `ex-9.4-04-etcd` | typos fixed, lease locks on etcd; 2 transactions increment X through the stages | no-lost-update |
 //! | `ex-9.4-05` | `coordinate_operation` as written | no-uncaught-exception |
@@ -78,6 +81,9 @@ struct LockTimeout<B: Backend> {
     monitor: Shared<Option<Monitor<B>>, B>,
     /// The monitor's period (1 s in the tutorial).
     period: f64,
+    /// Where `datetime.now()` is read: a cluster node's wall clock (which the checker may
+    /// make jump), or true time.
+    clock: Option<Node<B>>,
 }
 
 impl<B: Backend> LockTimeout<B> {
@@ -88,11 +94,20 @@ impl<B: Backend> LockTimeout<B> {
             stop_monitoring: Event::new().with_name("timeout_manager.stop_monitoring"),
             monitor: Shared::new(None).with_name("timeout_manager.monitor_thread"),
             period,
+            clock: None,
+        }
+    }
+
+    /// `datetime.now()`, in seconds.
+    fn wall(&self) -> f64 {
+        match &self.clock {
+            Some(node) => node.time(),
+            None => now::<B>(),
         }
     }
 
     fn is_expired(&self) -> bool {
-        self.expires_at.get().is_some_and(|e| now::<B>() > e)
+        self.expires_at.get().is_some_and(|e| self.wall() > e)
     }
 
     /// `stop()`: set the event, then `monitor_thread.join(timeout=2)`, which raises
@@ -124,9 +139,15 @@ struct TimeoutManagedLock<B: Backend> {
 
 impl<B: Backend> TimeoutManagedLock<B> {
     fn new(name: &str, timeout: f64) -> Arc<Self> {
+        Self::with_clock(name, timeout, None)
+    }
+
+    fn with_clock(name: &str, timeout: f64, clock: Option<Node<B>>) -> Arc<Self> {
+        let mut timeout_manager = LockTimeout::new(timeout, 1.0 * SCALE);
+        timeout_manager.clock = clock;
         Arc::new(TimeoutManagedLock {
             lock: Lock::new().with_name(name),
-            timeout_manager: LockTimeout::new(timeout, 1.0 * SCALE),
+            timeout_manager,
             acquired: Shared::new(false).with_name("self.acquired"),
             forced: Shared::new(false).with_name("probe:forced"),
         })
@@ -153,7 +174,7 @@ impl<B: Backend> TimeoutManagedLock<B> {
     /// `timeout_manager.start_timer()` with `_on_timeout` as its callback.
     fn start_timer(self: &Arc<Self>) {
         let tm = &self.timeout_manager;
-        tm.expires_at.set(Some(now::<B>() + tm.timeout_seconds));
+        tm.expires_at.set(Some(tm.wall() + tm.timeout_seconds));
         // _start_monitoring: return if the monitor thread is alive.
         if let Some((_, finished)) = tm.monitor.get() {
             if !finished.is_set() {
@@ -267,6 +288,24 @@ fn ex_9_4_01_reuse<B: Backend>() {
     ensure(forced, "timeout-enforced", || {
         "held 8 s (scaled) on a 5 s lock and never force-released: the first release set \
          stop_monitoring, which nothing clears, so the second monitor exited at once"
+            .into()
+    });
+    lock.release();
+}
+
+/// ex-9.4-01 with `timeout=-1`, `datetime.now()` read on a machine whose wall clock may
+/// jump by an hour (NTP, an operator): one thread holds the 5 s lock for 8 s. Claim: the
+/// lock expires 5 s after it was taken.
+fn ex_9_4_01_clock_jump<B: Backend>() {
+    let cluster = Cluster::<B>::new(Faults::none().clock_jumps(1, Duration::from_secs(3600)));
+    let machine = cluster.node("machine");
+    let lock = TimeoutManagedLock::<B>::with_clock("fixed_lock", 5.0 * SCALE, Some(machine));
+    let _ = lock.acquire(true, Some(-1.0));
+    sleep::<B>(8.0 * SCALE);
+    let forced = lock.forced.get();
+    ensure(forced, "timeout-enforced", || {
+        "held 8 s (scaled) on a 5 s lock and never force-released: the wall clock stepped back \
+         an hour after start_timer, so datetime.now() stays below expires_at"
             .into()
     });
     lock.release();
@@ -690,10 +729,21 @@ fn batch_processor<B: Backend>(client: EtcdClient<B>, storage: Storage<B>, start
 /// processor-2 at 6.5 s (one try, as `process_batch` does). Claim: the batch lock keeps
 /// the data consistent — items are written under a valid lock, newest holder last.
 fn ex_9_4_03_etcd_pause<B: Backend>() {
+    batch_pair::<B>(6.5, false);
+}
+
+/// ex-9.4-03 with a lease lock on etcd: processor-2 runs the same batch at 2 s, after
+/// processor-1 finished and released. Claim (the catalogue's): every item is processed
+/// exactly once across processors.
+fn ex_9_4_03_etcd_rerun<B: Backend>() {
+    batch_pair::<B>(2.0, true);
+}
+
+fn batch_pair<B: Backend>(second_at: f64, judge_once: bool) {
     let cluster = Cluster::<B>::new(Faults::none());
     let etcd = cluster.server("etcd", Etcd::new());
     let storage = cluster.storage("storage", false);
-    let procs: Vec<_> = [("processor-1", 0.0), ("processor-2", 6.5)]
+    let procs: Vec<_> = [("processor-1", 0.0), ("processor-2", second_at)]
         .into_iter()
         .enumerate()
         .map(|(i, (name, at))| {
@@ -708,6 +758,16 @@ fn ex_9_4_03_etcd_pause<B: Backend>() {
         .collect();
     for p in procs {
         p.join();
+    }
+    if judge_once {
+        let values = storage.values();
+        for item in 1..=6 {
+            let name = format!("item {item}");
+            let n = values.iter().filter(|v| **v == name).count();
+            ensure(n == 1, "exactly-once", || {
+                format!("{name} was processed {n} times: the lock orders the runs but nothing records that the batch is done")
+            });
+        }
     }
 }
 
@@ -916,6 +976,16 @@ pub fn scenarios() -> Vec<Scenario> {
         .source("ex-9.4-01")
         .threads(2),
         Scenario::new(
+            "ex-9.4-01-clock-jump",
+            "TimeoutManagedLock with timeout=-1, datetime.now() on a machine whose wall clock may jump ±1 h; one thread holds the 5 s lock 8 s",
+            bodies!(ex_9_4_01_clock_jump),
+        )
+        .violates("timeout-enforced", "expires_at is a datetime.now() deadline: a wall-clock step back of an hour after start_timer keeps is_expired() false for an hour, so the monitor never force-releases (time.monotonic() would not jump)")
+        .needs_choice()
+        .not_for("pct", "the holder and the monitor only sleep, so the run has no scheduling choice and PCT stops after 3 executions without drawing the jump's direction (measured: 3 executions, nothing found); random and dfs draw the backward jump")
+        .source("ex-9.4-01")
+        .threads(1),
+        Scenario::new(
             "ex-9.4-02",
             "AdvancedDistributedLock demo as written (PREDICTIVE renewal, 30 s lease, 4 stages)",
             bodies!(ex_9_4_02),
@@ -923,6 +993,15 @@ pub fn scenarios() -> Vec<Scenario> {
         .violates("no-uncaught-exception", "start_renewal passes the undefined name renewal_func (NameError), and the finally's release() calls renewal_manager.stop_renewal(), which __init__ shadowed with a threading.Event: TypeError 'Event' object is not callable masks the NameError")
         .source("ex-9.4-02")
         .threads(0),
+        Scenario::new(
+            "ex-9.4-02-etcd",
+            "AdvancedDistributedLock (typos fixed) as a 3 s etcd lease lock with PREDICTIVE keep-alives; client-1 runs the 3.8 s demo, client-2 retries every second",
+            bodies!(ex_9_4_02_etcd_pause),
+        )
+        .holds("keep-alives every 0.6 s (then 0.33 s) keep the 3 s lease through the 3.8 s operation; client-2 gets the lock only after client-1's release, and writes with a newer token")
+        .not_for("loom", "two processes with a renewal thread each and 4 s of virtual time with sleeps: beyond loom's budget")
+        .source("ex-9.4-02")
+        .threads(4),
         Scenario::new(
             "ex-9.4-02-etcd-pause",
             "AdvancedDistributedLock (typos fixed) as a 3 s etcd lease lock with PREDICTIVE keep-alives; 2 clients write stage progress, the holder may pause 4 s",
@@ -958,6 +1037,15 @@ pub fn scenarios() -> Vec<Scenario> {
         )
         .violates("stale-write", "processor-1 paused past its lease: processor-2 gets the batch lock and writes items, processor-1 resumes and writes its next item with the older token (no fencing, no per-item idempotency)")
         .pauses(1, Duration::from_secs(7))
+        .not_for("loom", "two processes with a renewal thread each and seconds of virtual time: beyond loom's budget")
+        .source("ex-9.4-03")
+        .threads(4),
+        Scenario::new(
+            "ex-9.4-03-etcd-rerun",
+            "DistributedBatchProcessor over a 6 s etcd lease lock; processor-2 runs the same batch at 2 s, after processor-1 released",
+            bodies!(ex_9_4_03_etcd_rerun),
+        )
+        .violates("exactly-once", "the lock only orders the two runs: processor-2 acquires after processor-1's release and processes all six items again, since nothing records the batch as done (no per-item idempotency)")
         .not_for("loom", "two processes with a renewal thread each and seconds of virtual time: beyond loom's budget")
         .source("ex-9.4-03")
         .threads(4),
