@@ -666,6 +666,23 @@ impl Etcd {
     /// `Put`: write one key, optionally attached to a lease (one new revision).
     ///
     /// Errors: `EmptyKey`; `LeaseNotFound` if the lease is not granted (nothing written).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof_services::etcd::{Etcd, EtcdError, PutRequest};
+    /// use lockproof_services::time::ServerClock;
+    ///
+    /// let mut etcd = Etcd::new();
+    /// let t = ServerClock::at(0);
+    /// let r = etcd.put(&PutRequest::new("k", "a").with_prev_kv(), t)?;
+    /// assert_eq!((r.header.revision, r.prev_kv), (2, None));
+    /// let r = etcd.put(&PutRequest::new("k", "b").with_prev_kv(), t)?;
+    /// assert_eq!(r.to_string(), "OK\nk\na");
+    /// let err = etcd.put(&PutRequest::new("l", "v").with_lease(7), t).unwrap_err();
+    /// assert_eq!(err, EtcdError::LeaseNotFound);
+    /// # Ok::<(), EtcdError>(())
+    /// ```
     pub fn put(&mut self, req: &PutRequest, clock: ServerClock) -> Result<PutResponse, EtcdError> {
         self.expire_leases(clock);
         self.check_put(req)?;
@@ -689,6 +706,23 @@ impl Etcd {
     /// none otherwise.
     ///
     /// Errors: `EmptyKey`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof_services::etcd::{DeleteRangeRequest, Etcd, PutRequest};
+    /// use lockproof_services::time::ServerClock;
+    ///
+    /// let mut etcd = Etcd::new();
+    /// let t = ServerClock::at(0);
+    /// etcd.put(&PutRequest::new("m/a", "1"), t)?;
+    /// etcd.put(&PutRequest::new("m/b", "2"), t)?;
+    /// let d = etcd.delete_range(&DeleteRangeRequest::prefix("m/"), t)?;
+    /// assert_eq!((d.deleted, d.header.revision), (2, 4)); // one revision for both
+    /// let d = etcd.delete_range(&DeleteRangeRequest::key("m/a"), t)?;
+    /// assert_eq!((d.deleted, d.header.revision), (0, 4)); // nothing deleted, no revision
+    /// # Ok::<(), lockproof_services::etcd::EtcdError>(())
+    /// ```
     pub fn delete_range(
         &mut self,
         req: &DeleteRangeRequest,
@@ -782,6 +816,24 @@ impl Etcd {
     ///
     /// Errors: `Compacted` at or below the current compaction point; `FutureRevision` above
     /// the current revision.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof_services::etcd::{Etcd, EtcdError, PutRequest, RangeRequest};
+    /// use lockproof_services::time::ServerClock;
+    ///
+    /// let mut etcd = Etcd::new();
+    /// let t = ServerClock::at(0);
+    /// for v in ["a", "b", "c"] {
+    ///     etcd.put(&PutRequest::new("k", v), t)?;
+    /// }
+    /// assert_eq!(etcd.compact(3, t)?.to_string(), "compacted revision 3");
+    /// let old = etcd.range(&RangeRequest::key("k").at_revision(2), t).unwrap_err();
+    /// assert_eq!(old.to_string(), "etcdserver: mvcc: required revision has been compacted");
+    /// assert_eq!(etcd.range(&RangeRequest::key("k").at_revision(3), t)?.kvs[0].value, "b");
+    /// # Ok::<(), EtcdError>(())
+    /// ```
     pub fn compact(
         &mut self,
         revision: Revision,
@@ -809,6 +861,18 @@ impl Etcd {
     ///
     /// Errors: `LeaseTtlTooLarge` above [`MAX_LEASE_TTL`]; `LeaseExists` for an explicit id
     /// in use.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof_services::etcd::{fmt_lease, Etcd, LeaseGrantRequest};
+    /// use lockproof_services::time::ServerClock;
+    ///
+    /// let mut etcd = Etcd::new();
+    /// let g = etcd.lease_grant(&LeaseGrantRequest::new(1), ServerClock::at(0))?;
+    /// assert_eq!(g.to_string(), format!("lease {} granted with TTL(2s)", fmt_lease(g.id)));
+    /// # Ok::<(), lockproof_services::etcd::EtcdError>(())
+    /// ```
     pub fn lease_grant(
         &mut self,
         req: &LeaseGrantRequest,
@@ -850,6 +914,22 @@ impl Etcd {
     /// no keys).
     ///
     /// Errors: `LeaseNotFound` (never granted, revoked, or expired).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof_services::etcd::{Etcd, EtcdError, LeaseGrantRequest, PutRequest};
+    /// use lockproof_services::time::ServerClock;
+    ///
+    /// let mut etcd = Etcd::new();
+    /// let t = ServerClock::at(0);
+    /// let l = etcd.lease_grant(&LeaseGrantRequest::new(5), t)?.id;
+    /// etcd.put(&PutRequest::new("l2", "v").with_lease(l), t)?;
+    /// assert_eq!(etcd.lease_revoke(l, t)?.header.revision, 3);
+    /// assert!(etcd.peek("l2").is_none());
+    /// assert_eq!(etcd.lease_revoke(l, t), Err(EtcdError::LeaseNotFound));
+    /// # Ok::<(), EtcdError>(())
+    /// ```
     pub fn lease_revoke(
         &mut self,
         id: LeaseId,
@@ -869,6 +949,21 @@ impl Etcd {
     /// lease with TTL 0 rather than an error status; clientv3's `KeepAliveOnce` (and
     /// `etcdctl lease keep-alive --once`) turn that into this error, which is what the twin
     /// returns.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof_services::etcd::{Etcd, EtcdError, LeaseGrantRequest};
+    /// use lockproof_services::time::ServerClock;
+    ///
+    /// let mut etcd = Etcd::new();
+    /// let l = etcd.lease_grant(&LeaseGrantRequest::new(3), ServerClock::at(0))?.id;
+    /// let k = etcd.lease_keep_alive(l, ServerClock::at(2_000_000_000))?;
+    /// assert_eq!(k.ttl, 3); // the deadline is now 5 s
+    /// let late = etcd.lease_keep_alive(l, ServerClock::at(5_000_000_000));
+    /// assert_eq!(late, Err(EtcdError::LeaseNotFound));
+    /// # Ok::<(), EtcdError>(())
+    /// ```
     pub fn lease_keep_alive(
         &mut self,
         id: LeaseId,
@@ -887,6 +982,19 @@ impl Etcd {
 
     /// `LeaseTimeToLive`: whole seconds left (truncated) and the granted TTL; for a lease the
     /// server does not hold, TTL −1 (not an error).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof_services::etcd::{Etcd, LeaseGrantRequest};
+    /// use lockproof_services::time::ServerClock;
+    ///
+    /// let mut etcd = Etcd::new();
+    /// let l = etcd.lease_grant(&LeaseGrantRequest::new(10), ServerClock::at(0)).unwrap().id;
+    /// let r = etcd.lease_time_to_live(l, false, ServerClock::at(2_500_000_000));
+    /// assert_eq!((r.ttl, r.granted_ttl), (7, 10));
+    /// assert!(etcd.lease_time_to_live(l, false, ServerClock::at(10_000_000_000)).expired());
+    /// ```
     pub fn lease_time_to_live(
         &mut self,
         id: LeaseId,
@@ -1043,6 +1151,21 @@ impl Etcd {
     /// Nothing expires while the member is down: a caller modelling a crash at time `c`
     /// runs [`Etcd::expire_leases`] at `c` (what was due by then), then calls `restart` at
     /// the restart time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof_services::etcd::{Etcd, LeaseGrantRequest, PutRequest};
+    /// use lockproof_services::time::ServerClock;
+    ///
+    /// let s = |secs: u64| ServerClock::at(secs * 1_000_000_000);
+    /// let mut etcd = Etcd::new();
+    /// let l = etcd.lease_grant(&LeaseGrantRequest::new(2), s(0)).unwrap().id;
+    /// etcd.put(&PutRequest::new("lock", "a").with_lease(l), s(0)).unwrap();
+    /// etcd.restart(s(10)); // down from 1 s to 10 s: nothing expired meanwhile
+    /// assert_eq!(etcd.next_lease_deadline(), Some(13_000_000_000)); // 10 + 2 + 1
+    /// assert!(etcd.peek("lock").is_some());
+    /// ```
     pub fn restart(&mut self, clock: ServerClock) {
         self.watchers.clear();
         self.outbox.clear();
