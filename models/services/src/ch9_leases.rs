@@ -19,6 +19,8 @@
 //! | `ex-9.4-02-etcd` | typos fixed, lease lock on etcd; 2 clients, no fault | holds |
 //! | `ex-9.4-02-etcd-pause` | typos fixed, lease lock on etcd; 2 clients, the holder may pause 4 s | stale-write |
 //! | `ex-9.4-02-etcd-fenced` | the same, the resource fenced by the lock key's create revision | holds |
+//! | `ex-9.4-02-etcd-mutex` | the demo under etcd's concurrency Mutex (session lease + watch); 2 clients | holds |
+//! | `ex-9.4-02-etcd-mutex-pause` | the same, the holder may pause 4 s | stale-write |
 //! | `ex-9.4-03` | `process_batch` as written | no-uncaught-exception |
 //! | `ex-9.4-03-etcd-pause` | typos fixed, lease lock on etcd; 2 batch processors, the first may pause 7 s | stale-write |
 //! | `ex-9.4-03-etcd-rerun` | typos fixed, lease lock on etcd; processor-2 runs the batch after processor-1 | exactly-once |
@@ -44,12 +46,13 @@
 use lockproof::backend::spawn::ProcessHandle;
 use lockproof_scenario::prelude::*;
 use lockproof_scenario::python::{now, sleep};
+use lockproof_services::etcd::client::EtcdClient;
+use lockproof_services::etcd::concurrency::Mutex;
 use lockproof_services::etcd::{
-    ClientId, Compare, CompareResult, Etcd, EtcdError, LeaseGrantRequest, LeaseId, PutRequest,
-    RangeRequest, Request, Response, Revision, TxnRequest,
+    ClientId, Compare, CompareResult, Etcd, LeaseGrantRequest, LeaseId, PutRequest, RangeRequest,
+    Request, Response, Revision, TxnRequest,
 };
-use lockproof_services::sim::{Cluster, Faults, NetError, Node, Server, Storage};
-use std::fmt;
+use lockproof_services::sim::{Cluster, Faults, Node, Server, Storage};
 
 /// Seconds of the tutorial → seconds of the model.
 const SCALE: f64 = 0.1;
@@ -313,88 +316,51 @@ fn ex_9_4_01_clock_jump<B: Backend>() {
 
 // ---- the etcd client -----------------------------------------------------------------------
 
-/// A reply of the etcd twin as a trace shows it (etcdctl's output, or `Error: …`).
-struct Reply(Result<Response, EtcdError>);
-
-impl fmt::Display for Reply {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.0 {
-            Ok(r) => write!(f, "{r}"),
-            Err(e) => write!(f, "Error: {e}"),
+/// Grant a lease, then put `key` on it if the key is absent: the lease and the lock's
+/// create revision (its fencing token), or `None`.
+fn lease_lock<B: Backend>(
+    c: &EtcdClient<B>,
+    key: &str,
+    value: &str,
+    ttl_s: i64,
+) -> Option<(LeaseId, Revision)> {
+    let Ok(Ok(Response::LeaseGrant(g))) =
+        c.request(Request::LeaseGrant(LeaseGrantRequest::new(ttl_s)))
+    else {
+        return None;
+    };
+    let txn = TxnRequest::new()
+        .when(Compare::create_revision(key, CompareResult::Equal, 0))
+        .then(PutRequest::new(key, value).with_lease(g.id));
+    match c.request(Request::Txn(txn)) {
+        Ok(Ok(Response::Txn(t))) if t.succeeded => Some((g.id, t.header.revision)),
+        _ => {
+            let _ = c.request(Request::LeaseRevoke(g.id));
+            None
         }
     }
 }
 
-/// One client connection to the etcd server, from one node.
-struct EtcdClient<B: Backend> {
-    node: Node<B>,
-    etcd: Server<Etcd, B>,
-    id: ClientId,
-}
-
-impl<B: Backend> Clone for EtcdClient<B> {
-    fn clone(&self) -> Self {
-        EtcdClient {
-            node: self.node.clone(),
-            etcd: self.etcd.clone(),
-            id: self.id,
-        }
+/// `get key` as an integer (0 if absent or unreadable).
+fn get_int<B: Backend>(c: &EtcdClient<B>, key: &str) -> i64 {
+    match c.request(Request::Range(RangeRequest::key(key))) {
+        Ok(Ok(Response::Range(r))) => r
+            .kvs
+            .first()
+            .and_then(|kv| kv.value.parse().ok())
+            .unwrap_or(0),
+        _ => 0,
     }
 }
 
-impl<B: Backend> EtcdClient<B> {
-    fn send(&self, req: Request) -> Result<Result<Response, EtcdError>, NetError> {
-        let id = self.id;
-        let r = req.clone();
-        self.etcd
-            .call(&self.node, req, move |e, clock| {
-                Reply(e.apply(id, &r, clock))
-            })
-            .map(|r| r.0)
-    }
-
-    /// Grant a lease, then put `key` on it if the key is absent: the lock's create
-    /// revision (its fencing token), or `None`.
-    fn lock(&self, key: &str, value: &str, ttl_s: i64) -> Option<(LeaseId, Revision)> {
-        let Ok(Ok(Response::LeaseGrant(g))) =
-            self.send(Request::LeaseGrant(LeaseGrantRequest::new(ttl_s)))
-        else {
-            return None;
-        };
-        let txn = TxnRequest::new()
-            .when(Compare::create_revision(key, CompareResult::Equal, 0))
-            .then(PutRequest::new(key, value).with_lease(g.id));
-        match self.send(Request::Txn(txn)) {
-            Ok(Ok(Response::Txn(t))) if t.succeeded => Some((g.id, t.header.revision)),
-            _ => {
-                let _ = self.send(Request::LeaseRevoke(g.id));
-                None
-            }
-        }
-    }
-
-    fn keep_alive(&self, lease: LeaseId) -> bool {
-        matches!(self.send(Request::LeaseKeepAlive(lease)), Ok(Ok(_)))
-    }
-
-    fn revoke(&self, lease: LeaseId) {
-        let _ = self.send(Request::LeaseRevoke(lease));
-    }
-
-    fn get_int(&self, key: &str) -> i64 {
-        match self.send(Request::Range(RangeRequest::key(key))) {
-            Ok(Ok(Response::Range(r))) => r
-                .kvs
-                .first()
-                .and_then(|kv| kv.value.parse().ok())
-                .unwrap_or(0),
-            _ => 0,
-        }
-    }
-
-    fn put(&self, key: &str, value: &str) {
-        let _ = self.send(Request::Put(PutRequest::new(key, value)));
-    }
+/// A client process's connection to the cluster's etcd server.
+fn connect<B: Backend>(
+    cluster: &Cluster<B>,
+    etcd: &Server<Etcd, B>,
+    name: &str,
+    id: u32,
+) -> EtcdClient<B> {
+    EtcdClient::new(cluster.node(name), etcd.clone(), ClientId(id))
 }
 
 // ---- ex-9.4-02: LockRenewal and AdvancedDistributedLock --------------------------------------
@@ -472,7 +438,7 @@ struct EtcdAdvancedLock<B: Backend> {
 
 impl<B: Backend> EtcdAdvancedLock<B> {
     fn new(lock_name: &str, lease_time: f64, strategy: Strategy, client: EtcdClient<B>) -> Self {
-        let identifier = format!("{}-uuid", client.node.name());
+        let identifier = format!("{}-uuid", client.node().name());
         EtcdAdvancedLock {
             lock_name: lock_name.to_owned(),
             identifier,
@@ -497,10 +463,12 @@ impl<B: Backend> EtcdAdvancedLock<B> {
 
     /// `acquire()`: the lease lock on etcd (non-blocking, one try), then the renewal thread.
     fn acquire(&self) -> bool {
-        let Some((lease, token)) =
-            self.client
-                .lock(&self.lock_name, &self.identifier, self.lease_time)
-        else {
+        let Some((lease, token)) = lease_lock(
+            &self.client,
+            &self.lock_name,
+            &self.identifier,
+            self.lease_time,
+        ) else {
             return false;
         };
         self.acquired.set(true);
@@ -569,7 +537,7 @@ impl<B: Backend> EtcdAdvancedLock<B> {
         self.stop_renewal.set();
         let _ = self.renewal_done.wait(Some(5.0));
         if let Some((lease, _)) = self.held.get() {
-            self.client.revoke(lease);
+            let _ = self.client.request(Request::LeaseRevoke(lease));
         }
         self.held.set(None);
         self.acquired.set(false);
@@ -646,7 +614,7 @@ fn demo_client<B: Backend>(client: EtcdClient<B>, storage: Storage<B>, tries: &[
             ] {
                 sleep::<B>(duration * SCALE);
                 lock.update_progress();
-                let _ = storage.write(&client.node, lock.token(), format!("{stage} done"));
+                let _ = storage.write(client.node(), lock.token(), format!("{stage} done"));
             }
             lock.release();
             return;
@@ -665,11 +633,7 @@ fn demo_pair<B: Backend>(fenced: bool) {
     .into_iter()
     .enumerate()
     .map(|(i, (name, tries))| {
-        let client = EtcdClient {
-            node: cluster.node(name),
-            etcd: etcd.clone(),
-            id: ClientId(i as u32 + 1),
-        };
+        let client = connect(&cluster, &etcd, name, i as u32 + 1);
         let st = storage.clone();
         B::spawn_process(name, move || demo_client(client, st, &tries))
     })
@@ -689,6 +653,70 @@ fn ex_9_4_02_etcd_pause<B: Backend>() {
 /// The same schedule, with the resource fenced by the lock key's create revision.
 fn ex_9_4_02_etcd_fenced<B: Backend>() {
     demo_pair::<B>(true);
+}
+
+/// A client process running the demo's four stages under etcd's own lock recipe: a
+/// session (a 3 s lease kept alive every TTL/3 by a session thread, as Go's
+/// `concurrency.Session` does) and `concurrency.Mutex.Lock`, which waits on a watch for its
+/// predecessor's key to go. The token is the Mutex key's create revision.
+fn mutex_client<B: Backend>(client: EtcdClient<B>, storage: Storage<B>, start_at: f64) {
+    sleep::<B>(start_at);
+    let Ok(Ok(Response::LeaseGrant(g))) =
+        client.request(Request::LeaseGrant(LeaseGrantRequest::new(3)))
+    else {
+        return;
+    };
+    let stop = Arc::new(Event::<B>::new().with_name("session.done"));
+    let (s, c) = (Arc::clone(&stop), client.clone());
+    let keeper = B::spawn("session_keepalive", move || {
+        while !s.wait(Some(1.0)).unwrap_or(true) {
+            if !c.keep_alive(g.id) {
+                break;
+            }
+        }
+    });
+    let mut mutex = Mutex::new("advanced_lock", g.id);
+    if client.lock(&mut mutex, Duration::from_millis(100)).is_ok() {
+        let token = u64::try_from(mutex.revision()).ok();
+        for (duration, stage) in [
+            (5.0, "初始化"),
+            (10.0, "数据处理"),
+            (15.0, "分析计算"),
+            (8.0, "结果输出"),
+        ] {
+            sleep::<B>(duration * SCALE);
+            let _ = storage.write(client.node(), token, format!("{stage} done"));
+        }
+        let _ = client.unlock(&mut mutex);
+    }
+    // session.Close(): stop the keep-alives, revoke the lease.
+    stop.set();
+    keeper.join();
+    let _ = client.request(Request::LeaseRevoke(g.id));
+}
+
+fn mutex_pair<B: Backend>() {
+    let cluster = Cluster::<B>::new(Faults::none());
+    let etcd = cluster.server("etcd", Etcd::new());
+    let storage = cluster.storage("storage", false);
+    let procs: Vec<_> = [("client-1", 0.0), ("client-2", 0.5)]
+        .into_iter()
+        .enumerate()
+        .map(|(i, (name, at))| {
+            let client = connect(&cluster, &etcd, name, i as u32 + 1);
+            let st = storage.clone();
+            B::spawn_process(name, move || mutex_client(client, st, at))
+        })
+        .collect();
+    for p in procs {
+        p.join();
+    }
+}
+
+/// ex-9.4-02's demo under etcd's concurrency Mutex: client-2 blocks in `Lock` from 0.5 s.
+/// Claim: the session's keep-alives keep the lock through the long operation.
+fn ex_9_4_02_etcd_mutex<B: Backend>() {
+    mutex_pair::<B>();
 }
 
 // ---- ex-9.4-03: DistributedBatchProcessor ----------------------------------------------------
@@ -716,7 +744,7 @@ fn batch_processor<B: Backend>(client: EtcdClient<B>, storage: Storage<B>, start
     }
     for item in 1..=6 {
         sleep::<B>(0.1); // _process_item
-        let _ = storage.write(&client.node, lock.token(), format!("item {item}"));
+        let _ = storage.write(client.node(), lock.token(), format!("item {item}"));
         if item % 2 == 0 {
             lock.update_progress();
         }
@@ -747,11 +775,7 @@ fn batch_pair<B: Backend>(second_at: f64, judge_once: bool) {
         .into_iter()
         .enumerate()
         .map(|(i, (name, at))| {
-            let client = EtcdClient {
-                node: cluster.node(name),
-                etcd: etcd.clone(),
-                id: ClientId(i as u32 + 1),
-            };
+            let client = connect(&cluster, &etcd, name, i as u32 + 1);
             let st = storage.clone();
             B::spawn_process(name, move || batch_processor(client, st, at))
         })
@@ -848,10 +872,10 @@ fn transaction<B: Backend>(tx: &str, client: EtcdClient<B>) {
     tm.acquire_lock("X"); // BEGIN
     sleep::<B>(0.1);
     tm.next_stage(); // READ
-    let x = client.get_int("X");
+    let x = get_int(&client, "X");
     sleep::<B>(0.1);
     tm.next_stage(); // WRITE
-    client.put("X", &(x + 1).to_string());
+    let _ = client.request(Request::Put(PutRequest::new("X", (x + 1).to_string())));
     sleep::<B>(0.1);
     tm.commit_transaction();
 }
@@ -866,11 +890,7 @@ fn ex_9_4_04_etcd<B: Backend>() {
         .into_iter()
         .enumerate()
         .map(|(i, tx)| {
-            let client = EtcdClient {
-                node: cluster.node(tx),
-                etcd: etcd.clone(),
-                id: ClientId(i as u32 + 1),
-            };
+            let client = connect(&cluster, &etcd, tx, i as u32 + 1);
             B::spawn_process(tx, move || transaction(tx, client))
         })
         .collect();
@@ -1020,6 +1040,25 @@ pub fn scenarios() -> Vec<Scenario> {
         .holds("the paused holder's writes after client-2's carry an older create revision and the fenced resource rejects them")
         .pauses(1, Duration::from_secs(4))
         .not_for("loom", "two processes with a renewal thread each and 4 s of virtual time with sleeps: beyond loom's budget")
+        .source("ex-9.4-02")
+        .threads(4),
+        Scenario::new(
+            "ex-9.4-02-etcd-mutex",
+            "the demo's stages under etcd's concurrency Mutex (3 s session lease kept alive every 1 s); client-2 blocks in Lock from 0.5 s",
+            bodies!(ex_9_4_02_etcd_mutex),
+        )
+        .holds("the session keeps the lease; client-2's watch sees client-1's key deleted at its Unlock and only then does client-2 hold the lock and write, with a larger create revision")
+        .not_for("loom", "two processes with a session thread each and seconds of virtual time: beyond loom's budget")
+        .source("ex-9.4-02")
+        .threads(4),
+        Scenario::new(
+            "ex-9.4-02-etcd-mutex-pause",
+            "the same, and the holder's process may pause 4 s",
+            bodies!(ex_9_4_02_etcd_mutex),
+        )
+        .violates("stale-write", "etcd's own lock recipe is a lease too (Jepsen etcd 3.4.3): the paused holder's session stops renewing, the lease expires and deletes its key, client-2's watch fires and it takes the lock and writes; the resumed holder still believes and writes with the older create revision")
+        .pauses(1, Duration::from_secs(4))
+        .not_for("loom", "two processes with a session thread each and seconds of virtual time: beyond loom's budget")
         .source("ex-9.4-02")
         .threads(4),
         Scenario::new(

@@ -19,7 +19,8 @@
 //! - `etcdserver: requested lease not found` for put, revoke and keep-alive of a missing lease;
 //! - watches on a key or range from a revision (history replayed, then live), prev-kv, put/delete filters, cancellation by compaction, per-client watch ids;
 //! - restart of the member and leader change: keys, revisions and leases survive; every lease is refreshed to its full TTL plus the election timeout (§4.2, §5.4); a restart ends the watch streams;
-//! - the concurrency package's Mutex and Election as sans-IO client recipes ([`concurrency`]).
+//! - the concurrency package's Mutex and Election as sans-IO client recipes ([`concurrency`]);
+//! - a client over the simulation's network ([`client`]): requests as data, the watch stream read by polling.
 //!
 //! Not modelled:
 //! - several members, followers' stale serializable reads, quorum loss (a single member answers all);
@@ -46,6 +47,7 @@
 
 #![warn(missing_docs)]
 
+pub mod client;
 pub mod concurrency;
 mod error;
 mod kv;
