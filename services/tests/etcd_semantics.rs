@@ -565,7 +565,7 @@ fn mutex_try_lock_fencing_and_session_loss() {
     let s = a.unlock();
     assert_eq!(drive(&mut etcd, ca, &mut a, s, ms(0)), Step::Released);
     assert_eq!(a.unlock(), Step::Failed(RecipeError::LockReleased));
-    // A waiter whose own lease expires while it waits learns "session is expired".
+    // A waiter whose own lease expires while it waits learns "session is expired" (≥ 3.5).
     let mut etcd = Etcd::new();
     let la = etcd
         .lease_grant(&LeaseGrantRequest::new(60), ms(0))
@@ -575,7 +575,7 @@ fn mutex_try_lock_fencing_and_session_loss() {
         .lease_grant(&LeaseGrantRequest::new(2), ms(0))
         .unwrap()
         .id;
-    let (mut a, mut b) = (Mutex::new("m", la), Mutex::new("m", lb));
+    let (mut a, mut b) = (Mutex::new("m", la), Mutex::new("m", lb).verifying_own_key());
     let s = a.lock();
     drive(&mut etcd, ca, &mut a, s, ms(0));
     let s = b.lock();
@@ -681,4 +681,50 @@ fn election_campaign_proclaim_resign() {
         Step::Acquired { .. }
     ));
     assert_eq!(leader(&mut etcd), "b1");
+}
+
+#[test]
+fn etcd_3_4_mutex_lock_succeeds_after_its_session_expired_while_waiting() {
+    // clientv3 3.4.23: Lock returns once no older key is left, without re-reading its own.
+    let mut etcd = Etcd::new();
+    let la = etcd
+        .lease_grant(&LeaseGrantRequest::new(60), ms(0))
+        .unwrap()
+        .id;
+    let lb = etcd
+        .lease_grant(&LeaseGrantRequest::new(2), ms(0))
+        .unwrap()
+        .id;
+    let lc = etcd
+        .lease_grant(&LeaseGrantRequest::new(60), ms(0))
+        .unwrap()
+        .id;
+    let (ca, cb, cc) = (ClientId(1), ClientId(2), ClientId(3));
+    let (mut a, mut b) = (Mutex::new("m", la), Mutex::new("m", lb));
+    let s = a.lock();
+    drive(&mut etcd, ca, &mut a, s, ms(0));
+    let s = b.lock();
+    assert_eq!(drive(&mut etcd, cb, &mut b, s, ms(0)), Step::Wait);
+    // B is paused past its 2 s lease: its key goes. A unlocks; C locks and holds.
+    etcd.expire_leases(ms(2_000));
+    let s = a.unlock();
+    drive(&mut etcd, ca, &mut a, s, ms(2_100));
+    let mut c = Mutex::new("m", lc);
+    let s = c.lock();
+    assert!(matches!(
+        drive(&mut etcd, cc, &mut c, s, ms(2_200)),
+        Step::Acquired { .. }
+    ));
+    // B resumes and reads its watch: told it holds the lock, with no key at all.
+    assert!(matches!(
+        b.poll(&mut etcd, cb, ms(2_300)),
+        Step::Acquired { .. }
+    ));
+    assert!(b.believes_held() && c.believes_held());
+    assert!(etcd.peek(b.key()).is_none());
+    // Its IsOwner compare still fences writes inside etcd.
+    let fenced = TxnRequest::new()
+        .when(b.is_owner())
+        .then(PutRequest::new("data", "b"));
+    assert!(!etcd.txn(&fenced, ms(2_300)).unwrap().succeeded);
 }

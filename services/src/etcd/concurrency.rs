@@ -13,10 +13,16 @@
 //!    revision if it already existed);
 //! 2. if the owner is us (or nobody), the lock is held;
 //! 3. otherwise repeat: get the key of the prefix with the **largest create revision below
-//!    ours**; if none is left, check our own key still exists (else "session expired") and
-//!    hold the lock; if there is one, watch it from the read's header revision and wait for
-//!    its deletion;
+//!    ours**; if there is one, watch it from the read's header revision and wait for its
+//!    deletion; if none is left, hold the lock — etcd 3.4.23's client (the version
+//!    DISTRIBUTED.md reproduces) returns right there, with that read's header as the lock's
+//!    header, **without checking that our own key still exists**; from 3.5 the client first
+//!    reads its own key and fails with "session is expired" if it is gone
+//!    ([`Mutex::verifying_own_key`]);
 //! 4. `Unlock` deletes our key.
+//!
+//! So under 3.4.23 a waiter whose session lease expired while it waited (a pause, a
+//! partition) is told it holds the lock although its key is gone.
 
 use super::{
     ClientId, Compare, CompareResult, DeleteRangeRequest, Etcd, EtcdError, EventKind, KeyRange,
@@ -128,6 +134,8 @@ struct Queue {
     my_key: String,
     my_rev: Revision,
     state: State,
+    /// Read our own key before holding the lock (clientv3 ≥ 3.5).
+    verify_own_key: bool,
 }
 
 impl Queue {
@@ -138,6 +146,7 @@ impl Queue {
             my_key: session_key(prefix, lease),
             my_rev: -1,
             state: State::Idle,
+            verify_own_key: false,
         }
     }
 
@@ -225,9 +234,15 @@ impl Queue {
                 self.fail(RecipeError::Locked)
             }
             (State::Scanning, Response::Range(r)) => match r.kvs.first() {
-                None => {
+                None if self.verify_own_key => {
                     self.state = State::Verifying;
                     Step::Send(Request::Range(RangeRequest::key(self.my_key.clone())))
+                }
+                None => {
+                    self.state = State::Held;
+                    Step::Acquired {
+                        revision: r.header.revision,
+                    }
                 }
                 Some(kv) => {
                     self.state = State::Watching { watch_id: None };
@@ -320,11 +335,19 @@ pub struct Mutex {
 }
 
 impl Mutex {
-    /// `NewMutex(session, prefix)`: the session's key will be `prefix/<lease hex>`.
+    /// `NewMutex(session, prefix)` as etcd 3.4.23's client has it: the session's key will be
+    /// `prefix/<lease hex>`, and `Lock` does not re-read its own key after waiting.
     pub fn new(prefix: &str, lease: LeaseId) -> Self {
         Mutex {
             q: Queue::new(prefix, lease),
         }
+    }
+
+    /// The clientv3 ≥ 3.5 `Lock`: after waiting, read our own key and fail with
+    /// `mutex: session is expired` if it is gone.
+    pub fn verifying_own_key(mut self) -> Self {
+        self.q.verify_own_key = true;
+        self
     }
 
     /// The session's key under the prefix (`Mutex.Key()`).
@@ -353,8 +376,8 @@ impl Mutex {
         self.q.start("", false)
     }
 
-    /// Start `TryLock`: the acquire Txn; on contention the key is deleted again and the
-    /// result is `Failed(Locked)`.
+    /// Start `TryLock` (clientv3 ≥ 3.5): the acquire Txn; on contention the key is deleted
+    /// again and the result is `Failed(Locked)`.
     pub fn try_lock(&mut self) -> Step {
         self.q.start("", true)
     }
