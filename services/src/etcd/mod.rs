@@ -18,7 +18,7 @@
 //! - lease expiry at the deadline on the server's monotonic clock, deleting the attached keys in one revision (also as its own step: [`Etcd::expire_leases`], [`Etcd::next_lease_deadline`]);
 //! - `etcdserver: requested lease not found` for put, revoke and keep-alive of a missing lease;
 //! - watches on a key or range from a revision (history replayed, then live), prev-kv, put/delete filters, cancellation by compaction, per-client watch ids;
-//! - restart of the member and leader change: keys, revisions and leases survive; every lease is refreshed to its full TTL plus the election timeout (§4.2, §5.4); a restart ends the watch streams;
+//! - restart of the member and leader change: keys, revisions and leases survive; every lease is refreshed to its full TTL plus the election timeout (§4.2, §5.4); watches resume across a restart as clientv3 resumes them (the raw stream end is [`Etcd::close_client`]);
 //! - the concurrency package's Mutex and Election as sans-IO client recipes ([`concurrency`]);
 //! - a client over the simulation's network ([`client`]): requests as data, the watch stream read by polling.
 //!
@@ -1147,8 +1147,12 @@ impl Etcd {
     /// Restart of the (single) member after a crash, at `clock`. Keys, revisions, the
     /// compaction point and leases survive (WAL and backend); every lease is refreshed to
     /// now + its TTL + the election timeout (the new leader's `Promote`), so a lock whose
-    /// holder died before the crash lives on past its nominal TTL. Watch streams end:
-    /// watches and undelivered messages are gone (clients re-watch from their last revision).
+    /// holder died before the crash lives on past its nominal TTL.
+    ///
+    /// The watch streams break, and clientv3 re-creates every watch from the revision after
+    /// the last event it received: the twin keeps each watch and the messages not yet
+    /// taken, which is what such a client then sees. (A client that does not resume is
+    /// [`Etcd::close_client`].)
     ///
     /// Nothing expires while the member is down: a caller modelling a crash at time `c`
     /// runs [`Etcd::expire_leases`] at `c` (what was due by then), then calls `restart` at
@@ -1169,9 +1173,6 @@ impl Etcd {
     /// assert!(etcd.peek("lock").is_some());
     /// ```
     pub fn restart(&mut self, clock: ServerClock) {
-        self.watchers.clear();
-        self.outbox.clear();
-        self.next_watch.clear();
         self.leader_change(clock);
     }
 
