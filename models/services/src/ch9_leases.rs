@@ -28,6 +28,7 @@
 //! | `ex-9.4-04-etcd` | typos fixed, lease locks on etcd; 2 transactions increment X through the stages | no-lost-update |
 //! | `ex-9.4-05` | `coordinate_operation` as written | no-uncaught-exception |
 //! | `ex-9.4-05-estimate` | typos fixed; the progress estimate after the last service | remaining-estimate |
+//! | `ex-9.4-05-etcd-pause` | typos fixed, lease lock on etcd; 2 coordinators, the first may pause 7 s | mutual-exclusion |
 //!
 //! Scale: seconds of the tutorial × 0.1 (a 30 s lease is 3 s, the 5/10/15/8 s stages are
 //! 0.5/1.0/1.5/0.8 s, constants such as `max(5, …)` in the schedules scale alike); etcd's
@@ -968,6 +969,47 @@ fn ex_9_4_05_estimate<B: Backend>() {
     }
 }
 
+/// A coordinator over etcd: the 60 s → 6 s coordination lease with PREDICTIVE renewal;
+/// once it holds the lock it calls auth, user and order (0.5, 1, 2 s → 0.05, 0.1, 0.2 s),
+/// updating progress after each. The region is its coordinated operation, from acquire to
+/// release.
+fn coordinator<B: Backend>(client: EtcdClient<B>, operation: Arc<Region<B>>, start_at: f64) {
+    sleep::<B>(start_at);
+    let lock = EtcdAdvancedLock::new("coord_order-42", 60.0, Strategy::Predictive, client);
+    if !lock.acquire() {
+        // logging.error("无法获取协调锁"); return False
+        return;
+    }
+    {
+        let _inside = operation.enter();
+        for delay in [0.5, 1.0, 2.0] {
+            sleep::<B>(delay * SCALE);
+            lock.update_progress();
+        }
+    }
+    lock.release();
+}
+
+/// ex-9.4-05 with the lock on etcd: coordinator-1 runs at 0, coordinator-2 tries once at
+/// 6.5 s. Claim: the global lock keeps the cross-service operations from overlapping.
+fn ex_9_4_05_etcd_pause<B: Backend>() {
+    let cluster = Cluster::<B>::new(Faults::none());
+    let etcd = cluster.server("etcd", Etcd::new());
+    let operation = Arc::new(Region::<B>::new("coordinated operation", 1));
+    let procs: Vec<_> = [("coordinator-1", 0.0), ("coordinator-2", 6.5)]
+        .into_iter()
+        .enumerate()
+        .map(|(i, (name, at))| {
+            let client = connect(&cluster, &etcd, name, i as u32 + 1);
+            let op = Arc::clone(&operation);
+            B::spawn_process(name, move || coordinator(client, op, at))
+        })
+        .collect();
+    for p in procs {
+        p.join();
+    }
+}
+
 /// The section's scenarios, in tutorial order.
 pub fn scenarios() -> Vec<Scenario> {
     vec![
@@ -1121,5 +1163,15 @@ pub fn scenarios() -> Vec<Scenario> {
         .violates("remaining-estimate", "_estimate_remaining_time(0) iterates self.services[-0:], the whole list: after the last service it estimates the sum of all services instead of 0")
         .source("ex-9.4-05")
         .threads(0),
+            Scenario::new(
+            "ex-9.4-05-etcd-pause",
+            "MicroserviceCoordinator with the lock on etcd (6 s lease, PREDICTIVE keep-alives); coordinator-2 tries once at 6.5 s; coordinator-1 may pause 7 s",
+            bodies!(ex_9_4_05_etcd_pause),
+        )
+        .violates("mutual-exclusion", "coordinator-1 paused mid-operation past its lease: coordinator-2 gets the coordination lock and runs its whole operation while coordinator-1 still believes it holds it and resumes its service calls")
+        .pauses(1, Duration::from_secs(7))
+        .not_for("loom", "two processes with a renewal thread each and seconds of virtual time: beyond loom's budget")
+        .source("ex-9.4-05")
+        .threads(4),
     ]
 }
