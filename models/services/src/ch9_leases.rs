@@ -42,7 +42,9 @@
 //! change it), `release` revokes the lease, and the work the lock protects is a write of
 //! each stage's progress to the cluster's [`Storage`] with the lock key's create revision
 //! as token. A client process is a [`Node`] whose threads (worker and renewal) stop
-//! together when the checker pauses it.
+//! together when the checker pauses it. The `-mutex` variants use etcd's own recipe
+//! (`concurrency.Mutex` of clientv3 3.4.23 over a session lease kept alive every TTL/3),
+//! whose waiter reads its watch stream every 0.1 s (the simulation has no server push).
 
 use lockproof::backend::spawn::ProcessHandle;
 use lockproof_scenario::prelude::*;

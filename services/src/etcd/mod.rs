@@ -338,6 +338,32 @@ impl Etcd {
         self.kvs.get(key)
     }
 
+    /// The key as a request at `clock` would find it, read without applying anything: like
+    /// [`Etcd::peek`], but a key whose lease's deadline has passed counts as gone (for a
+    /// judge that looks at the server through `inspect`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof_services::etcd::{Etcd, LeaseGrantRequest, PutRequest};
+    /// use lockproof_services::time::ServerClock;
+    ///
+    /// let mut etcd = Etcd::new();
+    /// let t = ServerClock::at(0);
+    /// let l = etcd.lease_grant(&LeaseGrantRequest::new(2), t).unwrap().id;
+    /// etcd.put(&PutRequest::new("lock", "a").with_lease(l), t).unwrap();
+    /// let later = ServerClock::at(2_000_000_000);
+    /// assert!(etcd.peek("lock").is_some()); // no expiry step has run
+    /// assert!(etcd.peek_at("lock", later).is_none()); // but any request would find it gone
+    /// ```
+    pub fn peek_at(&self, key: &str, clock: ServerClock) -> Option<&KeyValue> {
+        let kv = self.kvs.get(key)?;
+        match self.leases.get(&kv.lease) {
+            Some(l) if l.deadline <= clock.mono => None,
+            _ => Some(kv),
+        }
+    }
+
     /// The ids of the leases the server holds now (without an expiry step).
     pub fn lease_ids(&self) -> Vec<LeaseId> {
         self.leases.keys().copied().collect()
