@@ -248,7 +248,9 @@ impl Redis {
     /// Applies one request of `conn` at the server's `clock`, atomically.
     ///
     /// Inside `MULTI` a command is queued (`QUEUED`) and run by `EXEC`. `WAIT` may return
-    /// [`Reply::Blocked`]; see [`Redis::wait_count`].
+    /// [`Reply::Blocked`]; see [`Redis::wait_count`]. A connection id the server does not
+    /// know (closed, or from before a restart) is taken as a fresh connection: noticing a
+    /// dead connection is the caller's (the network's) business.
     ///
     /// # Examples
     ///
