@@ -474,3 +474,29 @@ fn the_twin_is_deterministic_and_clonable() {
     };
     assert_eq!(run(), run());
 }
+
+#[test]
+fn a_master_restarted_without_persistence_empties_its_replicas() {
+    let mut rs = ReplicaSet::new(1);
+    let m = rs.connect(0);
+    rs.apply(0, m, Cmd::set("k", "v"), at(0));
+    rs.deliver_all();
+    rs.restart(0);
+    let rc = rs.connect(1);
+    assert_eq!(rs.apply(1, rc, Cmd::exists("k"), at(10)), Reply::Int(0));
+    // With AOF always the master keeps the key and so do its replicas after resync.
+    let mut rs = ReplicaSet::with_persistence(1, Persistence::AofAlways);
+    let m = rs.connect(0);
+    rs.apply(0, m, Cmd::set("k", "v"), at(0));
+    rs.restart(0);
+    let rc = rs.connect(1);
+    assert_eq!(rs.apply(1, rc, Cmd::get("k"), at(10)), Reply::bulk("v"));
+    // A restarted replica resyncs from the master and drops its queue.
+    let m = rs.connect(0);
+    rs.apply(0, m, Cmd::set("j", "w"), at(11));
+    assert_eq!(rs.pending(1), 1);
+    rs.restart(1);
+    assert_eq!(rs.pending(1), 0);
+    let rc = rs.connect(1);
+    assert_eq!(rs.apply(1, rc, Cmd::get("j"), at(12)), Reply::bulk("w"));
+}

@@ -141,6 +141,28 @@ impl ReplicaSet {
         }
     }
 
+    /// Node `i`'s process restarts with its persistence ([`Redis::restart`]). A restarted
+    /// master's replicas resynchronise from what it kept (without persistence: nothing, so
+    /// they lose every key too); a restarted replica resynchronises from the master.
+    /// Connections to `i` are gone.
+    pub fn restart(&mut self, i: usize) {
+        self.nodes[i].restart();
+        if i == self.master {
+            let snapshot = self.nodes[i].clone();
+            for (j, node) in self.nodes.iter_mut().enumerate() {
+                if j != i {
+                    node.full_sync(&snapshot);
+                }
+            }
+        } else {
+            let snapshot = self.nodes[self.master].clone();
+            self.nodes[i].full_sync(&snapshot);
+            if let Some(link) = self.nodes[self.master].links.iter_mut().find(|l| l.id == i) {
+                link.queue.clear();
+            }
+        }
+    }
+
     /// The master is gone and replica `new_master` is promoted with the key space it has.
     /// The old master and the other replicas become its replicas after a full
     /// resynchronisation (the old master's undelivered writes are lost); every connection

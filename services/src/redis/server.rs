@@ -925,8 +925,8 @@ impl Redis {
 
     /// Replaces the key space with a copy of the master's (a full resynchronisation).
     pub(super) fn full_sync(&mut self, master: &Redis) {
-        self.keys = master.keys.clone();
-        for k in self.keys.keys() {
+        let old = std::mem::replace(&mut self.keys, master.keys.clone());
+        for k in old.keys().chain(self.keys.keys()) {
             *self.versions.entry(k.clone()).or_default() += 1;
         }
     }
