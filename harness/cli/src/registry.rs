@@ -10,5 +10,6 @@ pub fn all() -> Vec<Scenario> {
     v.extend(lockproof_models_threads::scenarios());
     v.extend(lockproof_models_processes::scenarios());
     v.extend(lockproof_models_files::scenarios());
+    v.extend(lockproof_models_services::scenarios());
     v
 }

@@ -589,6 +589,24 @@ pub trait Backend: RawBackend {
     /// under std, a cheap pseudo-random number.
     fn choose(n: usize) -> usize;
 
+    /// A weighted coin: a choice in `0..n` of which only `0..distinct` differ in effect
+    /// (every value from `distinct - 1` on means the same, the usual outcome). A random
+    /// engine draws it with those odds; an enumerating engine tries only the `distinct`
+    /// ways. Fault injection uses it: "lose this message" is rare, "deliver it" usual.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::backend::{Backend, Std};
+    ///
+    /// let c = Std::choose_weighted(10, 3); // 0, 1: rare faults; 2..10: nothing happens
+    /// assert!(c < 10);
+    /// ```
+    fn choose_weighted(n: usize, distinct: usize) -> usize {
+        let _ = distinct;
+        Self::choose(n)
+    }
+
     /// The handle of a process started by [`spawn_process`](Backend::spawn_process).
     type Process: spawn::ProcessHandle;
 

@@ -741,6 +741,24 @@ impl<E: Engine> Backend for Checked<E> {
         CheckedProcess { process, main }
     }
 
+    fn choose_weighted(n: usize, distinct: usize) -> usize {
+        assert!(
+            distinct >= 1 && distinct <= n,
+            "choose_weighted({n}, {distinct})"
+        );
+        world::count_engine_op();
+        match E::choose_weighted(n, distinct) {
+            Some(c) => c,
+            None => world::current().violate(
+                "engine-limit",
+                &format!(
+                    "{} has no choice operator; this scenario needs one",
+                    E::NAME
+                ),
+            ),
+        }
+    }
+
     fn choose(n: usize) -> usize {
         assert!(n > 0, "choose(0)");
         world::count_engine_op();
