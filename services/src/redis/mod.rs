@@ -14,6 +14,7 @@
 //! - `EVAL`/`EVALSHA`/`SCRIPT LOAD`/`SCRIPT EXISTS`: atomic, time frozen for expiry but `TIME` moving ([`ScriptCtx::spin`]), `redis.call` raising, `redis.pcall`, no rollback, Lua↔RESP conversions, SHA1 of the Lua text;
 //! - `MULTI/EXEC/DISCARD/WATCH/UNWATCH`: no rollback of run-time errors, `WATCH` broken by any write (same value too) and by expiry of a watched key;
 //! - restart ([`Redis::restart`]) with [`Persistence::None`] (all keys lost) or [`Persistence::AofAlways`] (all kept, downtime counts); the script cache is always lost;
+//! - a client on the simulation ([`RedisClient`]): one connection of one node, each command one network call;
 //! - replication ([`ReplicaSet`]): effects queued per replica, delivered, held or cut by the caller; `READONLY` on replicas; `WAIT` per connection ([`Reply::Blocked`], [`Redis::wait_count`]); failover by promotion.
 //!
 //! Not modelled:
@@ -24,12 +25,14 @@
 //! - AOF `everysec` and RDB snapshots; partial resynchronisation (a failover resyncs fully);
 //! - replicas acknowledging only periodically (delivery acknowledges at once); Redis Cluster, Sentinel's election (the caller picks the replica to promote).
 
+mod client;
 mod cmd;
 mod replication;
 mod reply;
 mod script;
 mod server;
 
+pub use client::RedisClient;
 pub use cmd::{Cmd, ExpireCond, IntArg, SetArgs};
 pub use replication::ReplicaSet;
 pub use reply::{RedisError, Reply};
