@@ -8,8 +8,11 @@
 //! | `ex-9.1-01-fenced` | the same with a fenced storage | holds |
 //! | `ex-9.1-01-plain-del` | release by plain `DEL`; the first holder's work outlasts the TTL | only-owner-releases |
 //! | `ex-9.1-01-shared-manager` | two threads share the manager's cached `RedisLock`; work outlasts the TTL | only-owner-releases |
-//! | `ex-9.1-02` | `RedisReentrantLock`: a nested `with lock:` in one process | lock-released |
-//! | `ex-9.1-02-watchdog` | two processes; the holder may pause 4 s (TTL 3 s) while its watchdog sleeps | only-owner-renews |
+//! | `ex-9.1-02` | `RedisReentrantLock` as written: `threading` is never imported | no-uncaught-exception |
+//! | `ex-9.1-02-nested` | with `import threading`: a nested `with lock:` in one process | lock-released |
+//! | `ex-9.1-02-watchdog` | with `import threading`, two processes; the holder may pause 4 s (TTL 3 s) while its watchdog sleeps | only-owner-renews |
+//! | `ex-9.1-02-renewal` | A works 4 s on its watchdog, B waits; no fault | holds |
+//! | `ex-9.1-02-clock-jump` | A works 4 s on its watchdog, B waits; one wall-clock jump of 3 s | mutual-exclusion |
 //! | `ex-9.1-03` | `RedLock` over 3 instances, 2 processes, no fault | holds |
 //! | `ex-9.1-03-pause` | B arrives at 3.5 s; the holder may pause 4 s (TTL 3 s) | mutual-exclusion |
 //! | `ex-9.1-03-clock-jump` | one lost request and one server clock jump of 10 s | mutual-exclusion |
@@ -540,9 +543,21 @@ struct RedisReentrantLock<B: Backend> {
 }
 
 impl<B: Backend> RedisReentrantLock<B> {
-    fn new(redis: RedisClient<B>, lock_name: &str, timeout: i64, renewal_interval: f64) -> Self {
+    /// `RedisReentrantLock(redis_client, lock_name, timeout, True, renewal_interval)`;
+    /// without `import threading` (as written: 9.1 imports it nowhere) `__init__`'s
+    /// `threading.Event()` raises `NameError`.
+    fn new(
+        redis: RedisClient<B>,
+        lock_name: &str,
+        timeout: i64,
+        renewal_interval: f64,
+        threading_imported: bool,
+    ) -> Result<Self, String> {
+        if !threading_imported {
+            return Err("NameError: name 'threading' is not defined".into());
+        }
         let identifier = format!("uuid-{}", redis.node().name());
-        RedisReentrantLock {
+        Ok(RedisReentrantLock {
             acquired: Shared::new(false).with_name(&format!("{identifier}.acquired")),
             inner: Arc::new(Reentrant {
                 redis,
@@ -554,7 +569,7 @@ impl<B: Backend> RedisReentrantLock<B> {
             }),
             renewal_thread: Mutex::new(None),
             orphans: Mutex::new(Vec::new()),
-        }
+        })
     }
 
     fn acquire(&self) -> bool {
@@ -668,11 +683,16 @@ fn renewal_worker<B: Backend>(i: &Reentrant<B>) {
     }
 }
 
-fn ex_9_1_02<B: System>() {
+/// A nested `with lock:` in one process (`threading` imported or not).
+fn nested_model<B: System>(threading_imported: bool) {
     let cluster = Cluster::<B>::new(Faults::none());
     let server = redis_server(&cluster, "redis");
     let app = RedisClient::new(cluster.node("app"), server);
-    let lock = RedisReentrantLock::new(app.clone(), "resource", 30, 10.0);
+    let lock = match RedisReentrantLock::new(app.clone(), "resource", 30, 10.0, threading_imported)
+    {
+        Ok(l) => l,
+        Err(e) => return uncaught("main", &e),
+    };
     // with lock:  with lock:  work  (exit)  (exit)
     if lock.acquire() {
         if lock.acquire() {
@@ -691,18 +711,35 @@ fn ex_9_1_02<B: System>() {
     });
 }
 
-fn ex_9_1_02_watchdog<B: System>() {
-    let cluster = Cluster::<B>::new(Faults::none());
+fn ex_9_1_02<B: System>() {
+    nested_model::<B>(false);
+}
+
+fn ex_9_1_02_nested<B: System>() {
+    nested_model::<B>(true);
+}
+
+/// Two processes with a `RedisReentrantLock(timeout=3, renewal 1 s)` each: `(name, start,
+/// work)`; with a region around each critical section when `region`.
+fn reentrant_pair<B: System>(faults: Faults, clients: [(&'static str, f64, f64); 2], region: bool) {
+    let cluster = Cluster::<B>::new(faults);
     let server = redis_server(&cluster, "redis");
-    let procs: Vec<_> = [("client-a", 0.0, 2.0), ("client-b", 0.5, 4.0)]
+    let region = region.then(|| Arc::new(Region::<B>::new("critical", 1)));
+    let procs: Vec<_> = clients
         .into_iter()
         .map(|(name, start, work)| {
             let redis = RedisClient::new(cluster.node(name), server.clone());
+            let region = region.clone();
             B::spawn_process(name, move || {
                 sleep::<B>(start);
-                let lock = RedisReentrantLock::new(redis, "resource", 3, 1.0);
+                let Ok(lock) = RedisReentrantLock::new(redis, "resource", 3, 1.0, true) else {
+                    return;
+                };
                 if lock.acquire() {
-                    sleep::<B>(work);
+                    {
+                        let _inside = region.as_ref().map(|r| r.enter());
+                        sleep::<B>(work);
+                    }
                     lock.release();
                 }
                 lock.join_orphans();
@@ -712,6 +749,30 @@ fn ex_9_1_02_watchdog<B: System>() {
     for p in procs {
         p.join();
     }
+}
+
+fn ex_9_1_02_watchdog<B: System>() {
+    reentrant_pair::<B>(
+        Faults::none(),
+        [("client-a", 0.0, 2.0), ("client-b", 0.5, 4.0)],
+        false,
+    );
+}
+
+fn ex_9_1_02_renewal<B: System>() {
+    reentrant_pair::<B>(
+        Faults::none(),
+        [("client-a", 0.0, 4.0), ("client-b", 2.5, 1.0)],
+        true,
+    );
+}
+
+fn ex_9_1_02_clock_jump<B: System>() {
+    reentrant_pair::<B>(
+        Faults::none().clock_jumps(1, Duration::from_secs(3)),
+        [("client-a", 0.0, 4.0), ("client-b", 2.5, 1.0)],
+        true,
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1143,19 +1204,44 @@ pub fn scenarios() -> Vec<Scenario> {
         .threads(2),
         Scenario::new(
             "ex-9.1-02",
-            "RedisReentrantLock(timeout=30, renewal 10 s): a nested `with lock:` in one process",
+            "RedisReentrantLock as written (9.1's code never imports threading): a nested `with lock:` in one process",
             bodies!(ex_9_1_02),
+        )
+        .violates("no-uncaught-exception", "__init__ calls threading.Event(), and no code of 9.1 imports threading: NameError before anything reaches Redis")
+        .source("ex-9.1-02"),
+        Scenario::new(
+            "ex-9.1-02-nested",
+            "RedisReentrantLock(timeout=30, renewal 10 s) with `import threading`: a nested `with lock:` in one process",
+            bodies!(ex_9_1_02_nested),
         )
         .violates("lock-released", "the inner release decrements the count 2 -> 1 and sets acquired = False, so the outer release returns False at once: the lock key stays with count 1, its watchdog stopped, until its TTL")
         .source("ex-9.1-02")
         .threads(2),
         Scenario::new(
             "ex-9.1-02-watchdog",
-            "RedisReentrantLock(timeout=3, renewal 1 s): client A works 2 s, client B arrives at 0.5 s and works 4 s; A may pause 4 s",
+            "RedisReentrantLock(timeout=3, renewal 1 s) with `import threading`: client A works 2 s, client B arrives at 0.5 s and works 4 s; A may pause 4 s",
             bodies!(ex_9_1_02_watchdog),
         )
         .violates("only-owner-renews", "A paused past its TTL, B took the lock; A's watchdog wakes and its renewal script, which never compares the lock's value with A's identifier, extends B's lock (and A ignores the result, never learning it lost the lock)")
         .pauses(1, Duration::from_secs(4))
+        .source("ex-9.1-02")
+        .threads(4),
+        Scenario::new(
+            "ex-9.1-02-renewal",
+            "RedisReentrantLock(timeout=3, renewal 1 s) with `import threading`: A works 4 s relying on its watchdog, B arrives at 2.5 s; no fault",
+            bodies!(ex_9_1_02_renewal),
+        )
+        .holds("the watchdog re-EXPIREs the keys whenever under timeout/2 remains, so A's lock outlives its 3 s TTL through 4 s of work and B gets it only after A's release")
+        .not_for("loom", "measured: 20 325 loom executions in 24 s without exhausting the space (B's 15 polls beside A's watchdog and two process mains); random and pct cover it in seconds")
+        .source("ex-9.1-02")
+        .threads(4),
+        Scenario::new(
+            "ex-9.1-02-clock-jump",
+            "RedisReentrantLock(timeout=3, renewal 1 s) with `import threading`: A works 4 s relying on its watchdog, B arrives at 2.5 s; one wall-clock jump of 3 s",
+            bodies!(ex_9_1_02_clock_jump),
+        )
+        .violates("mutual-exclusion", "the watchdog renews only when the :expire deadline, written from a client's int(time.time()), is within timeout/2 of the renewer's own clock: A's clock stepping back 3 s makes it skip the renewal (or the server's stepping forward expires the key), the key expires in Redis's clock while A works, and B enters")
+        .needs_choice()
         .source("ex-9.1-02")
         .threads(4),
         Scenario::new(
