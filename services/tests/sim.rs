@@ -235,7 +235,7 @@ fn the_same_schedule_on_the_fenced_storage_shows_the_stale_write_rejected() {
     assert!(
         on_fenced
             .trace
-            .contains("store.write(token=1) → raises StaleToken(1<2)"),
+            .contains("store.write(token=1) → raises Stale(1<2)"),
         "{}",
         on_fenced.trace
     );

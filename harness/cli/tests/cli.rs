@@ -102,3 +102,27 @@ fn list_and_check_one() {
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     assert_eq!(v[0]["id"], "self-counter-locked");
 }
+
+#[test]
+fn trace_on_replays_a_counterexample_on_its_fix() {
+    // The pause that made two writers (chapter 9's Redis lock, unfenced storage), replayed
+    // on the same program with a fenced storage: the stale write is rejected, and it passes.
+    let file = "corpus/schedules/ex-9.1-01-pause/dfs-bound0-001.schedule";
+    let (code, out, err) = lockproof(&["trace", file]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("stale-write violated"), "{out}");
+    assert_eq!(out.matches("storage.write(token=").count(), 10, "{out}");
+    let (code, out, err) = lockproof(&["trace", file, "--on", "ex-9.1-01-fenced"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("storage.write(token=1) → raises Stale(1<2)"),
+        "{out}"
+    );
+    assert!(
+        out.ends_with("ex-9.1-01-fenced: passed on the schedule of ex-9.1-01-pause\n"),
+        "{out}"
+    );
+    // On a scenario whose steps differ, the schedule does not fit: said, not guessed.
+    bad(&["trace", file, "--on", "ex-1.1-01"], "does not replay");
+    bad(&["trace", file, "--on", "no-such"], "no scenario");
+}

@@ -1,4 +1,4 @@
-//! Every example and rule of chapters 1–8 is accounted for in `corpus/catalogue/`: a
+//! Every example and rule of chapters 1–9 is accounted for in `corpus/catalogue/`: a
 //! scenario with the same verdict, a test that exists, or a reason why there is nothing to
 //! check (`lockproof coverage --check`).
 

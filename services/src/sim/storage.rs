@@ -220,7 +220,7 @@ impl<B: Backend> Storage<B> {
             };
             let outcome = match &result {
                 Ok(()) => Outcome::Done,
-                Err(e) => Outcome::Error(format!("StaleToken({}<{})", e.token, e.newest)),
+                Err(e) => Outcome::Error(format!("Stale({}<{})", e.token, e.newest)),
             };
             Record::with_args("write", args, outcome)
         });
