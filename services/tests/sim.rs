@@ -108,7 +108,7 @@ impl Model for LeaseClients {
     }
 }
 
-fn check(m: LeaseClients) -> Check {
+fn check(m: impl Model + 'static) -> Check {
     Check::new(m)
         .engines([Family::Random, Family::Pct])
         .no_save()
@@ -239,4 +239,122 @@ fn the_same_schedule_on_the_fenced_storage_shows_the_stale_write_rejected() {
         "{}",
         on_fenced.trace
     );
+}
+
+/// client-1 takes the lease and releases it at once; client-2, which tried at the same
+/// time, measures how long it waited for the lock.
+struct PromptRelease {
+    faults: Faults,
+}
+
+impl Model for PromptRelease {
+    fn run<B: Backend>(&self) {
+        let cluster = Cluster::<B>::new(self.faults.clone());
+        let server = cluster.server("redis", LeaseTwin::default());
+        let (n1, n2) = (cluster.node("client-1"), cluster.node("client-2"));
+        let s1 = server.clone();
+        let holder = B::spawn_process("client-1", move || {
+            let got = s1.call(&n1, "SET lock client-1 NX PX 1000", |t, c| {
+                Token(t.acquire("client-1", 1000, c))
+            });
+            if matches!(got, Ok(Token(Some(_)))) {
+                let _ = s1.call(&n1, "release lock client-1", |t, c| {
+                    t.release("client-1", c)
+                });
+            }
+        });
+        holder.join();
+        let start = B::now().0;
+        while !matches!(
+            server.call(&n2, "SET lock client-2 NX PX 1000", |t, c| Token(
+                t.acquire("client-2", 1000, c)
+            )),
+            Ok(Token(Some(_)))
+        ) {
+            B::sleep(Duration::from_millis(100));
+        }
+        let waited = B::now().0 - start;
+        lockproof_scenario::ensure(waited < 500_000_000, "released-promptly", || {
+            format!(
+                "client-2 waited {} ms for a lock its holder had released",
+                waited / 1_000_000
+            )
+        });
+    }
+}
+
+#[test]
+fn a_partition_keeps_a_released_lock_out_of_reach() {
+    // Cut off at its release, the holder leaves the lock held until its TTL; cut off while
+    // it polls, the waiter cannot see it free. Either way the waiter waits.
+    check(PromptRelease {
+        faults: Faults::none(),
+    })
+    .engines([Family::Random, Family::Pct, Family::Dfs])
+    .assert_holds();
+    let report = check(PromptRelease {
+        faults: Faults::none()
+            .partitions(1, Duration::from_secs(5))
+            .timeout(Duration::from_millis(100)),
+    })
+    .engines([Family::Dfs])
+    .assert_violates("released-promptly");
+    let trace = report.failure().unwrap().trace.as_deref().unwrap();
+    assert!(trace.contains("redis.partition(client-"), "{trace}");
+    assert!(trace.contains("lost (partitioned)"), "{trace}");
+}
+
+/// A holder that trusts its lease for as long as its own monotonic clock says the TTL has
+/// not passed, and writes without a token.
+struct LocalLeaseCheck {
+    drift_ppm: i64,
+}
+
+impl Model for LocalLeaseCheck {
+    fn run<B: Backend>(&self) {
+        let cluster = Cluster::<B>::new(Faults::none());
+        let server = cluster.server("redis", LeaseTwin::default());
+        let store = cluster.storage("store", false);
+        let region = Arc::new(Region::<B>::new("critical", 1));
+        let slow = cluster.node_with(
+            "client-1",
+            lockproof_services::sim::NodeClock::default().drift_ppm(self.drift_ppm),
+        );
+        let fast = cluster.node("client-2");
+        let (s1, st1, r1) = (server.clone(), store.clone(), region.clone());
+        let holder = B::spawn_process("client-1", move || {
+            let t0 = slow.monotonic();
+            if let Ok(Token(Some(_))) = s1.call(&slow, "SET lock client-1 NX PX 1000", |t, c| {
+                Token(t.acquire("client-1", 1000, c))
+            }) {
+                let _inside = r1.enter();
+                // Work in steps while the local clock says the lease is still ours.
+                while slow.monotonic() - t0 < 0.9 {
+                    B::sleep(Duration::from_millis(300));
+                    let _ = st1.write(&slow, None, "client-1's step");
+                }
+            }
+        });
+        B::sleep(Duration::from_millis(1100));
+        if let Ok(Token(Some(_))) = server.call(&fast, "SET lock client-2 NX PX 1000", |t, c| {
+            Token(t.acquire("client-2", 1000, c))
+        }) {
+            let _inside = region.enter();
+            let _ = store.write(&fast, None, "client-2's data");
+        }
+        holder.join();
+    }
+}
+
+#[test]
+fn a_slow_clock_makes_a_holder_trust_an_expired_lease() {
+    check(LocalLeaseCheck { drift_ppm: 0 })
+        .engines([Family::Random, Family::Pct, Family::Dfs])
+        .assert_holds();
+    // Running at half speed, its clock says 0.9 s have passed only after 1.8 s.
+    check(LocalLeaseCheck {
+        drift_ppm: -500_000,
+    })
+    .engines([Family::Random, Family::Pct, Family::Dfs])
+    .assert_violates("mutual-exclusion");
 }
