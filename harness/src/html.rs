@@ -80,6 +80,10 @@ pub fn escape(s: &str) -> String {
 
 /// Cut `s` to `max` characters, ending in `…` when cut.
 fn cut(s: &str, max: usize) -> String {
+    // A label is one line: line breaks in a reply are marked, not drawn.
+    if s.contains('\n') {
+        return cut(&s.replace('\n', " ⏎ "), max);
+    }
     if s.chars().count() <= max {
         s.to_owned()
     } else {

@@ -148,6 +148,11 @@ fn cell(e: &TraceEvent, report: &ExecutionReport) -> String {
 }
 
 fn cut(s: &str) -> String {
+    // A cell is one line: a reply of several lines (a SQL result and its command tag) is
+    // shown on one, its line breaks marked.
+    if s.contains('\n') {
+        return cut(&s.replace('\n', " ⏎ "));
+    }
     if s.chars().count() <= MAX_CELL {
         s.to_owned()
     } else {

@@ -10,7 +10,7 @@ use lockproof_scenario::{Scenario, Spurious};
 use std::time::Instant;
 
 const RUNS: usize = 2_000;
-const DEFAULT: &str = "self-counter-locked,ex-1.1-01,ex-9.1-01-fenced,ex-9.1-01-lost-reply";
+const DEFAULT: &str = "self-counter-locked,ex-1.1-01,ex-9.1-01-fenced,ex-9.1-03,ex-9.3-01-fenced";
 
 fn settings(s: &Scenario, seed: u64) -> RunSettings {
     RunSettings {
