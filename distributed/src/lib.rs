@@ -5,7 +5,8 @@
 //! - [`redis_lock`]: a Redis lock (`SET NX PX` and a fencing token from `INCR` in one script,
 //!   compare-and-delete release, owner-comparing extend);
 //! - [`fence`]: a fenced storage on PostgreSQL whose writes only accept a token at least the
-//!   stored one, the judge of the real-fault tests.
+//!   stored one, the judge of the real-fault tests;
+//! - [`pg_lock`]: PostgreSQL advisory and lock-table locks with tokens from a sequence.
 //!
 //! Every error is typed ([`LockError`]): the lock was lost, the caller is not the owner, or the
 //! service is unreachable (a one-line message).
@@ -13,6 +14,7 @@
 #![warn(missing_docs)]
 
 pub mod fence;
+pub mod pg_lock;
 pub mod redis_lock;
 
 use std::fmt;
