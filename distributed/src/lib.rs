@@ -16,6 +16,7 @@
 pub mod fence;
 pub mod pg_lock;
 pub mod redis_lock;
+pub mod redlock;
 
 use std::fmt;
 
