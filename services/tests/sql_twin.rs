@@ -502,7 +502,7 @@ fn statements_and_replies_display_as_sql_and_psql() {
     assert_eq!(
         s.to_string(),
         "INSERT INTO lock_table (lock_name, identifier, expires_at) VALUES ('job', 'A', now() + interval '30 s') \
-         ON CONFLICT (lock_name) DO UPDATE SET identifier = excluded.identifier WHERE expires_at < now() RETURNING identifier"
+         ON CONFLICT (lock_name) DO UPDATE SET identifier = excluded.identifier WHERE lock_table.expires_at < now() RETURNING identifier"
     );
     assert_eq!(
         Stmt::from(

@@ -774,9 +774,15 @@ impl fmt::Display for Insert {
                 set,
                 filter,
             }) => {
+                // The existing row's columns are written `table.column`: PostgreSQL rejects
+                // an unqualified one there as ambiguous with `excluded` (42702) [R].
                 write!(f, " ON CONFLICT ({}) DO UPDATE SET ", target.join(", "))?;
-                write_assignments(f, set)?;
-                write_where(f, filter)?;
+                let set: Vec<(String, Expr)> = set
+                    .iter()
+                    .map(|(c, e)| (c.clone(), e.qualified(&self.table)))
+                    .collect();
+                write_assignments(f, &set)?;
+                write_where(f, &filter.qualified(&self.table))?;
             }
         }
         write_returning(f, &self.returning)

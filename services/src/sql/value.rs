@@ -445,6 +445,39 @@ impl Expr {
     }
 }
 
+impl Expr {
+    /// The expression with every plain column written as `table.column`: how
+    /// `ON CONFLICT … DO UPDATE` must name the existing row's columns, since PostgreSQL finds an
+    /// unqualified one there ambiguous with `excluded` (`42702`).
+    pub(crate) fn qualified(&self, table: &str) -> Expr {
+        match self {
+            Expr::Col(c) if !c.contains('.') => Expr::Col(format!("{table}.{c}")),
+            Expr::Add(a, b) => {
+                Expr::Add(Box::new(a.qualified(table)), Box::new(b.qualified(table)))
+            }
+            Expr::Sub(a, b) => {
+                Expr::Sub(Box::new(a.qualified(table)), Box::new(b.qualified(table)))
+            }
+            other => other.clone(),
+        }
+    }
+}
+
+impl Pred {
+    /// The predicate with every plain column written as `table.column` (see
+    /// [`Expr::qualified`]).
+    pub(crate) fn qualified(&self, table: &str) -> Pred {
+        match self {
+            Pred::True => Pred::True,
+            Pred::Cmp(a, op, b) => Pred::Cmp(a.qualified(table), *op, b.qualified(table)),
+            Pred::IsNull(e) => Pred::IsNull(e.qualified(table)),
+            Pred::Not(p) => Pred::Not(Box::new(p.qualified(table))),
+            Pred::And(v) => Pred::And(v.iter().map(|p| p.qualified(table)).collect()),
+            Pred::Or(v) => Pred::Or(v.iter().map(|p| p.qualified(table)).collect()),
+        }
+    }
+}
+
 impl fmt::Display for Expr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
