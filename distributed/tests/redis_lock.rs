@@ -14,6 +14,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod support;
+
+use support::{poll, RedisServer};
+
 const REDIS: &str = "redis://127.0.0.1:6379/15";
 const PG: &str = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=5";
 
@@ -204,20 +208,6 @@ impl Drop for ChildGuard {
     }
 }
 
-/// Polls `cond` every 10 ms until it holds or `limit` passes; whether it held.
-fn poll(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + limit;
-    loop {
-        if cond() {
-            return true;
-        }
-        if Instant::now() >= end {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 fn key_exists(key: &str) -> bool {
     let client = redis::Client::open(REDIS).unwrap();
     let mut con = client.get_connection().unwrap();
@@ -298,51 +288,6 @@ fn sigkill_of_the_holder_frees_the_lock_after_its_ttl() {
     assert!(killed.elapsed() < Duration::from_millis(1500));
     b.release(&g).unwrap();
     clean(&k);
-}
-
-/// A private `redis-server` on a free loopback port, killed on drop.
-struct RedisServer {
-    child: Child,
-    port: u16,
-}
-
-impl RedisServer {
-    fn start() -> RedisServer {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--dir", "/tmp"])
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("redis-server could not be started: {e}"));
-        let s = RedisServer { child, port };
-        let url = s.url();
-        assert!(
-            poll(Duration::from_secs(10), || redis::Client::open(
-                url.as_str()
-            )
-            .unwrap()
-            .get_connection_with_timeout(Duration::from_millis(200))
-            .is_ok()),
-            "redis-server on port {port} did not answer within 10 s"
-        );
-        s
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[test]
