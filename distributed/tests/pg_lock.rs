@@ -11,6 +11,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod support;
+
+use support::poll;
+
 const PG: &str = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=5";
 
 fn pid() -> u32 {
@@ -32,19 +36,6 @@ impl Drop for Cleanup {
                 let _ = c.batch_execute(sql);
             }
         }
-    }
-}
-
-fn poll(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + limit;
-    loop {
-        if cond() {
-            return true;
-        }
-        if Instant::now() >= end {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(10));
     }
 }
 

@@ -15,6 +15,7 @@
 //! [`trace::render`]: crate::trace::render
 
 use crate::engine::execution::failure_message;
+use crate::trace::cut_to as cut;
 use lockproof::backend::checked::{
     fmt_time, ExecutionReport, Failure, ObjectId, StepKind, Switch, ThreadId, TraceEvent,
 };
@@ -76,21 +77,6 @@ pub fn escape(s: &str) -> String {
         }
     }
     out
-}
-
-/// Cut `s` to `max` characters, ending in `…` when cut.
-fn cut(s: &str, max: usize) -> String {
-    // A label is one line: line breaks in a reply are marked, not drawn.
-    if s.contains('\n') {
-        return cut(&s.replace('\n', " ⏎ "), max);
-    }
-    if s.chars().count() <= max {
-        s.to_owned()
-    } else {
-        let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
-        t.push('…');
-        t
-    }
 }
 
 // The SVG's coordinate system: the page scales it to the window's width (`width: 100%`),

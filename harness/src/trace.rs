@@ -147,16 +147,27 @@ fn cell(e: &TraceEvent, report: &ExecutionReport) -> String {
     cut(&text)
 }
 
-fn cut(s: &str) -> String {
-    // A cell is one line: a reply of several lines (a SQL result and its command tag) is
-    // shown on one, its line breaks marked.
+/// `s` on one line: a reply of several lines (a SQL result and its command tag, etcd's
+/// key and value) keeps its breaks as marks, so a trace row or a page label is one step.
+pub(crate) fn one_line(s: &str) -> std::borrow::Cow<'_, str> {
     if s.contains('\n') {
-        return cut(&s.replace('\n', " ⏎ "));
-    }
-    if s.chars().count() <= MAX_CELL {
-        s.to_owned()
+        std::borrow::Cow::Owned(s.replace('\n', " ⏎ "))
     } else {
-        let mut t: String = s.chars().take(MAX_CELL - 1).collect();
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
+fn cut(s: &str) -> String {
+    cut_to(s, MAX_CELL)
+}
+
+/// `s` on one line, cut to `max` characters and ending in `…` when cut.
+pub(crate) fn cut_to(s: &str, max: usize) -> String {
+    let s = one_line(s);
+    if s.chars().count() <= max {
+        s.into_owned()
+    } else {
+        let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
         t.push('…');
         t
     }

@@ -7,15 +7,11 @@ use lockproof_services::redis::{
     Cmd, ConnId, ExpireCond, IntArg, Lua, Persistence, Redis, RedisError, ReplicaSet, Reply,
     Script, ScriptCtx,
 };
-use lockproof_services::time::ServerClock;
 
-/// 2026-01-01T00:00:00Z in ms: the server's wall clock at the start of every check.
-const T0_MS: u64 = 1_767_225_600_000;
+#[path = "support/redis.rs"]
+mod support;
 
-/// The server clock `ms` milliseconds after the start.
-fn at(ms: u64) -> ServerClock {
-    ServerClock::at((T0_MS + ms) * 1_000_000)
-}
+use support::at;
 
 fn ok() -> Reply {
     Reply::ok()

@@ -6,11 +6,10 @@ use lockproof_services::redis::{
 };
 use lockproof_services::time::ServerClock;
 
-const T0_MS: u64 = 1_767_225_600_000;
+#[path = "support/redis.rs"]
+mod support;
 
-fn at(ms: u64) -> ServerClock {
-    ServerClock::at((T0_MS + ms) * 1_000_000)
-}
+use support::at;
 
 fn new() -> (Redis, ConnId) {
     let mut r = Redis::new();

@@ -7,13 +7,11 @@
 use lockproof_services::redis::{
     Cmd, ConnId, Lua, Persistence, Redis, RedisError, ReplicaSet, Reply, Script, ScriptCtx,
 };
-use lockproof_services::time::ServerClock;
 
-const T0_MS: u64 = 1_767_225_600_000;
+#[path = "support/redis.rs"]
+mod support;
 
-fn at(ms: u64) -> ServerClock {
-    ServerClock::at((T0_MS + ms) * 1_000_000)
-}
+use support::at;
 
 fn ok() -> Reply {
     Reply::ok()

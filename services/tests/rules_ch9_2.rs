@@ -3,24 +3,15 @@
 //! that shows the rule wrong.
 
 use lockproof_services::sql::{
-    col, now, secs, Db, Delete, Exec, Expr, Insert, Isolation, Reply, Select, SessionId, Setting,
-    Stmt, TableDef, Update, Value,
+    col, now, secs, Db, Delete, Expr, Insert, Isolation, Select, SessionId, Setting, Stmt,
+    TableDef, Update, Value,
 };
 use lockproof_services::time::ServerClock;
 
-fn at(ms: u64) -> ServerClock {
-    ServerClock {
-        wall: 1_780_000_000_000_000_000 + (ms as i64) * 1_000_000,
-        mono: ms * 1_000_000,
-    }
-}
+#[path = "support/sql.rs"]
+mod support;
 
-fn done(e: Exec) -> Reply {
-    match e {
-        Exec::Done(r) => r,
-        other => panic!("expected a reply, got {other}"),
-    }
-}
+use support::{at, done};
 
 /// The tutorial's `distributed_locks` table: lock_name unique, holder, times, a count.
 fn setup() -> (Db, SessionId, SessionId) {

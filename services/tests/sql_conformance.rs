@@ -12,19 +12,10 @@ use lockproof_services::sql::{
 use lockproof_services::time::ServerClock;
 
 /// The server's clocks `ms` milliseconds after the start (a wall clock far from 0).
-fn at(ms: u64) -> ServerClock {
-    ServerClock {
-        wall: 1_780_000_000_000_000_000 + (ms as i64) * 1_000_000,
-        mono: ms * 1_000_000,
-    }
-}
+#[path = "support/sql.rs"]
+mod support;
 
-fn done(e: Exec) -> lockproof_services::sql::Reply {
-    match e {
-        Exec::Done(r) => r,
-        other => panic!("expected a reply, got {other}"),
-    }
-}
+use support::{at, done};
 
 fn pg_locks(db: &mut Db, s: SessionId, t: ServerClock) -> Vec<Row> {
     done(db.execute(s, Func::PgLocksAdvisory, t)).rows

@@ -3,24 +3,15 @@
 
 use lockproof_services::sql::mariadb::{Call, NamedLocks, Outcome};
 use lockproof_services::sql::{
-    col, excluded, now, secs, AdvisoryKey, Db, Delete, Exec, Func, Insert, Isolation, Reply,
-    Select, SessionId, Setting, Stmt, TableDef, Update, Value, WaitOn,
+    col, excluded, now, secs, AdvisoryKey, Db, Delete, Exec, Func, Insert, Isolation, Select,
+    SessionId, Setting, Stmt, TableDef, Update, Value, WaitOn,
 };
 use lockproof_services::time::ServerClock;
 
-fn at(ms: u64) -> ServerClock {
-    ServerClock {
-        wall: 1_780_000_000_000_000_000 + (ms as i64) * 1_000_000,
-        mono: ms * 1_000_000,
-    }
-}
+#[path = "support/sql.rs"]
+mod support;
 
-fn done(e: Exec) -> Reply {
-    match e {
-        Exec::Done(r) => r,
-        other => panic!("expected a reply, got {other}"),
-    }
-}
+use support::{at, done};
 
 fn setup() -> (Db, SessionId, SessionId) {
     let mut db = Db::new();

@@ -4,6 +4,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// A private `redis-server` on a free loopback port, killed on drop.
+#[allow(
+    dead_code,
+    reason = "every test file compiles this module; pg_lock.rs uses only `poll`"
+)]
 pub struct RedisServer {
     pub child: Child,
     pub port: u16,
@@ -23,6 +27,10 @@ pub fn poll(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     }
 }
 
+#[allow(
+    dead_code,
+    reason = "every test file compiles this module; pg_lock.rs uses only `poll`"
+)]
 impl RedisServer {
     /// Start one and wait (at most 10 s) until it answers.
     pub fn start() -> RedisServer {
