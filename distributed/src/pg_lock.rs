@@ -179,27 +179,46 @@ impl TableLock {
     }
 
     /// One attempt: the guard, or `Ok(None)` while another owner's row has not expired.
+    ///
+    /// The token is drawn only once the row is ours, in the transaction that took it: a
+    /// `nextval` evaluated in the `INSERT` itself is drawn *before* the conflict is settled, so
+    /// an attempt that waited on another session's uncommitted row could win after that
+    /// session had drawn a newer token, held the lock and let go — a grant with an older token
+    /// than the one before it, which a fenced store rightly rejects (seen in
+    /// `tests/pg_lock.rs::table_lock_mutual_exclusion_with_threads_at_a_fenced_storage`).
     pub fn try_acquire(&mut self) -> Result<Option<TableGuard>, LockError> {
         let owner = owner_id();
+        let interval = self.interval();
         let t = &self.table;
-        let row = self
-            .client
+        let mut tx = self.client.transaction().map_err(|e| err(&e))?;
+        let row = tx
             .query_opt(
                 &format!(
                     "INSERT INTO {t} (name, owner, expires_at, token) \
-                     VALUES ($1, $2, now() + $3::text::interval, nextval('{}')) \
+                     VALUES ($1, $2, now() + $3::text::interval, 0) \
                      ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, \
-                     expires_at = excluded.expires_at, token = excluded.token \
-                     WHERE {t}.expires_at < now() RETURNING token",
-                    self.seq
+                     expires_at = excluded.expires_at, token = 0 \
+                     WHERE {t}.expires_at < now() RETURNING 1"
                 ),
-                &[&self.name, &owner, &self.interval()],
+                &[&self.name, &owner, &interval],
             )
             .map_err(|e| err(&e))?;
-        Ok(row.map(|r| TableGuard {
-            owner,
-            token: r.get(0),
-        }))
+        if row.is_none() {
+            tx.rollback().map_err(|e| err(&e))?;
+            return Ok(None);
+        }
+        let token: i64 = tx
+            .query_one(
+                &format!(
+                    "UPDATE {t} SET token = nextval('{}') WHERE name = $1 RETURNING token",
+                    self.seq
+                ),
+                &[&self.name],
+            )
+            .map_err(|e| err(&e))?
+            .get(0);
+        tx.commit().map_err(|e| err(&e))?;
+        Ok(Some(TableGuard { owner, token }))
     }
 
     fn owned_or_why(&mut self, n: u64, g: &TableGuard) -> Result<(), LockError> {
