@@ -350,6 +350,7 @@ fn settings(s: &Scenario, engine: EngineKind, executions: usize, seed: u64) -> R
         crashes: s.crashes,
         pauses: s.pauses,
         pause_span: nanos(s.pause_span),
+        liveness: s.liveness,
         max_steps: s.max_steps,
         executions,
         seed,

@@ -110,6 +110,9 @@ pub struct Config {
     pub pauses: u32,
     /// How long a pause lasts.
     pub pause_span: Duration,
+    /// Copies of a repeating cycle that make a livelock or starvation verdict (0: off; see
+    /// [`Check::liveness`]).
+    pub liveness: u32,
     /// Traced steps one execution may take before it is called a livelock.
     pub max_steps: u64,
     /// Where failing schedules are saved (`<dir>/schedules/<model>/…`); `None`: the
@@ -133,6 +136,7 @@ impl Default for Config {
             crashes: 0,
             pauses: 0,
             pause_span: Duration::from_secs(1),
+            liveness: 0,
             max_steps: 20_000,
             save_dir: None,
             save: true,
@@ -298,6 +302,7 @@ impl Check {
             crashes: scenario.crashes,
             pauses: scenario.pauses,
             pause_span: scenario.pause_span,
+            liveness: scenario.liveness,
             max_steps: scenario.max_steps,
             ..Config::default()
         };
@@ -512,6 +517,58 @@ impl Check {
         self
     }
 
+    /// Check liveness: an execution whose last steps are `repeats` copies of one cycle (the
+    /// world in the same state at the start of each, no thread finishing) fails with a
+    /// lasso counterexample — the prefix, then the cycle —, as `livelock` when every thread
+    /// keeps stepping, as `starvation` when one steps in every copy but never acquires while
+    /// another does. A cycle in which a thread that could run never runs is not reported
+    /// (the checker assumes a fair scheduler). The checker sees the world, not the model's
+    /// local variables: use it on models that retry forever, or with `repeats` above the
+    /// model's own retry bounds.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::backend::{Backend, JoinHandle};
+    /// use lockproof_harness::{Check, Family};
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    ///
+    /// /// Two polite threads: take your first lock, try the other, give way if it is taken.
+    /// struct Polite;
+    /// impl lockproof_harness::Model for Polite {
+    ///     fn run<B: Backend>(&self) {
+    ///         let (a, b) = (Arc::new(lockproof::Lock::<B>::new()), Arc::new(lockproof::Lock::<B>::new()));
+    ///         let worker = |first: Arc<lockproof::Lock<B>>, second: Arc<lockproof::Lock<B>>| {
+    ///             move || loop {
+    ///                 first.acquire();
+    ///                 B::sleep(Duration::from_millis(10));
+    ///                 let done = second.try_acquire();
+    ///                 if done {
+    ///                     second.release().unwrap();
+    ///                 }
+    ///                 first.release().unwrap();
+    ///                 if done {
+    ///                     return;
+    ///                 }
+    ///                 B::sleep(Duration::from_millis(10));
+    ///             }
+    ///         };
+    ///         let t = B::spawn("t", worker(a.clone(), b.clone()));
+    ///         let u = B::spawn("u", worker(b, a));
+    ///         t.join();
+    ///         u.join();
+    ///     }
+    /// }
+    /// // Both take their first lock, both find the other's taken, both give way, forever.
+    /// let report = Check::new(Polite).liveness(3).engines([Family::Dfs]).no_save().assert_violates("livelock");
+    /// assert!(report.to_string().contains("repeat 3 times"));
+    /// ```
+    pub fn liveness(mut self, repeats: u32) -> Check {
+        self.config.liveness = repeats.max(2);
+        self
+    }
+
     /// Let the checker pause a process up to `n` times per execution (any process but the
     /// main one, at any of its steps), each time for `span` of virtual time.
     ///
@@ -689,6 +746,7 @@ impl Check {
         s.crashes = self.config.crashes;
         s.pauses = self.config.pauses;
         s.pause_span = self.config.pause_span;
+        s.liveness = self.config.liveness;
         s
     }
 

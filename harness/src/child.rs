@@ -44,7 +44,7 @@ use std::time::{Duration, Instant};
 /// #     lockproof_harness::engine::RunSettings {
 /// #         engine: lockproof_harness::engine::EngineKind::Dfs { bound: Some(1) },
 /// #         time: lockproof::backend::checked::TimeMode::Timed,
-/// #         spurious: false, crashes: 0, pauses: 0, pause_span: 0,
+/// #         spurious: false, crashes: 0, pauses: 0, pause_span: 0, liveness: 0,
 /// #         max_steps: 10_000, executions: 100, seed: 1,
 /// #     }
 /// # }
@@ -100,7 +100,7 @@ pub enum Runner {
 /// #     lockproof_harness::engine::RunSettings {
 /// #         engine: lockproof_harness::engine::EngineKind::Dfs { bound: Some(1) },
 /// #         time: lockproof::backend::checked::TimeMode::Timed,
-/// #         spurious: false, crashes: 0, pauses: 0, pause_span: 0,
+/// #         spurious: false, crashes: 0, pauses: 0, pause_span: 0, liveness: 0,
 /// #         max_steps: 10_000, executions: 100, seed: 1,
 /// #     }
 /// # }
@@ -377,7 +377,7 @@ impl Runner {
     /// #     lockproof_harness::engine::RunSettings {
     /// #         engine: lockproof_harness::engine::EngineKind::Dfs { bound: Some(1) },
     /// #         time: lockproof::backend::checked::TimeMode::Timed,
-    /// #         spurious: false, crashes: 0, pauses: 0, pause_span: 0,
+    /// #         spurious: false, crashes: 0, pauses: 0, pause_span: 0, liveness: 0,
     /// #         max_steps: 10_000, executions: 100, seed: 1,
     /// #     }
     /// # }
@@ -455,7 +455,7 @@ impl Runner {
     /// #     lockproof_harness::engine::RunSettings {
     /// #         engine: lockproof_harness::engine::EngineKind::Dfs { bound: Some(1) },
     /// #         time: lockproof::backend::checked::TimeMode::Timed,
-    /// #         spurious: false, crashes: 0, pauses: 0, pause_span: 0,
+    /// #         spurious: false, crashes: 0, pauses: 0, pause_span: 0, liveness: 0,
     /// #         max_steps: 10_000, executions: 100, seed: 1,
     /// #     }
     /// # }

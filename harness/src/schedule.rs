@@ -226,6 +226,9 @@ impl ScheduleFile {
                 s.pauses, s.pause_span
             ));
         }
+        if s.liveness > 0 {
+            out.push_str(&format!("liveness {}\n", s.liveness));
+        }
         out.push_str(&format!("max-steps {}\n", s.max_steps));
         out.push_str(&format!("kind {}\n", self.kind));
         out.push_str(&format!("property {}\n", self.property));
@@ -306,8 +309,9 @@ impl ScheduleFile {
             let (k, v) = line
                 .split_once(' ')
                 .ok_or_else(|| ScheduleError::Unknown(line.to_owned()))?;
-            const KEYS: [&str; 20] = [
+            const KEYS: [&str; 21] = [
                 "crashes",
+                "liveness",
                 "pauses",
                 "pause-span",
                 "scenario",
@@ -410,6 +414,9 @@ impl ScheduleFile {
                 crashes: optional("crashes")? as u32,
                 pauses: optional("pauses")? as u32,
                 pause_span: optional("pause-span")?,
+                liveness: u32::try_from(optional("liveness")?).map_err(|_| {
+                    ScheduleError::Bad("liveness", get("liveness").unwrap_or_default().to_owned())
+                })?,
                 max_steps: num("max-steps")?,
                 executions: 1,
                 seed,

@@ -15,7 +15,7 @@
 
 use crate::engine::execution::failure_message;
 use lockproof::backend::checked::{
-    fmt_time, ExecutionReport, StepKind, Switch, ThreadId, TraceEvent,
+    fmt_time, ExecutionReport, Failure, Lasso, StepKind, Switch, ThreadId, TraceEvent,
 };
 use std::fmt::Write;
 
@@ -61,11 +61,26 @@ pub fn render(report: &ExecutionReport) -> String {
     let shown: Vec<bool> = (0..threads)
         .map(|t| t == 0 || report.trace.iter().any(|e| e.thread.index() == t))
         .collect();
+    let lasso = match &report.failure {
+        Some(Failure::Livelock(l)) | Some(Failure::Starvation { lasso: l, .. }) => Some(*l),
+        _ => None,
+    };
     let rows: Vec<(usize, String, String)> = report
         .trace
         .iter()
-        .filter(|e| !matches!(e.kind, StepKind::Thread("start")))
-        .map(|e| (e.thread.index(), cell(e, report), note(e, report)))
+        .enumerate()
+        .filter(|(_, e)| !matches!(e.kind, StepKind::Thread("start")))
+        .map(|(i, e)| {
+            let mut n = note(e, report);
+            if let Some(mark) = lasso.and_then(|l| cycle_mark(&l, i)) {
+                n = if n.is_empty() {
+                    mark
+                } else {
+                    format!("{n}; {mark}")
+                };
+            }
+            (e.thread.index(), cell(e, report), n)
+        })
         .collect();
     let mut widths = vec![0usize; threads];
     for (i, name) in report.threads.iter().enumerate() {
@@ -171,6 +186,14 @@ pub(crate) fn cut_to(s: &str, max: usize) -> String {
         t.push('…');
         t
     }
+}
+
+/// The note on the first step of each copy of a lasso's cycle (event index `i`).
+fn cycle_mark(lasso: &Lasso, i: usize) -> Option<String> {
+    lasso
+        .copies()
+        .position(|r| r.start == i)
+        .map(|k| format!("cycle, copy {} of {}", k + 1, lasso.repeats))
 }
 
 fn note(e: &TraceEvent, report: &ExecutionReport) -> String {

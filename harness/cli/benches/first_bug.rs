@@ -21,6 +21,7 @@ fn settings(s: &Scenario, engine: EngineKind, seed: u64) -> RunSettings {
         crashes: s.crashes,
         pauses: s.pauses,
         pause_span: lockproof_harness::check::nanos(s.pause_span),
+        liveness: s.liveness,
         max_steps: s.max_steps,
         executions: BUDGET,
         seed,

@@ -68,6 +68,7 @@ fn main() {
         crashes: 0,
         pauses: 0,
         pause_span: 0,
+        liveness: 0,
         max_steps: 20_000,
         executions,
         seed: 1,

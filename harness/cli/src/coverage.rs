@@ -104,6 +104,31 @@ pub fn compute(root: &Path, scenarios: &[Scenario]) -> Coverage {
             if reason.trim().is_empty() {
                 cov.problems.push(format!("{id}: no reason"));
             }
+            // A liveness verdict (livelock, starvation) of the example in its retry-forever
+            // form, checked like `covered_by`'s scenario.
+            if let Some(live) = rec.get("liveness") {
+                let sid = live["scenario"].as_str().unwrap_or("");
+                let said = live["verdict"].as_str().unwrap_or("");
+                match scenarios.iter().find(|s| s.id == sid) {
+                    None => cov
+                        .problems
+                        .push(format!("{id}: liveness scenario {sid:?} is not registered")),
+                    Some(s) if s.liveness == 0 => cov
+                        .problems
+                        .push(format!("{id}: liveness scenario {sid} checks no liveness")),
+                    Some(s) => {
+                        let expected = match s.expect {
+                            Expect::Holds => "holds".to_owned(),
+                            Expect::Violates(p) => format!("violates {p}"),
+                        };
+                        if said != expected {
+                            cov.problems.push(format!(
+                                "{id}: liveness says {said:?}, scenario {sid} expects {expected:?}"
+                            ));
+                        }
+                    }
+                }
+            }
             let by = &rec["covered_by"];
             let mut covered = false;
             if let Some(sid) = by["scenario"].as_str() {

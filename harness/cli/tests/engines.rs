@@ -20,6 +20,7 @@ fn settings(s: &Scenario, engine: EngineKind, executions: usize) -> RunSettings 
         crashes: s.crashes,
         pauses: s.pauses,
         pause_span: lockproof_harness::check::nanos(s.pause_span),
+        liveness: s.liveness,
         max_steps: s.max_steps,
         executions,
         seed: 1,

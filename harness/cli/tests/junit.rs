@@ -222,6 +222,7 @@ fn settings(engine: EngineKind) -> RunSettings {
         crashes: 0,
         pauses: 0,
         pause_span: 0,
+        liveness: 0,
         max_steps: 1_000,
         executions: 10,
         seed: 1,

@@ -126,6 +126,9 @@ pub struct Scenario {
     pub pauses: u32,
     /// How long a pause lasts.
     pub pause_span: Duration,
+    /// Livelock and starvation checking: this many copies of a cycle repeating with the
+    /// world in the same state make a verdict (0: off). See [`Scenario::liveness`].
+    pub liveness: u32,
     /// How many threads the body starts (besides main): loom runs at most 4.
     pub threads: usize,
     /// Whether the body calls `Backend::choose` (loom has no choice operator).
@@ -167,6 +170,7 @@ impl Scenario {
             crashes: 0,
             pauses: 0,
             pause_span: Duration::from_secs(1),
+            liveness: 0,
             threads: 2,
             needs_choice: false,
             max_steps: 20_000,
@@ -265,6 +269,32 @@ impl Scenario {
     /// ```
     pub fn adversarial(mut self) -> Self {
         self.time = TimeMode::Adversarial;
+        self
+    }
+
+    /// Check liveness: an execution whose last steps are `repeats` copies of one cycle, the
+    /// world in the same state at the start of each copy and no thread finishing, fails with
+    /// a lasso counterexample (the prefix, then the cycle): `livelock` when every thread
+    /// keeps stepping, `starvation` when one steps but never acquires while another does.
+    /// Cycles in which a thread that could run never does are not reported (the checker
+    /// assumes a fair scheduler).
+    ///
+    /// The checker sees the world, not the model's local variables: a loop whose iterations
+    /// look alike but count down is reported once it repeated `repeats` times. Use it on
+    /// models that retry forever, or with `repeats` above the model's own bounds.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use lockproof_scenario::prelude::*;
+    /// # fn spin<B: Backend>() {}
+    /// use lockproof_scenario::{bodies, Scenario};
+    ///
+    /// let s = Scenario::new("spin", "retries forever", bodies!(spin)).liveness(3);
+    /// assert_eq!(s.liveness, 3);
+    /// ```
+    pub fn liveness(mut self, repeats: u32) -> Self {
+        self.liveness = repeats.max(2);
         self
     }
 

@@ -4,7 +4,8 @@ use super::{FailureKind, Found, RunSettings};
 use crate::monitor::Monitors;
 use crate::panics::take_last_panic;
 use lockproof::backend::checked::{
-    execute, take_last_report, Engine, ExecutionReport, Failure, ObjectId, ThreadId, WorldConfig,
+    execute, take_last_report, Engine, ExecutionReport, Failure, Lasso, ObjectId, StepKind,
+    ThreadId, WorldConfig,
 };
 use lockproof_scenario::Body;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -20,6 +21,7 @@ pub fn world_config(s: &RunSettings) -> WorldConfig {
         crashes: s.crashes,
         pauses: s.pauses,
         pause_span: s.pause_span,
+        liveness: s.liveness,
     }
 }
 
@@ -53,6 +55,8 @@ pub fn classify(execution: usize) -> Found {
                 Failure::Deadlock(_) => (FailureKind::Deadlock, "deadlock".to_owned()),
                 Failure::Panic { .. } => (FailureKind::Panic, "panic".to_owned()),
                 Failure::StepBudget { .. } => (FailureKind::StepBudget, "step-budget".to_owned()),
+                Failure::Livelock(_) => (FailureKind::Livelock, "livelock".to_owned()),
+                Failure::Starvation { .. } => (FailureKind::Starvation, "starvation".to_owned()),
             };
             Found {
                 kind,
@@ -154,7 +158,62 @@ pub fn failure_message(failure: &Failure, report: Option<&ExecutionReport>) -> S
         Failure::StepBudget { steps } => {
             format!("an execution ran past its budget of {steps} steps (livelock?)")
         }
+        Failure::Livelock(lasso) => {
+            let (from, to) = rows(lasso, report);
+            format!(
+                "livelock: steps {from}–{to} repeat {} times with the world in the same state, \
+                 and no thread finishes ({} keep stepping)",
+                lasso.repeats,
+                names(&steppers(lasso, report), &thread)
+            )
+        }
+        Failure::Starvation { lasso, thread: t } => {
+            let (from, to) = rows(lasso, report);
+            format!(
+                "starvation: {} steps in every copy of steps {from}–{to}, repeated {} times, \
+                 and never acquires anything, while {} does",
+                thread(*t),
+                lasso.repeats,
+                names(
+                    &steppers(lasso, report)
+                        .into_iter()
+                        .filter(|s| s != t)
+                        .collect::<Vec<_>>(),
+                    &thread
+                )
+            )
+        }
     }
+}
+
+/// The rendered trace's step numbers (thread starts are not rows) of a lasso's first copy.
+fn rows(lasso: &Lasso, report: Option<&ExecutionReport>) -> (usize, usize) {
+    let row = |i: usize| {
+        report.map_or(i + 1, |r| {
+            r.trace[..=i.min(r.trace.len().saturating_sub(1))]
+                .iter()
+                .filter(|e| !matches!(e.kind, StepKind::Thread("start")))
+                .count()
+        })
+    };
+    (row(lasso.start), row(lasso.start + lasso.len - 1))
+}
+
+/// The threads with a step in a lasso's cycle, in thread order.
+fn steppers(lasso: &Lasso, report: Option<&ExecutionReport>) -> Vec<ThreadId> {
+    let mut ts: Vec<ThreadId> = report
+        .map(|r| {
+            r.trace
+                .iter()
+                .skip(lasso.start)
+                .take(lasso.len)
+                .map(|e| e.thread)
+                .collect()
+        })
+        .unwrap_or_default();
+    ts.sort();
+    ts.dedup();
+    ts
 }
 
 fn names(ts: &[ThreadId], thread: &dyn Fn(ThreadId) -> String) -> String {

@@ -201,6 +201,7 @@ impl EngineKind {
 ///     crashes: 0,
 ///     pauses: 0,
 ///     pause_span: 0,
+///     liveness: 0,
 ///     max_steps: 10_000,
 ///     executions: 100,
 ///     seed: 7,
@@ -225,6 +226,9 @@ pub struct RunSettings {
     /// How long a pause lasts, in virtual nanoseconds.
     #[serde(default)]
     pub pause_span: u64,
+    /// Copies of a repeating cycle that make a livelock or starvation verdict (0: off).
+    #[serde(default)]
+    pub liveness: u32,
     /// Step budget of one execution.
     pub max_steps: u64,
     /// Budget: at most this many executions.
@@ -308,6 +312,12 @@ words! {
         Panic = "panic",
         /// An execution exceeded its step budget (livelock, or the budget is too small).
         StepBudget = "step-budget",
+        /// Every thread kept stepping in a cycle that repeats with the world in the same
+        /// state, none finishing (with liveness checking on): a lasso counterexample.
+        Livelock = "livelock",
+        /// A thread stepped in every copy of a repeating cycle and never acquired anything
+        /// while another did (with liveness checking on): a lasso counterexample.
+        Starvation = "starvation",
         /// The engine saw the program behave differently on the same schedule.
         Nondeterminism = "nondeterminism",
     }
@@ -425,6 +435,7 @@ impl Found {
 ///     crashes: 0,
 ///     pauses: 0,
 ///     pause_span: 0,
+///     liveness: 0,
 ///     max_steps: 1_000,
 ///     executions: 10,
 ///     seed: 1,
@@ -475,6 +486,8 @@ impl RunOutcome {
     ///     crashes: 0,
     ///     pauses: 0,
     ///     pause_span: 0,
+    ///     liveness: 0,
+    ///     liveness: 0,
     ///     max_steps: 1_000,
     ///     executions: 10,
     ///     seed: 1,

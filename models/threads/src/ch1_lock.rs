@@ -27,10 +27,12 @@
 //! | `ex-1.3-06` | `ThreadSafeCache` (LRU, statistics) | holds |
 //! | `ex-1.4-01` | the classic two-lock deadlock, detected with `join(timeout=2)` | deadlock |
 //! | `ex-1.4-02` | locks sorted by `id()` before nesting | holds |
-//! | `ex-1.4-03` | timeout and fixed back-off, opposite orders | holds |
+//! | `ex-1.4-03` | timeout and fixed back-off, opposite orders | retry-succeeds |
 //! | `ex-1.4-03-adversarial` | the same, adversarial time | retry-succeeds |
+//! | `ex-1.4-03-livelock` | the same, retrying forever, with liveness checking | livelock |
 //! | `ex-1.4-04` | try-lock with random back-off, opposite orders | retry-succeeds |
 //! | `ex-1.4-04-no-deadlock` | the same, checking only that it ends | holds |
+//! | `ex-1.4-04-livelock` | the same, retrying forever, with liveness checking | livelock |
 //! | `ex-1.4-05` | `DeadlockDetector` bookkeeping around timed acquires | holds |
 //! | `ex-1.4-05-adversarial` | the same, adversarial time | status-accurate |
 //! | `ex-1.4-06` | `LockManager` creating named locks on demand | mutual-exclusion |
@@ -844,13 +846,24 @@ fn ex_1_4_02<B: Backend>() {
 /// ex-1.4-03: `safe_operation` — `acquire(timeout=0.5)` on the first lock, 0.1 s of work,
 /// `acquire(timeout=0.5)` on the second, else release and retry (at most 3, 0.1 s back-off).
 fn ex_1_4_03<B: Backend>() {
+    safe_operation::<B, false>()
+}
+
+/// ex-1.4-03 retrying forever (`while True:` instead of `max_retries`): the lock-step rounds
+/// the retry limit cuts short, left to run.
+fn ex_1_4_03_livelock<B: Backend>() {
+    safe_operation::<B, true>()
+}
+
+/// `FOREVER`: no retry limit.
+fn safe_operation<B: Backend, const FOREVER: bool>() {
     let lock1 = Arc::new(Lock::<B>::new().with_name("lock1"));
     let lock2 = Arc::new(Lock::<B>::new().with_name("lock2"));
     let safe_operation = |first: Arc<Lock<B>>, second: Arc<Lock<B>>| {
         move || {
             let max_retries = 3;
             let mut retry_count = 0;
-            while retry_count < max_retries {
+            while FOREVER || retry_count < max_retries {
                 if py(first.acquire_timeout(0.5)) {
                     sleep::<B>(0.1);
                     let done = if py(second.acquire_timeout(0.5)) {
@@ -888,13 +901,13 @@ const TRY_LOCK_ATTEMPTS: usize = 10;
 /// orders), 0.01 s between them, release the first on failure, back off
 /// `random.uniform(0.001, 0.01)` (modelled as a choice of its two ends).
 /// `PROGRESS`: assert that both threads get both locks.
-fn try_lock<B: Backend, const PROGRESS: bool>() {
+fn try_lock<B: Backend, const PROGRESS: bool, const FOREVER: bool>() {
     let lock1 = Arc::new(Lock::<B>::new().with_name("lock1"));
     let lock2 = Arc::new(Lock::<B>::new().with_name("lock2"));
     let try_lock_operation = |first: Arc<Lock<B>>, second: Arc<Lock<B>>| {
         move || {
             let mut attempts = 0;
-            while attempts < TRY_LOCK_ATTEMPTS {
+            while FOREVER || attempts < TRY_LOCK_ATTEMPTS {
                 if first.try_acquire() {
                     sleep::<B>(0.01);
                     let done = if second.try_acquire() {
@@ -928,11 +941,16 @@ fn try_lock<B: Backend, const PROGRESS: bool>() {
 }
 
 fn ex_1_4_04<B: Backend>() {
-    try_lock::<B, true>()
+    try_lock::<B, true, false>()
 }
 
 fn ex_1_4_04_no_deadlock<B: Backend>() {
-    try_lock::<B, false>()
+    try_lock::<B, false, false>()
+}
+
+/// ex-1.4-04 retrying forever (`while True:` instead of 10 attempts).
+fn ex_1_4_04_livelock<B: Backend>() {
+    try_lock::<B, false, true>()
 }
 
 /// A lock with the name the Python code knows it by.
@@ -1456,6 +1474,34 @@ pub fn scenarios() -> Vec<Scenario> {
             bodies!(ex_1_4_04_no_deadlock),
         )
         .holds("no thread ever blocks on a lock: the try-lock scheme cannot deadlock")
+        .needs_choice()
+        .source("ex-1.4-04"),
+        Scenario::new(
+            "ex-1.4-03-livelock",
+            "acquire(timeout=0.5) on both locks in opposite orders, retrying forever",
+            bodies!(ex_1_4_03_livelock),
+        )
+        .violates(
+            "livelock",
+            "both take their first lock, both second acquires time out together (equal \
+             deadlines), both release, back off 0.1 s and start again: a cycle that repeats \
+             with the locks and the clock in the same state; max_retries = 3 only turns it into \
+             both threads giving up",
+        )
+        .liveness(3)
+        .source("ex-1.4-03"),
+        Scenario::new(
+            "ex-1.4-04-livelock",
+            "try-lock on both locks in opposite orders, random back-off, retrying forever",
+            bodies!(ex_1_4_04_livelock),
+        )
+        .violates(
+            "livelock",
+            "each takes its first lock, finds the other's taken, releases and backs off; when \
+             the two random back-offs come out equal round after round the threads stay in \
+             lock step forever (10 attempts only turn it into giving up)",
+        )
+        .liveness(3)
         .needs_choice()
         .source("ex-1.4-04"),
         Scenario::new(

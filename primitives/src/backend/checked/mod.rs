@@ -26,7 +26,7 @@ mod report;
 mod world;
 
 pub use report::{
-    BlockedThread, DeadlockReport, ExecutionReport, Failure, ObjectInfo, StepKind, Switch,
+    BlockedThread, DeadlockReport, ExecutionReport, Failure, Lasso, ObjectInfo, StepKind, Switch,
     TraceEvent,
 };
 pub use world::{

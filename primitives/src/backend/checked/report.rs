@@ -303,6 +303,50 @@ pub enum Failure {
         /// The budget.
         steps: u64,
     },
+    /// Every thread keeps stepping and none finishes: the trace ends in copies of one cycle
+    /// with the world in the same state (see `WorldConfig::liveness`).
+    Livelock(Lasso),
+    /// A thread steps in every copy of a repeating cycle but never acquires anything, while
+    /// another does: it is let in infinitely often and never gets what it waits for.
+    Starvation {
+        /// The cycle.
+        lasso: Lasso,
+        /// The starved thread.
+        thread: ThreadId,
+    },
+}
+
+/// A lasso-shaped counterexample: the trace's events before `start` are the prefix, then a
+/// cycle of `len` events repeats `repeats` times (to the end of the trace), the world in the
+/// same state at the start of every copy.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof::backend::checked::{Failure, Lasso};
+///
+/// let lasso = Lasso { start: 4, len: 6, repeats: 3 };
+/// assert_eq!(lasso.copies().collect::<Vec<_>>(), [4..10, 10..16, 16..22]);
+/// assert_eq!(Failure::Livelock(lasso).kind(), "livelock");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lasso {
+    /// Index of the first event of the cycle's first copy (the prefix is `..start`).
+    pub start: usize,
+    /// Events in one copy of the cycle.
+    pub len: usize,
+    /// Copies seen.
+    pub repeats: u32,
+}
+
+impl Lasso {
+    /// The event ranges of the copies, in order.
+    pub fn copies(&self) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+        (0..self.repeats as usize).map(|k| {
+            let from = self.start + k * self.len;
+            from..from + self.len
+        })
+    }
 }
 
 impl Failure {
@@ -325,6 +369,8 @@ impl Failure {
             Failure::Deadlock(_) => "deadlock",
             Failure::Panic { .. } => "panic",
             Failure::StepBudget { .. } => "step-budget",
+            Failure::Livelock(_) => "livelock",
+            Failure::Starvation { .. } => "starvation",
         }
     }
 }
@@ -344,6 +390,17 @@ impl fmt::Display for Failure {
             Failure::Deadlock(d) => write!(f, "deadlock: {} thread(s) blocked", d.threads.len()),
             Failure::Panic { thread, message } => write!(f, "thread {thread} panicked: {message}"),
             Failure::StepBudget { steps } => write!(f, "step budget of {steps} exceeded"),
+            Failure::Livelock(l) => write!(
+                f,
+                "livelock: a cycle of {} steps repeated {} times, no thread finishing",
+                l.len, l.repeats
+            ),
+            Failure::Starvation { lasso, thread } => write!(
+                f,
+                "starvation: thread {thread} steps in a cycle of {} steps repeated {} times \
+                 and never acquires",
+                lasso.len, lasso.repeats
+            ),
         }
     }
 }

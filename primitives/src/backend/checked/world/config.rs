@@ -90,6 +90,12 @@ pub struct WorldConfig {
     pub pauses: u32,
     /// How long a pause lasts, in virtual nanoseconds.
     pub pause_span: u64,
+    /// Livelock and starvation detection: fail once the last steps are this many copies of
+    /// one cycle with the world in the same state (0: off; at least 2 when on). The checker
+    /// sees the world, not the program's local variables, so a bounded retry loop whose
+    /// iterations look alike is reported after this many copies: choose a number above the
+    /// program's own bounds, or check programs that retry forever.
+    pub liveness: u32,
 }
 
 impl Default for WorldConfig {
@@ -102,6 +108,7 @@ impl Default for WorldConfig {
             crashes: 0,
             pauses: 0,
             pause_span: 1_000_000_000,
+            liveness: 0,
         }
     }
 }

@@ -88,6 +88,20 @@ impl Holders {
         }
     }
 
+    /// A digest of who holds what, independent of the map's order (for `liveness`).
+    pub(super) fn digest(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        self.held
+            .iter()
+            .filter(|(_, ts)| !ts.is_empty())
+            .map(|(o, ts)| {
+                let mut h = super::super::fxhash::FxHasher::default();
+                (o, ts).hash(&mut h);
+                h.finish()
+            })
+            .fold(self.dead.len() as u64, u64::wrapping_add)
+    }
+
     /// Apply `thread`'s step on `object`.
     pub(super) fn apply(&mut self, object: ObjectId, thread: ThreadId, hold: Hold) {
         if hold == Hold::Nothing {

@@ -15,6 +15,7 @@
 //! | `preemption` | preemptions at the engine's scheduling points |
 //! | `holders` | who holds what, from each step's typed effect |
 //! | `deadlock` | the waits-for analysis when nothing can run |
+//! | `liveness` | livelock and starvation: a cycle of steps that repeats with no progress |
 //! | `trace` | the steps, the switch notes, the observer |
 //!
 //! This file holds the world itself: the execution's state, its installation on the OS
@@ -37,6 +38,7 @@ mod files;
 mod holders;
 mod ids;
 mod injection;
+mod liveness;
 mod objects;
 mod preemption;
 mod processes;
@@ -90,6 +92,8 @@ struct State {
     preemptions: Preemptions,
     /// The simulated file system (`files`).
     files: files::Files,
+    /// The digests that find a repeating cycle (`liveness`), when asked for.
+    liveness: liveness::Liveness,
     trace: Trace,
     failure: Option<Failure>,
     /// What this engine could not explore (said in the report, never silently skipped).
@@ -340,6 +344,7 @@ impl World {
                 env: Environment::default(),
                 preemptions: Preemptions::default(),
                 files: files::Files::default(),
+                liveness: liveness::Liveness::default(),
                 trace: Trace::new(observer),
                 failure: None,
                 limitations: Vec::new(),

@@ -2,6 +2,7 @@
 
 use super::config::{Observer, StepContext};
 use super::ids::{ObjectId, ThreadId};
+use super::liveness::Liveness;
 use super::threads::Status;
 use super::{take_spare_events, State, World};
 use crate::backend::checked::report::{Failure, StepKind, Switch, TraceEvent};
@@ -107,6 +108,9 @@ impl World {
             return Some(Failure::StepBudget {
                 steps: self.config.max_steps,
             });
+        }
+        if self.config.liveness > 0 {
+            return Liveness::after_step(st, self.config.liveness);
         }
         None
     }
