@@ -9,8 +9,9 @@
 //! says so): times of expiry are compared as "within the window §9 allows".
 //!
 //! A keep-alive of a lease that is gone is answered by the real server with TTL 0, which
-//! clientv3 (and so etcdctl) turns into `etcdserver: requested lease not found`; the real side
-//! here does the same, so that both report §9's error.
+//! clientv3 (and so etcdctl) turns into `etcdserver: requested lease not found` and
+//! etcd-client into `lease keep alive error: lease not found`; the real side here reports
+//! clientv3's text, so that both report §9's error.
 
 use etcd_client::{Compare, CompareOp, GetOptions, PutOptions, Txn, TxnOp, TxnOpResponse};
 use lockproof_distributed_coord::testing::EtcdServer;
@@ -301,12 +302,16 @@ impl Ed for Real {
             let (mut keeper, mut stream) = c.lease_keep_alive(id).await?;
             keeper.keep_alive().await?;
             Ok(stream.message().await?.map_or(0, |r| r.ttl()))
-        })?;
-        if ttl <= 0 {
-            // clientv3's KeepAliveOnce: TTL 0 means the lease is gone.
-            return Err("etcdserver: requested lease not found".to_string());
+        });
+        match ttl {
+            Ok(ttl) if ttl > 0 => Ok(ttl),
+            // The server answers TTL 0 for a lease that is gone; clientv3's KeepAliveOnce
+            // reports it as ErrLeaseNotFound, etcd-client as `lease keep alive error: lease
+            // not found`.
+            Ok(_) => Err(NOT_FOUND.to_string()),
+            Err(e) if e == "lease keep alive error: lease not found" => Err(NOT_FOUND.to_string()),
+            Err(e) => Err(e),
         }
-        Ok(ttl)
     }
     fn time_to_live(&mut self, id: i64) -> i64 {
         let mut c = self.c.clone();
