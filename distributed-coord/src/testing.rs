@@ -54,7 +54,8 @@ fn last_line(log: &Path) -> String {
 #[derive(Debug)]
 struct Process {
     child: Child,
-    dir: tempfile::TempDir,
+    /// The server's data and log, removed when the guard drops (after the process is gone).
+    _dir: tempfile::TempDir,
     log: PathBuf,
 }
 
@@ -71,7 +72,11 @@ impl Process {
             .stderr(err)
             .spawn()
             .map_err(|e| format!("{what} could not be started ({e}): run ci/servers.sh"))?;
-        Ok(Process { child, dir, log })
+        Ok(Process {
+            child,
+            _dir: dir,
+            log,
+        })
     }
 
     /// Polls `ready` until it holds; an error line when the process exits or time runs out.
@@ -102,7 +107,6 @@ impl Drop for Process {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        // `dir` is removed when the field drops, after the process is gone.
     }
 }
 
