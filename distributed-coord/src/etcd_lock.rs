@@ -296,15 +296,30 @@ impl EtcdLock {
     /// the time ran out (this contender's key and lease are removed again).
     pub fn acquire(&mut self, limit: Duration) -> Result<Option<EtcdGuard>, LockError> {
         let end = Instant::now() + limit;
-        let g = self.enter()?;
+        let waited = self.enter().and_then(|g| Ok((self.wait_turn(&g, end)?, g)));
+        match waited {
+            Ok((true, g)) => Ok(Some(g)),
+            Ok((false, _)) => {
+                self.drop_lease()?;
+                Ok(None)
+            }
+            Err(e) => {
+                // Best effort: the key goes with its lease.
+                let _ = self.drop_lease();
+                Err(e)
+            }
+        }
+    }
+
+    /// Waits until no key under the prefix is older than `g` (true) or `end` passes (false).
+    fn wait_turn(&self, g: &EtcdGuard, end: Instant) -> Result<bool, LockError> {
         loop {
-            let Some((pred, rev)) = self.predecessor(&g)? else {
-                return Ok(Some(g));
+            let Some((pred, rev)) = self.predecessor(g)? else {
+                return Ok(true);
             };
             let left = end.saturating_duration_since(Instant::now());
             if left.is_zero() || !self.wait_deleted(&pred, rev, left)? {
-                self.drop_lease()?;
-                return Ok(None);
+                return Ok(false);
             }
         }
     }

@@ -111,7 +111,7 @@ impl Drop for Process {
 }
 
 /// A private standalone ZooKeeper server: tickTime 500 ms, maxSessionTimeout 10 000 ms (the
-/// settings of DISTRIBUTED.md §9), four-letter words `ruok`, `srvr`, `cons` enabled.
+/// settings of DISTRIBUTED.md §9), four-letter words `ruok`, `srvr`, `cons`, `wchp` enabled.
 ///
 /// # Examples
 ///
@@ -155,7 +155,7 @@ impl ZkServer {
             format!(
                 "tickTime=500\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\n\
                  maxSessionTimeout=10000\nadmin.enableServer=false\n\
-                 4lw.commands.whitelist=ruok,srvr,cons\n",
+                 4lw.commands.whitelist=ruok,srvr,cons,wchp\n",
                 data.display()
             ),
         )
@@ -189,7 +189,7 @@ impl ZkServer {
         format!("127.0.0.1:{}", self.port)
     }
 
-    /// The reply to a four-letter word (`ruok`, `srvr`, `cons`).
+    /// The reply to a four-letter word (`ruok`, `srvr`, `cons`, `wchp`).
     pub fn four_letter(&self, word: &str) -> Result<String, String> {
         exchange(self.port, word.as_bytes())
             .map_err(|e| format!("ZooKeeper on port {}: {word}: {e}", self.port))

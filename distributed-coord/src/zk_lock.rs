@@ -115,11 +115,9 @@ impl ZkLock {
             path: path.to_string(),
         };
         let options = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
-        match lock.run(lock.client().mkdir(path, &options)) {
-            Ok(()) | Err(LockError::Server(_)) if lock.exists(path)? => Ok(lock),
-            Ok(()) => Ok(lock),
-            Err(e) => Err(e),
-        }
+        // `mkdir -p`: an existing path is fine.
+        lock.run(lock.client().mkdir(path, &options))?;
+        Ok(lock)
     }
 
     fn client(&self) -> &zk::Client {
@@ -254,9 +252,27 @@ impl ZkLock {
     pub fn acquire(&mut self, limit: Duration) -> Result<Option<ZkGuard>, LockError> {
         let end = Instant::now() + limit;
         let g = self.enter()?;
+        match self.wait_turn(&g, end) {
+            Ok(true) => Ok(Some(g)),
+            Ok(false) => {
+                self.leave(&g)?;
+                Ok(None)
+            }
+            Err(e) => {
+                // Best effort: a contender that cannot wait must not stay in the queue (its
+                // node goes with the session anyway when the session is lost).
+                let _ = self.leave(&g);
+                Err(e)
+            }
+        }
+    }
+
+    /// Waits until `g` is first (true) or `end` passes (false), watching only the node
+    /// just ahead and re-listing when it goes.
+    fn wait_turn(&self, g: &ZkGuard, end: Instant) -> Result<bool, LockError> {
         loop {
-            let pred = match self.position(&g)? {
-                Position::Held => return Ok(Some(g)),
+            let pred = match self.position(g)? {
+                Position::Held => return Ok(true),
                 Position::Behind(pred) => format!("{}/{pred}", self.path),
             };
             let watched = self.run(self.client().check_and_watch_stat(&pred))?;
@@ -266,18 +282,15 @@ impl ZkLock {
             };
             let left = end.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                self.leave(&g)?;
-                return Ok(None);
+                return Ok(false);
             }
             match self.driver.block_on_within(left, watcher.changed()) {
-                None => {
-                    self.leave(&g)?;
-                    return Ok(None);
-                }
-                Some(ev) if ev.event_type == zk::EventType::Session => {
-                    if ev.session_state.is_terminated() {
-                        return Err(LockError::Lost);
-                    }
+                None => return Ok(false),
+                Some(ev)
+                    if ev.event_type == zk::EventType::Session
+                        && ev.session_state.is_terminated() =>
+                {
+                    return Err(LockError::Lost);
                 }
                 Some(_) => {}
             }

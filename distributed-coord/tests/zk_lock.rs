@@ -253,3 +253,85 @@ fn a_closed_session_frees_the_lock_at_once() {
     assert!(gb.token > ga.token);
     b.release(&gb).unwrap();
 }
+
+/// The paths the server holds watches on (`wchp`), each with its number of watching sessions.
+fn watched_paths(zk: &ZkServer) -> Vec<(String, usize)> {
+    let mut out: Vec<(String, usize)> = Vec::new();
+    for line in zk.four_letter("wchp").unwrap().lines() {
+        if line.starts_with('/') {
+            out.push((line.trim().to_string(), 0));
+        } else if let (Some(last), false) = (out.last_mut(), line.trim().is_empty()) {
+            last.1 += 1;
+        }
+    }
+    out.sort();
+    out
+}
+
+/// No herd (§3.4, check 69 on the real lock): with one holder and three waiters, the server
+/// holds exactly one watch per waiter, each on the node just ahead of it, and none on the lock
+/// path; each release hands the lock to the next waiter only.
+#[test]
+fn waiters_watch_only_their_predecessor() {
+    let zk = server();
+    let mut a = connect(&zk, "/herd", 10_000);
+    let ga = a.try_acquire().unwrap().expect("free");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut gos = Vec::new();
+    let mut waiters = Vec::new();
+    for i in 0..3 {
+        let mut lock = connect(&zk, "/herd", 10_000);
+        // Enter one after the other, so that the queue order is known.
+        assert!(
+            poll(Duration::from_secs(5), || a.contenders().unwrap().len()
+                == i + 1),
+            "waiter {i} queued"
+        );
+        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+        gos.push(go_tx);
+        let tx = tx.clone();
+        waiters.push(std::thread::spawn(move || {
+            let g = lock
+                .acquire(Duration::from_secs(20))
+                .unwrap()
+                .expect("turn");
+            tx.send(i).unwrap();
+            go_rx.recv().unwrap();
+            lock.release(&g).unwrap();
+        }));
+    }
+    assert!(
+        poll(Duration::from_secs(5), || a.contenders().unwrap().len()
+            == 4
+            && watched_paths(&zk).len() == 3),
+        "three waiters, three watches: {:?}",
+        watched_paths(&zk)
+    );
+    let mut queue: Vec<String> = a.contenders().unwrap();
+    queue.sort_by_key(|k| k[k.len() - 10..].to_string());
+    let expected: Vec<(String, usize)> = queue[..3]
+        .iter()
+        .map(|k| (format!("/herd/{k}"), 1))
+        .collect();
+    assert_eq!(
+        watched_paths(&zk),
+        expected,
+        "each waiter watches its predecessor only"
+    );
+    a.release(&ga).unwrap();
+    for (turn, go) in gos.iter().enumerate() {
+        let who = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("a waiter's turn");
+        assert_eq!(who, turn, "the next in the queue, and only it");
+        assert!(
+            rx.try_recv().is_err(),
+            "one release wakes one waiter into the lock"
+        );
+        go.send(()).unwrap();
+    }
+    for w in waiters {
+        w.join().expect("a waiter failed");
+    }
+    assert!(a.contenders().unwrap().is_empty());
+}
