@@ -270,3 +270,30 @@ fn sigkill_holder_blocks_until_lease_expiry_check_78() {
     assert!(gd.token > gc.token);
     d.release(&gd).unwrap();
 }
+
+/// Renewal: the keep-alive (every third of the TTL) keeps a live holder's lease, so the lock
+/// stays held well past its 2 s TTL; no other client gets it meanwhile.
+#[test]
+fn renewal_keeps_the_lock_past_its_ttl() {
+    let etcd = server();
+    let mut a = connect(&etcd, "renew", 2);
+    let mut b = connect(&etcd, "renew", 2);
+    let ga = a.try_acquire().unwrap().expect("free");
+    let until = Instant::now() + Duration::from_millis(3500);
+    let mut tries = 0;
+    // The time passing is what is checked: B tries for 1.75 × the TTL.
+    while Instant::now() < until {
+        assert_eq!(
+            b.try_acquire().unwrap(),
+            None,
+            "A's renewed lease still holds"
+        );
+        tries += 1;
+    }
+    assert!(tries > 1);
+    assert!(a.renewing());
+    a.check(&ga).unwrap();
+    a.release(&ga).unwrap();
+    let gb = b.try_acquire().unwrap().expect("free after the release");
+    b.release(&gb).unwrap();
+}

@@ -335,3 +335,31 @@ fn waiters_watch_only_their_predecessor() {
     }
     assert!(a.contenders().unwrap().is_empty());
 }
+
+/// Session handling: the client's pings keep a live holder's session (negotiated 1 s), so the
+/// lock stays held well past the session timeout; no other client gets it meanwhile.
+#[test]
+fn pings_keep_the_lock_past_the_session_timeout() {
+    let zk = server();
+    let mut a = connect(&zk, "/renew", 500);
+    assert_eq!(a.negotiated_timeout(), Duration::from_millis(1000));
+    let mut b = connect(&zk, "/renew", 10_000);
+    let ga = a.try_acquire().unwrap().expect("free");
+    let until = Instant::now() + Duration::from_millis(2500);
+    let mut tries = 0;
+    // The time passing is what is checked: B tries for 2.5 × the session timeout.
+    while Instant::now() < until {
+        assert_eq!(
+            b.try_acquire().unwrap(),
+            None,
+            "A's session still holds the lock"
+        );
+        tries += 1;
+    }
+    assert!(tries > 1);
+    assert!(!a.session_ended());
+    a.check(&ga).unwrap();
+    a.release(&ga).unwrap();
+    let gb = b.try_acquire().unwrap().expect("free after the release");
+    b.release(&gb).unwrap();
+}
