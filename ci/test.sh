@@ -10,6 +10,11 @@ echo "== test tools (ci/deps.sh)"
 source ci/deps.sh
 ensure_test_tools
 
+echo "== ZooKeeper, etcd and protoc (ci/servers.sh; the tests start private servers)"
+# shellcheck source=ci/servers.sh
+source ci/servers.sh
+ensure_coord_servers
+
 echo "== toolchain"
 cargo --version
 rustc --version
