@@ -487,7 +487,6 @@ impl RunOutcome {
     ///     pauses: 0,
     ///     pause_span: 0,
     ///     liveness: 0,
-    ///     liveness: 0,
     ///     max_steps: 1_000,
     ///     executions: 10,
     ///     seed: 1,
