@@ -7,13 +7,14 @@
 //! saved in `corpus/schedules/` and its trace in `corpus/snapshots/`.
 //!
 //! Chapter 4 (Semaphore) has prose rules only; they are covered by tests of the primitives
-//! (see `corpus/catalogue/ch4.jsonl`).
+//! (see `corpus/catalogue/ch4.jsonl`), and one rule found wrong has a liveness scenario.
 
 use lockproof_scenario::Scenario;
 
 pub mod ch1_lock;
 pub mod ch2_rlock;
 pub mod ch3_condition;
+pub mod ch4_semaphore;
 pub mod ch5_event;
 pub mod ch6_barrier;
 
@@ -23,6 +24,7 @@ pub fn scenarios() -> Vec<Scenario> {
     v.extend(ch1_lock::scenarios());
     v.extend(ch2_rlock::scenarios());
     v.extend(ch3_condition::scenarios());
+    v.extend(ch4_semaphore::scenarios());
     v.extend(ch5_event::scenarios());
     v.extend(ch6_barrier::scenarios());
     v
