@@ -132,6 +132,8 @@ pub enum ScheduleError {
     Bad(&'static str, String),
     /// A line that is not `key value`, or a key this version does not know.
     Unknown(String),
+    /// A key given twice (the file was edited or two files were joined).
+    Repeated(&'static str),
 }
 
 impl fmt::Display for ScheduleError {
@@ -152,6 +154,7 @@ impl fmt::Display for ScheduleError {
             }
             ScheduleError::Bad(k, v) => write!(f, "corrupt schedule file: bad `{k}` value {v:?}"),
             ScheduleError::Unknown(l) => write!(f, "corrupt schedule file: unexpected line {l:?}"),
+            ScheduleError::Repeated(k) => write!(f, "corrupt schedule file: `{k}` given twice"),
         }
     }
 }
@@ -293,7 +296,7 @@ impl ScheduleFile {
             }
             _ => return Err(ScheduleError::NotASchedule),
         }
-        let mut map: HashMap<&str, &str> = HashMap::new();
+        let mut map: HashMap<&'static str, &str> = HashMap::new();
         let mut ended = false;
         for line in lines {
             if ended {
@@ -302,6 +305,11 @@ impl ScheduleFile {
             if line == "end" {
                 ended = true;
                 continue;
+            }
+            // The writer makes every value one line; a carriage return inside a line (not
+            // a CRLF ending, which `lines` and `trim_end` take off) was not written by it.
+            if line.contains('\r') {
+                return Err(ScheduleError::Unknown(line.to_owned()));
             }
             let (k, v) = line
                 .split_once(' ')
@@ -328,10 +336,12 @@ impl ScheduleFile {
                 "format",
                 "end",
             ];
-            if !KEYS.contains(&k) {
+            let Some(key) = KEYS.iter().copied().find(|&known| known == k) else {
                 return Err(ScheduleError::Unknown(line.to_owned()));
+            };
+            if map.insert(key, v).is_some() {
+                return Err(ScheduleError::Repeated(key));
             }
-            map.insert(k, v);
         }
         if !ended {
             return Err(ScheduleError::Missing("end"));
@@ -350,6 +360,18 @@ impl ScheduleFile {
                     .map_err(|_| ScheduleError::Bad(k, (*v).to_owned())),
             }
         };
+        // A count of faults, which the run settings hold as a u32.
+        let faults = |k: &'static str| -> Result<u32, ScheduleError> {
+            u32::try_from(optional(k)?)
+                .map_err(|_| ScheduleError::Bad(k, map.get(k).copied().unwrap_or_default().into()))
+        };
+        let pauses = faults("pauses")?;
+        // `pause-span` is written only with pauses: alone it is a value nothing would use.
+        if pauses == 0 {
+            if let Some(v) = map.get("pause-span") {
+                return Err(ScheduleError::Bad("pause-span", (*v).to_owned()));
+            }
+        }
         let bound = || -> Result<Option<usize>, ScheduleError> {
             match get("bound")? {
                 "none" => Ok(None),
@@ -407,8 +429,8 @@ impl ScheduleFile {
                 engine,
                 time,
                 spurious,
-                crashes: optional("crashes")? as u32,
-                pauses: optional("pauses")? as u32,
+                crashes: faults("crashes")?,
+                pauses,
                 pause_span: optional("pause-span")?,
                 max_steps: num("max-steps")?,
                 executions: 1,
