@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Seed corpora of the fuzz targets, made from the repository's real inputs, under $1/<target>/:
 #   schedule_file  every saved schedule (corpus/schedules/**)
-#   catalogue      every record of corpus/catalogue/*.jsonl, one a file, and each chapter whole
+#   catalogue      every record of corpus/catalogue/*.jsonl, one a file
 #   cli_args       the commands the README and `lockproof help` show (arguments NUL-separated)
 #   pattern        a scenario id of the corpus, then the README's patterns (NUL-separated)
 # Generated, not committed: they follow the corpus as it grows.
@@ -18,7 +18,6 @@ done < <(find corpus/schedules -type f -name '*.schedule' | sort)
 
 n=0
 for f in corpus/catalogue/*.jsonl; do
-  cp "$f" "$out/catalogue/$(basename "$f")"
   while IFS= read -r line; do
     n=$((n + 1)); printf '%s\n' "$line" > "$out/catalogue/r$n"
   done < "$f"

@@ -147,7 +147,8 @@ impl fmt::Display for ScheduleError {
             }
             ScheduleError::Version(v) => write!(
                 f,
-                "schedule file format {v} is not supported; this lockproof reads {FORMAT}"
+                "schedule file format {} is not supported; this lockproof reads {FORMAT}",
+                shown(v)
             ),
             ScheduleError::Missing(k) => {
                 write!(f, "truncated or corrupt schedule file: no `{k}` line")
@@ -560,6 +561,16 @@ fn bound_text(bound: Option<usize>) -> String {
 
 fn one_line(s: &str) -> String {
     s.replace(['\n', '\r'], " ")
+}
+
+/// A value from the file as an error shows it: as it is, or quoted and escaped when it
+/// holds a control character (a carriage return would break the one-line error).
+fn shown(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains(char::is_control) {
+        format!("{s:?}").into()
+    } else {
+        s.into()
+    }
 }
 
 fn cut(s: &str) -> String {

@@ -152,3 +152,22 @@ fn shuttle_schedules_with_bad_headers_or_cut_steps_are_refused() {
     let text = file(&lines_with(&[], "schedule 910102050600"));
     assert!(ScheduleFile::parse(&text).is_ok());
 }
+
+/// Found by the fuzzer in the first CI run of ci/fuzz.sh: a format line of another version
+/// holding a carriage return (and a NUL) made a two-line error.
+#[test]
+fn another_version_with_a_carriage_return_is_one_line() {
+    let e = refused("format lockproof-schedule/\r\u{0}1\nend\n");
+    assert_eq!(
+        e,
+        ScheduleError::Version("lockproof-schedule/\r\u{0}1".into())
+    );
+    assert_eq!(
+        e.to_string(),
+        "schedule file format \"lockproof-schedule/\\r\\01\" is not supported; this lockproof reads lockproof-schedule/1"
+    );
+    // Without one, the version shows as it is.
+    assert!(refused("format lockproof-schedule/9\nend\n")
+        .to_string()
+        .starts_with("schedule file format lockproof-schedule/9 is not"));
+}
