@@ -171,3 +171,31 @@ fn another_version_with_a_carriage_return_is_one_line() {
         .to_string()
         .starts_with("schedule file format lockproof-schedule/9 is not"));
 }
+
+/// Found by `FUZZ_SECONDS=180 ci/fuzz.sh` after 1.9 million executions: a depth-first
+/// schedule with an ideographic space (U+3000, not ASCII whitespace, so inside a word)
+/// before a decision panicked the decoder, which cut the word's tag at byte 1.
+#[test]
+fn a_dfs_decision_starting_with_a_multibyte_character_is_refused_not_a_panic() {
+    let text = file(&[
+        "scenario ex-8.3-01-fixed-pause",
+        "engine dfs",
+        "bound 0",
+        "time timed",
+        "spurious off",
+        "pauses 1",
+        "pause-span 1500000000",
+        "max-steps 20000",
+        "kind violation",
+        "property mutual-exclusion",
+        "message mutual-exclusion violated: 2 threads inside holds /tmp/.exclusive_lock_res (capacity 1)",
+        "preemptions 0",
+        "found-after 21",
+        "trace-digest fc1cf5e91ef4649c",
+        "schedule t0 t0 t1 t1 c1 t1 c1 t1 c1 t1 c1 c0 t0 t0 t2 t2 t2 t2 t2 \u{3000}t2 t2 t2 t2 t2 t2",
+    ]);
+    assert!(matches!(refused(&text), ScheduleError::Bad("schedule", _)));
+    // With a plain space it is the corpus' file, and reads.
+    let fixed = text.replace('\u{3000}', " ");
+    assert!(ScheduleFile::parse(&fixed).is_ok());
+}
