@@ -23,6 +23,9 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 fuzz=(--sanitizer none --target-dir "$work/build")
 
+echo "== cargo fmt --check of the fuzz targets (a workspace of their own)"
+cargo fmt --manifest-path fuzz/Cargo.toml --check
+
 echo "== building the fuzz targets"
 cargo fuzz build "${fuzz[@]}"
 fuzz/seeds.sh "$work/seeds"

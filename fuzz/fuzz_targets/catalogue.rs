@@ -34,5 +34,9 @@ fuzz_target!(|data: &[u8]| {
         );
     }
     let table = coverage::table(&cov);
-    assert_eq!(table.lines().count(), 3, "header, chapter 1, total: {table:?}");
+    assert_eq!(
+        table.lines().count(),
+        3,
+        "header, chapter 1, total: {table:?}"
+    );
 });

@@ -25,6 +25,9 @@ fuzz_target!(|data: &[u8]| {
             2,
             "{args:?}: a usage error exits 2"
         );
-        assert_eq!(String::from_utf8(stderr).ok(), Some(format!("lockproof: {e}\n")));
+        assert_eq!(
+            String::from_utf8(stderr).ok(),
+            Some(format!("lockproof: {e}\n"))
+        );
     }
 });

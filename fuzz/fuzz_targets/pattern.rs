@@ -53,7 +53,10 @@ fuzz_target!(|data: &[u8]| {
     }
     match cli::select(scenarios(), &patterns) {
         Ok(chosen) => {
-            assert!(!chosen.is_empty(), "{patterns:?} selected nothing without an error");
+            assert!(
+                !chosen.is_empty(),
+                "{patterns:?} selected nothing without an error"
+            );
             if !patterns.is_empty() && !patterns.iter().any(|p| p == "all") {
                 for s in &chosen {
                     assert!(
