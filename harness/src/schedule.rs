@@ -1,7 +1,8 @@
 //! Schedule files: a failing execution, saved so that it replays exactly.
 //!
 //! Format `lockproof-schedule/1`: UTF-8 text, one `key value` pair a line, `#` comments,
-//! closed by a line `end` (so a truncated file is detected). Keys, in order:
+//! closed by a line `end` (so a truncated file is detected); each key at most once, no
+//! carriage return inside a line. Keys, in order:
 //!
 //! | key | value |
 //! |---|---|
@@ -13,6 +14,9 @@
 //! | `seed` | the shuttle scheduler's seed (shuttle engines) |
 //! | `time` | `timed` or `adversarial` |
 //! | `spurious` | `on` or `off` |
+//! | `crashes` | at most this many process crashes per execution (a u32; only when above 0) |
+//! | `pauses` | at most this many process pauses per execution (a u32; only when above 0) |
+//! | `pause-span` | how long a pause lasts, in virtual nanoseconds (only with `pauses`) |
 //! | `max-steps` | the per-execution step budget |
 //! | `kind` | the failure kind: `violation`, `deadlock`, `lost-wakeup`, `panic`, `step-budget`, `nondeterminism` |
 //! | `property` | the property the verdict names |
