@@ -43,6 +43,9 @@ step "tests (README: cargo test --workspace)"
 # README.md says how to run the full one.
 cargo test --workspace
 
+step "fuzz: each target of fuzz/ for 10 s (ci/fuzz.sh)"
+bash ci/fuzz.sh
+
 step "artifacts: the browser test's pages and screenshots"
 ls "${CARGO_TARGET_DIR:-target}/lockproof/artifacts" || true
 

@@ -1,7 +1,8 @@
 //! Schedule files: a failing execution, saved so that it replays exactly.
 //!
 //! Format `lockproof-schedule/1`: UTF-8 text, one `key value` pair a line, `#` comments,
-//! closed by a line `end` (so a truncated file is detected). Keys, in order:
+//! closed by a line `end` (so a truncated file is detected); each key at most once, no
+//! carriage return inside a line. Keys, in order:
 //!
 //! | key | value |
 //! |---|---|
@@ -13,6 +14,9 @@
 //! | `seed` | the shuttle scheduler's seed (shuttle engines) |
 //! | `time` | `timed` or `adversarial` |
 //! | `spurious` | `on` or `off` |
+//! | `crashes` | at most this many process crashes per execution (a u32; only when above 0) |
+//! | `pauses` | at most this many process pauses per execution (a u32; only when above 0) |
+//! | `pause-span` | how long a pause lasts, in virtual nanoseconds (only with `pauses`) |
 //! | `max-steps` | the per-execution step budget |
 //! | `kind` | the failure kind: `violation`, `deadlock`, `lost-wakeup`, `panic`, `step-budget`, `nondeterminism` |
 //! | `property` | the property the verdict names |
@@ -132,6 +136,8 @@ pub enum ScheduleError {
     Bad(&'static str, String),
     /// A line that is not `key value`, or a key this version does not know.
     Unknown(String),
+    /// A key given twice (the file was edited or two files were joined).
+    Repeated(&'static str),
 }
 
 impl fmt::Display for ScheduleError {
@@ -145,13 +151,15 @@ impl fmt::Display for ScheduleError {
             }
             ScheduleError::Version(v) => write!(
                 f,
-                "schedule file format {v} is not supported; this lockproof reads {FORMAT}"
+                "schedule file format {} is not supported; this lockproof reads {FORMAT}",
+                shown(v)
             ),
             ScheduleError::Missing(k) => {
                 write!(f, "truncated or corrupt schedule file: no `{k}` line")
             }
             ScheduleError::Bad(k, v) => write!(f, "corrupt schedule file: bad `{k}` value {v:?}"),
             ScheduleError::Unknown(l) => write!(f, "corrupt schedule file: unexpected line {l:?}"),
+            ScheduleError::Repeated(k) => write!(f, "corrupt schedule file: `{k}` given twice"),
         }
     }
 }
@@ -296,7 +304,7 @@ impl ScheduleFile {
             }
             _ => return Err(ScheduleError::NotASchedule),
         }
-        let mut map: HashMap<&str, &str> = HashMap::new();
+        let mut map: HashMap<&'static str, &str> = HashMap::new();
         let mut ended = false;
         for line in lines {
             if ended {
@@ -305,6 +313,11 @@ impl ScheduleFile {
             if line == "end" {
                 ended = true;
                 continue;
+            }
+            // The writer makes every value one line; a carriage return inside a line (not
+            // a CRLF ending, which `lines` and `trim_end` take off) was not written by it.
+            if line.contains('\r') {
+                return Err(ScheduleError::Unknown(line.to_owned()));
             }
             let (k, v) = line
                 .split_once(' ')
@@ -332,10 +345,12 @@ impl ScheduleFile {
                 "format",
                 "end",
             ];
-            if !KEYS.contains(&k) {
+            let Some(key) = KEYS.iter().copied().find(|&known| known == k) else {
                 return Err(ScheduleError::Unknown(line.to_owned()));
+            };
+            if map.insert(key, v).is_some() {
+                return Err(ScheduleError::Repeated(key));
             }
-            map.insert(k, v);
         }
         if !ended {
             return Err(ScheduleError::Missing("end"));
@@ -354,6 +369,18 @@ impl ScheduleFile {
                     .map_err(|_| ScheduleError::Bad(k, (*v).to_owned())),
             }
         };
+        // A count of faults, which the run settings hold as a u32.
+        let faults = |k: &'static str| -> Result<u32, ScheduleError> {
+            u32::try_from(optional(k)?)
+                .map_err(|_| ScheduleError::Bad(k, map.get(k).copied().unwrap_or_default().into()))
+        };
+        let pauses = faults("pauses")?;
+        // `pause-span` is written only with pauses: alone it is a value nothing would use.
+        if pauses == 0 {
+            if let Some(v) = map.get("pause-span") {
+                return Err(ScheduleError::Bad("pause-span", (*v).to_owned()));
+            }
+        }
         let bound = || -> Result<Option<usize>, ScheduleError> {
             match get("bound")? {
                 "none" => Ok(None),
@@ -411,8 +438,8 @@ impl ScheduleFile {
                 engine,
                 time,
                 spurious,
-                crashes: optional("crashes")? as u32,
-                pauses: optional("pauses")? as u32,
+                crashes: faults("crashes")?,
+                pauses,
                 pause_span: optional("pause-span")?,
                 liveness: u32::try_from(optional("liveness")?).map_err(|_| {
                     ScheduleError::Bad("liveness", get("liveness").unwrap_or_default().to_owned())
@@ -545,6 +572,16 @@ fn bound_text(bound: Option<usize>) -> String {
 
 fn one_line(s: &str) -> String {
     s.replace(['\n', '\r'], " ")
+}
+
+/// A value from the file as an error shows it: as it is, or quoted and escaped when it
+/// holds a control character (a carriage return would break the one-line error).
+fn shown(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains(char::is_control) {
+        format!("{s:?}").into()
+    } else {
+        s.into()
+    }
 }
 
 fn cut(s: &str) -> String {

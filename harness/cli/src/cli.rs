@@ -51,13 +51,14 @@ CHECK OPTIONS:
 
 EXIT: 0 every expected verdict met; 1 some verdict not met; 2 bad input.";
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Format {
     Table,
     Json,
     Junit,
 }
 
+#[derive(Debug)]
 struct Args {
     patterns: Vec<String>,
     families: Vec<Family>,
@@ -182,20 +183,53 @@ fn parse_check(args: &[String]) -> Result<Args, String> {
     Ok(a)
 }
 
-/// Match a glob with `*` and `?` against an id.
+/// Match a glob with `*` (any run of characters) and `?` (one character) against an id.
+///
+/// Work is at most the product of the two lengths, whatever the pattern: a mismatch after a
+/// `*` restarts just past the text the latest `*` has taken so far, never from an earlier
+/// `*` (a match found from an earlier one is also found from the latest), so runs of stars
+/// cannot backtrack exponentially.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof_cli::cli::glob_match;
+///
+/// assert!(glob_match("ex-1.*", "ex-1.4-03"));
+/// assert!(glob_match("ex-?.?-0?", "ex-1.4-03"));
+/// assert!(!glob_match("ex-2.*", "ex-1.4-03"));
+/// // Bounded work: 20 stars against a 41-character id that they do not match (the
+/// // backtracking this replaced took exponential time in the stars).
+/// assert!(!glob_match(&"*a".repeat(20), &format!("{}b", "a".repeat(40))));
+/// ```
 pub fn glob_match(pattern: &str, id: &str) -> bool {
-    fn m(p: &[char], s: &[char]) -> bool {
-        match (p.first(), s.first()) {
-            (None, None) => true,
-            (Some('*'), _) => m(&p[1..], s) || (!s.is_empty() && m(p, &s[1..])),
-            (Some('?'), Some(_)) => m(&p[1..], &s[1..]),
-            (Some(a), Some(b)) if a == b => m(&p[1..], &s[1..]),
-            _ => false,
-        }
-    }
     let p: Vec<char> = pattern.chars().collect();
     let s: Vec<char> = id.chars().collect();
-    m(&p, &s)
+    let (mut pi, mut si) = (0, 0);
+    // The latest `*`: the pattern index after it, and the id index it is matched up to.
+    let mut star: Option<(usize, usize)> = None;
+    while si < s.len() {
+        match p.get(pi) {
+            Some('*') => {
+                pi += 1;
+                star = Some((pi, si));
+            }
+            Some(&c) if c == '?' || c == s[si] => {
+                pi += 1;
+                si += 1;
+            }
+            _ => match star {
+                // The star takes one more character; the rest of the pattern tries again.
+                Some((after, taken)) => {
+                    pi = after;
+                    si = taken + 1;
+                    star = Some((after, taken + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
 }
 
 /// Select scenarios by patterns; an error names a pattern that matches nothing.
@@ -232,37 +266,130 @@ fn runner(in_process: bool) -> Runner {
     }
 }
 
-/// Run the CLI; returns the exit code.
-pub fn main(args: Vec<String>) -> i32 {
-    let result = match args.first().map(String::as_str) {
-        None | Some("help" | "--help" | "-h") => {
+/// A command line, read and checked but not run yet: what [`parse`] returns.
+#[derive(Debug)]
+pub struct Command(Cmd);
+
+#[derive(Debug)]
+enum Cmd {
+    Help,
+    List { json: bool },
+    Check(Args),
+    Replay { file: String },
+    Trace { file: String, how: TraceHow },
+    Coverage { check: bool },
+    Serve,
+}
+
+#[derive(Debug)]
+enum TraceHow {
+    Text,
+    Html(PathBuf),
+    On(String),
+}
+
+/// Read a command line (the arguments after the program name) without running it.
+///
+/// Every error is a usage error: one line, which [`finish`] prints and turns into exit
+/// code 2. Reading does no I/O and does work proportional to the arguments' length.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof_cli::cli;
+///
+/// let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+/// assert!(cli::parse(&args(&["check", "ex-1.*", "--engine", "dfs"])).is_ok());
+/// let err = cli::parse(&args(&["check", "--budget", "0"])).unwrap_err();
+/// assert!(err.contains("at least 1") && !err.contains('\n'));
+/// ```
+pub fn parse(args: &[String]) -> Result<Command, String> {
+    let rest = args.get(1..).unwrap_or_default();
+    Ok(Command(match args.first().map(String::as_str) {
+        None | Some("help" | "--help" | "-h") => Cmd::Help,
+        Some("list") => Cmd::List {
+            json: parse_list(rest)?,
+        },
+        Some("check") => Cmd::Check(parse_check(rest)?),
+        Some("replay") => Cmd::Replay {
+            file: parse_replay(rest)?,
+        },
+        Some("trace") => parse_trace(rest)?,
+        Some("coverage") => Cmd::Coverage {
+            check: parse_coverage(rest)?,
+        },
+        Some("__run") => Cmd::Serve,
+        Some(other) => return Err(format!("unknown command {other:?} (see lockproof help)")),
+    }))
+}
+
+/// Run a command read by [`parse`]; returns its exit code, or the one-line error that
+/// [`finish`] turns into exit code 2.
+pub fn run(command: Command) -> Result<i32, String> {
+    match command.0 {
+        Cmd::Help => {
             println!("{USAGE}");
             Ok(0)
         }
-        Some("list") => list(&args[1..]),
-        Some("check") => parse_check(&args[1..]).and_then(run_check),
-        Some("replay") => replay(&args[1..], false),
-        Some("trace") => trace(&args[1..]),
-        Some("coverage") => coverage(&args[1..]),
-        Some("__run") => Ok(lockproof_harness::child::serve_stdin(&registry::all())),
-        Some(other) => Err(format!("unknown command {other:?} (see lockproof help)")),
-    };
+        Cmd::List { json } => list(json),
+        Cmd::Check(a) => run_check(a),
+        Cmd::Replay { file } => replay(&file, false),
+        Cmd::Trace {
+            file,
+            how: TraceHow::Text,
+        } => replay(&file, true),
+        Cmd::Trace {
+            file,
+            how: TraceHow::Html(out),
+        } => crate::report::trace_html(&file, &out),
+        Cmd::Trace {
+            file,
+            how: TraceHow::On(id),
+        } => trace_on(&file, &id),
+        Cmd::Coverage { check } => coverage(check),
+        Cmd::Serve => Ok(lockproof_harness::child::serve_stdin(&registry::all())),
+    }
+}
+
+/// Turn a command's result into the process's exit code: its own code, or 2 ("bad input")
+/// with the error written to `stderr` as one line `lockproof: <error>`.
+///
+/// # Examples
+///
+/// ```
+/// use lockproof_cli::cli;
+///
+/// let mut stderr = Vec::new();
+/// assert_eq!(cli::finish(Ok(1), &mut stderr), 1);
+/// assert_eq!(cli::finish(Err("no scenario matches \"x\"".into()), &mut stderr), 2);
+/// assert_eq!(String::from_utf8(stderr).unwrap(), "lockproof: no scenario matches \"x\"\n");
+/// ```
+pub fn finish(result: Result<i32, String>, stderr: &mut dyn Write) -> i32 {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("lockproof: {e}");
+            // Nothing more can be reported when stderr itself is gone.
+            let _ = writeln!(stderr, "lockproof: {e}");
             2
         }
     }
 }
 
-fn list(args: &[String]) -> Result<i32, String> {
-    let json = match args {
-        [] => false,
-        [f, v] if f == "--format" && v == "json" => true,
-        [f, v] if f == "--format" && v == "table" => false,
-        _ => return Err("usage: lockproof list [--format table|json]".into()),
-    };
+/// Run the CLI on the arguments after the program name; returns the exit code.
+pub fn main(args: Vec<String>) -> i32 {
+    finish(parse(&args).and_then(run), &mut std::io::stderr())
+}
+
+fn parse_list(args: &[String]) -> Result<bool, String> {
+    match args {
+        [] => Ok(false),
+        [f, v] if f == "--format" && v == "json" => Ok(true),
+        [f, v] if f == "--format" && v == "table" => Ok(false),
+        _ => Err("usage: lockproof list [--format table|json]".into()),
+    }
+}
+
+fn list(json: bool) -> Result<i32, String> {
     let all = registry::all();
     if json {
         let v: Vec<serde_json::Value> = all
@@ -506,15 +633,19 @@ fn print_json(results: &[(Scenario, Vec<EngineResult>)]) {
     println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
 }
 
-fn trace(args: &[String]) -> Result<i32, String> {
-    match args {
+fn parse_trace(args: &[String]) -> Result<Cmd, String> {
+    let (file, how) = match args {
         [file, flag, out] | [flag, out, file] if flag == "--html" => {
-            crate::report::trace_html(file, std::path::Path::new(out))
+            (file, TraceHow::Html(PathBuf::from(out)))
         }
-        [file, flag, id] | [flag, id, file] if flag == "--on" => trace_on(file, id),
-        [file] if !file.starts_with('-') => replay(args, true),
-        _ => Err("usage: lockproof trace FILE [--html OUT.html | --on SCENARIO]".into()),
-    }
+        [file, flag, id] | [flag, id, file] if flag == "--on" => (file, TraceHow::On(id.clone())),
+        [file] if !file.starts_with('-') => (file, TraceHow::Text),
+        _ => return Err("usage: lockproof trace FILE [--html OUT.html | --on SCENARIO]".into()),
+    };
+    Ok(Cmd::Trace {
+        file: file.clone(),
+        how,
+    })
 }
 
 /// `lockproof trace FILE --on ID`: the saved schedule replayed on another scenario (a
@@ -541,13 +672,14 @@ fn trace_on(file: &str, id: &str) -> Result<i32, String> {
     }
 }
 
-fn replay(args: &[String], show: bool) -> Result<i32, String> {
-    let [file] = args else {
-        return Err(format!(
-            "usage: lockproof {} FILE",
-            if show { "trace" } else { "replay" }
-        ));
-    };
+fn parse_replay(args: &[String]) -> Result<String, String> {
+    match args {
+        [file] => Ok(file.clone()),
+        _ => Err("usage: lockproof replay FILE".into()),
+    }
+}
+
+fn replay(file: &str, show: bool) -> Result<i32, String> {
     let sf = ScheduleFile::load(std::path::Path::new(file))?;
     let r = check::replay(sf, &registry::all(), &runner(false))?;
     let Some(found) = &r.found else {
@@ -583,12 +715,15 @@ fn replay(args: &[String], show: bool) -> Result<i32, String> {
     }
 }
 
-fn coverage(args: &[String]) -> Result<i32, String> {
-    let check = match args {
-        [] => false,
-        [c] if c == "--check" => true,
-        _ => return Err("usage: lockproof coverage [--check]".into()),
-    };
+fn parse_coverage(args: &[String]) -> Result<bool, String> {
+    match args {
+        [] => Ok(false),
+        [c] if c == "--check" => Ok(true),
+        _ => Err("usage: lockproof coverage [--check]".into()),
+    }
+}
+
+fn coverage(check: bool) -> Result<i32, String> {
     let cov = crate::coverage::compute(std::path::Path::new("."), &registry::all());
     print!("{}", crate::coverage::table(&cov));
     if cov.problems.is_empty() {

@@ -84,13 +84,16 @@ pub fn encode(steps: &[Decision]) -> String {
 pub fn decode(text: &str) -> Result<Vec<Decision>, String> {
     text.split_ascii_whitespace()
         .map(|w| {
-            let (tag, num) = w.split_at(w.len().min(1));
-            let n = num.parse::<u64>().ok();
+            // The tag is the first character, not byte: a word may start with any
+            // character (`split_ascii_whitespace` leaves U+3000 inside a word).
+            let mut chars = w.chars();
+            let tag = chars.next();
+            let n = chars.as_str().parse::<u64>().ok();
             match (tag, n) {
-                ("t", Some(n)) => usize::try_from(n)
+                (Some('t'), Some(n)) => usize::try_from(n)
                     .map(Decision::Task)
                     .map_err(|_| format!("bad decision {w:?}")),
-                ("c", Some(n)) => Ok(Decision::Choice(n)),
+                (Some('c'), Some(n)) => Ok(Decision::Choice(n)),
                 _ => Err(format!(
                     "the depth-first schedule has a bad decision {:?} (expected t<N> or c<N>)",
                     w.chars().take(20).collect::<String>()

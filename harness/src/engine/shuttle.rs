@@ -247,21 +247,87 @@ pub fn encode(schedule: &Schedule) -> String {
         .collect()
 }
 
-/// Decode shuttle's encoding; a clear error for anything else (shuttle's own decoder
-/// panics on some truncated input, so it runs under `catch_unwind`).
+/// Decode shuttle's encoding; a clear error for anything else.
+///
+/// shuttle's own decoder trusts the header: it allocates room for as many steps as the
+/// header claims (a corrupt length of 2^40 aborts the process: an allocation failure is no
+/// panic and cannot be caught) and panics on a step cut short. So the header and the steps
+/// are checked here first ([`check_encoding`]), and shuttle's decoder only ever sees an
+/// encoding it reads completely.
 pub fn decode(encoded: &str) -> Result<Schedule, String> {
-    let text = encoded.trim().to_owned();
+    let text = encoded.trim();
     if text.is_empty() || !text.chars().all(|c| c.is_ascii_hexdigit()) {
         return Err("the shuttle schedule is not a hex string".to_owned());
     }
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
-    let r = catch_unwind(|| shuttle_serialization::deserialize_schedule(&text));
-    std::panic::set_hook(hook);
-    match r {
-        Ok(Some(s)) => Ok(s),
-        _ => Err("the shuttle schedule is truncated or corrupt".to_owned()),
+    check_encoding(text)?;
+    shuttle_serialization::deserialize_schedule(text)
+        .ok_or_else(|| "the shuttle schedule is truncated or corrupt".to_owned())
+}
+
+/// Walk an encoding as shuttle's `deserialize_schedule` reads it, without building it:
+/// `91`, then three varints (bits per task id, number of steps, seed), then the steps,
+/// packed from the lowest bit of each byte: a 1 bit is a random step, a 0 bit is followed
+/// by a task id of that many bits. Work is linear in the text, whatever its header says.
+fn check_encoding(hex: &str) -> Result<(), String> {
+    const MAGIC: u8 = 0x91;
+    let corrupt = || "the shuttle schedule is truncated or corrupt".to_owned();
+    if hex.len() % 2 != 0 {
+        return Err(corrupt());
     }
+    let bytes: Vec<u8> = hex
+        .as_bytes()
+        .chunks(2)
+        .map(|pair| {
+            std::str::from_utf8(pair)
+                .ok()
+                .and_then(|p| u8::from_str_radix(p, 16).ok())
+        })
+        .collect::<Option<_>>()
+        .ok_or_else(corrupt)?;
+    let (&magic, mut rest) = bytes.split_first().ok_or_else(corrupt)?;
+    if magic != MAGIC {
+        return Err(corrupt());
+    }
+    let mut varint = || -> Option<u64> {
+        let mut value = 0u64;
+        for shift in (0..).step_by(7) {
+            let (&byte, tail) = rest.split_first()?;
+            rest = tail;
+            if shift == 63 {
+                // shuttle's tenth byte: only the top bit of a u64, and nothing after it.
+                return (byte == 1).then_some(value | 1 << 63);
+            }
+            value |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Some(value);
+            }
+        }
+        None
+    };
+    let id_bits = varint().ok_or_else(corrupt)?;
+    let steps = varint().ok_or_else(corrupt)?;
+    varint().ok_or_else(corrupt)?; // the seed: any value
+                                   // shuttle loads a task id into a usize, and writes at least one bit for it.
+    if !(1..=u64::from(usize::BITS)).contains(&id_bits) {
+        return Err(corrupt());
+    }
+    let bits = rest.len() as u64 * 8;
+    let bit = |i: u64| (rest[(i / 8) as usize] >> (i % 8)) & 1 == 1;
+    // Every step takes at least one bit: more steps than bits cannot all be there.
+    if steps > bits {
+        return Err(corrupt());
+    }
+    let mut at = 0u64;
+    for _ in 0..steps {
+        if at >= bits {
+            return Err(corrupt());
+        }
+        at += if bit(at) { 1 } else { 1 + id_bits };
+        if at > bits {
+            return Err(corrupt());
+        }
+    }
+    Ok(())
 }
 
 mod shuttle_serialization {
