@@ -69,12 +69,26 @@ impl RedisLock {
         })
     }
 
+    /// Reconnects when the last request found the connection broken (the server restarted,
+    /// or the network dropped it): the request that met the broken connection reported
+    /// [`LockError::Unreachable`]; the next one runs on a new connection. A request is never
+    /// retried here, since whether it reached the server is unknown.
+    fn ensure_open(&mut self) -> Result<(), LockError> {
+        if redis::ConnectionLike::is_open(&self.con) {
+            return Ok(());
+        }
+        let fresh = RedisLock::connect(&self.url, &self.key, self.ttl)?;
+        self.con = fresh.con;
+        Ok(())
+    }
+
     fn ttl_ms(&self) -> u64 {
         self.ttl.as_millis().max(1) as u64
     }
 
     /// One attempt: the guard, or `Ok(None)` when another owner holds the lock.
     pub fn try_acquire(&mut self) -> Result<Option<RedisGuard>, LockError> {
+        self.ensure_open()?;
         let owner = owner_id();
         let token: u64 = Script::new(ACQUIRE)
             .key(&self.key)
@@ -105,6 +119,7 @@ impl RedisLock {
     }
 
     fn owner_script(&mut self, text: &str, g: &RedisGuard) -> Result<(), LockError> {
+        self.ensure_open()?;
         let r: i64 = Script::new(text)
             .key(&self.key)
             .arg(&g.owner)
