@@ -8,7 +8,7 @@
 //!   is judged by the server's `now()`, never by the client's clock.
 
 use crate::{owner_id, LockError};
-use postgres::{Client, NoTls};
+use postgres::{Client, NoTls, Statement};
 use std::time::Duration;
 
 fn err(e: &postgres::Error) -> LockError {
@@ -47,6 +47,9 @@ pub struct AdvisoryLock {
     client: Client,
     key: i64,
     seq: String,
+    /// The try and its token in one statement, prepared once: one round trip per attempt.
+    try_stmt: Statement,
+    unlock_stmt: Statement,
 }
 
 impl std::fmt::Debug for AdvisoryLock {
@@ -63,24 +66,30 @@ impl AdvisoryLock {
     pub fn connect(params: &str, key: i64, seq: &str) -> Result<AdvisoryLock, LockError> {
         let mut client = connect(params)?;
         ensure_sequence(&mut client, seq)?;
+        // CASE evaluates `nextval` only when the lock was granted.
+        let try_stmt = client
+            .prepare(&format!(
+                "SELECT CASE WHEN pg_try_advisory_lock($1::bigint) THEN nextval('{seq}') END"
+            ))
+            .map_err(|e| err(&e))?;
+        let unlock_stmt = client
+            .prepare("SELECT pg_advisory_unlock($1::bigint)")
+            .map_err(|e| err(&e))?;
         Ok(AdvisoryLock {
             client,
             key,
             seq: seq.to_string(),
+            try_stmt,
+            unlock_stmt,
         })
     }
 
     /// One attempt: the fencing token, or `Ok(None)` when another session holds the key.
     pub fn try_acquire(&mut self) -> Result<Option<i64>, LockError> {
-        let got: bool = self
-            .client
-            .query_one("SELECT pg_try_advisory_lock($1)", &[&self.key])
-            .map_err(|e| err(&e))?
-            .get(0);
-        if !got {
-            return Ok(None);
-        }
-        next_token(&mut self.client, &self.seq).map(Some)
+        self.client
+            .query_one(&self.try_stmt, &[&self.key])
+            .map(|row| row.get::<_, Option<i64>>(0))
+            .map_err(|e| err(&e))
     }
 
     /// Waits at most `timeout` (the server's `lock_timeout`): the token, or `Ok(None)`.
@@ -108,7 +117,7 @@ impl AdvisoryLock {
     pub fn release(&mut self) -> Result<(), LockError> {
         let released: bool = self
             .client
-            .query_one("SELECT pg_advisory_unlock($1)", &[&self.key])
+            .query_one(&self.unlock_stmt, &[&self.key])
             .map_err(|e| err(&e))?
             .get(0);
         if released {
