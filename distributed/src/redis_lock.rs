@@ -17,6 +17,32 @@ const EXTEND: &str = "local v = redis.call('get', KEYS[1]) if v == ARGV[1] then 
      return redis.call('pexpire', KEYS[1], ARGV[2]) elseif v then return 0 else return -1 end";
 
 /// A client of one named lock on one Redis server (one connection).
+///
+/// # Examples
+///
+/// Against the Redis that runs on 127.0.0.1:6379 on this project's machines and in CI:
+///
+/// ```
+/// use lockproof_distributed::redis_lock::{RedisGuard, RedisLock};
+/// use lockproof_distributed::LockError;
+/// use std::time::Duration;
+///
+/// let key = format!("ref:doc:redis-lock:{}", std::process::id());
+/// let url = "redis://127.0.0.1:6379/15";
+/// let mut a = RedisLock::connect(url, &key, Duration::from_secs(10))?;
+/// let mut b = RedisLock::connect(url, &key, Duration::from_secs(10))?;
+/// let g = a.try_acquire()?.expect("free");
+/// assert_eq!(b.try_acquire()?, None);
+/// let forged = RedisGuard { owner: "someone else".into(), token: g.token };
+/// assert_eq!(b.release(&forged), Err(LockError::NotOwner));
+/// a.extend(&g)?;
+/// a.release(&g)?;
+/// let g2 = b.try_acquire()?.expect("free again");
+/// assert!(g2.token > g.token);
+/// b.release(&g2)?;
+/// # redis::cmd("DEL").arg(format!("{key}:token")).exec(&mut redis::Client::open(url).unwrap().get_connection().unwrap()).unwrap();
+/// # Ok::<(), LockError>(())
+/// ```
 pub struct RedisLock {
     url: String,
     con: Connection,

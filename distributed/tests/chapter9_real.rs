@@ -195,6 +195,10 @@ fn watchdog_renewal_without_owner_check_extends_another_clients_lock() {
         watchdog.join().expect("watchdog");
         del(&mut b, &[&lock, &count, &expire]);
         if holder.as_deref() == Some("B") && renewed.load(Ordering::Relaxed) > 0 {
+            println!(
+                "B's lock extended by A's watchdog on try {} of {TRIES}",
+                t + 1
+            );
             shown += 1;
             break;
         }
