@@ -8,7 +8,7 @@
 //! compared by their text, except that the real server appends ` script: <sha>, on
 //! @user_script:1.` to an error raised inside a script, which the twin documents as not modelled.
 //!
-//! Checks that restart, replicate, persist or keep a server busy (20, 23, 24, 26, 27, 28) run
+//! Checks that restart, replicate, persist or keep a server busy (20, 23, 24, 25, 26, 27, 28) run
 //! against private `redis-server` processes (`tests/support`) on free ports, each compared with
 //! a twin (`Redis`, `ReplicaSet`) given the same faults.
 //!
@@ -1004,4 +1004,59 @@ fn check_23_a_request_sent_during_a_busy_script_is_applied_after_it_even_if_the_
             "{side}: PTTL k = {r:?}, expected ≈60000"
         );
     }
+}
+
+/// 25 with a replica: the replica is paused with SIGSTOP (twin: its replication queue is held,
+/// never delivered), so `WAIT 1 300` after a write times out with `0` after ≈0.3 s of real
+/// time; a fresh connection, which wrote nothing, counts the replica at once.
+#[test]
+fn check_25_wait_times_out_while_the_replica_is_paused() {
+    let master = RedisServer::start_with(&[
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--repl-diskless-sync",
+        "yes",
+        "--repl-diskless-sync-delay",
+        "0",
+    ]);
+    let replica = RedisServer::start_replica_of(master.port);
+    let (mut m, mut fresh) = (master.connect(), master.connect());
+    let mut twin = ReplicaSet::new(1);
+    let (tm, tfresh) = (twin.connect(0), twin.connect(0));
+    replica.signal(libc::SIGSTOP);
+    let set = Cmd::set("k2", "v").nx().px(60_000);
+    let real = send_real(&mut m, &real_cmd(&set), "the private master");
+    let tw = from_twin(twin.apply(0, tm, set, now_clock()));
+    assert_eq!((&real, &tw), (&ok(), &ok()));
+    let wait = || Cmd::Wait {
+        numreplicas: 1,
+        timeout_ms: 300,
+    };
+    let t0 = std::time::Instant::now();
+    let real = send_real(&mut m, &real_cmd(&wait()), "the private master");
+    let took = t0.elapsed();
+    // The twin's WAIT blocks; nothing is delivered, so its timeout replies the count.
+    assert_eq!(twin.apply(0, tm, wait(), now_clock()), Reply::Blocked);
+    let tw = R::Int(twin.node(0).wait_count(tm));
+    assert_eq!((&real, &tw), (&int(0), &int(0)), "WAIT 1 300 while paused");
+    assert!(
+        took >= Duration::from_millis(290) && took < Duration::from_millis(800),
+        "{took:?}"
+    );
+    let get = Cmd::get("k2");
+    let real = send_real(&mut m, &real_cmd(&get), "the private master");
+    let tw = from_twin(twin.apply(0, tm, get, now_clock()));
+    assert_eq!((&real, &tw), (&bulk("v"), &bulk("v")));
+    let t0 = std::time::Instant::now();
+    let real = send_real(&mut fresh, &real_cmd(&wait()), "the private master");
+    let tw = from_twin(twin.apply(0, tfresh, wait(), now_clock()));
+    assert_eq!(
+        (&real, &tw),
+        (&int(1), &int(1)),
+        "a fresh connection's WAIT"
+    );
+    assert!(t0.elapsed() < Duration::from_millis(100), "at once");
+    replica.signal(libc::SIGCONT);
 }
