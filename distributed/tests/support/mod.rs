@@ -54,8 +54,9 @@ impl RedisServer {
         ])
     }
 
-    /// Start a replica of the server on `master` (no persistence) and wait (at most 10 s)
-    /// until `INFO replication` shows `master_link_status:up`.
+    /// Start a replica of the server on `master` (no persistence) and wait (at most 10 s
+    /// each) until its `INFO replication` shows `master_link_status:up` and the master's
+    /// shows it `state=online`.
     pub fn start_replica_of(master: u16) -> RedisServer {
         let m = master.to_string();
         let s = RedisServer::start_with(&[
@@ -75,6 +76,23 @@ impl RedisServer {
                 .is_ok_and(|info| info.contains("master_link_status:up"))
         });
         assert!(up, "replica on port {} did not sync within 10 s", s.port);
+        // `master_link_status:up` on the replica is not enough for `WAIT`: after a diskless
+        // sync the master counts the replica only once its first `REPLCONF ACK` (sent once a
+        // second) put it online, so also wait for the master to list it `state=online`.
+        let mut m = redis::Client::open(format!("redis://127.0.0.1:{master}/0"))
+            .unwrap()
+            .get_connection_with_timeout(Duration::from_secs(2))
+            .unwrap_or_else(|e| panic!("master on port {master} unreachable: {e}"));
+        let online = poll(Duration::from_secs(10), || {
+            redis::cmd("INFO")
+                .arg("replication")
+                .query::<String>(&mut m)
+                .is_ok_and(|info| info.contains("state=online"))
+        });
+        assert!(
+            online,
+            "master on port {master} did not list its replica online within 10 s"
+        );
         s
     }
 
