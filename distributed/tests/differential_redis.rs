@@ -867,7 +867,14 @@ fn check_24_a_synced_replica_has_the_lock_and_refuses_writes() {
         numreplicas: 1,
         timeout_ms: 500,
     };
-    assert_eq!(both(false, wait), (int(1), int(1)));
+    let t0 = std::time::Instant::now();
+    let replies = both(false, wait);
+    assert_eq!(
+        replies,
+        (int(1), int(1)),
+        "WAIT 1 500 after {:?}",
+        t0.elapsed()
+    );
     assert_eq!(both(true, Cmd::get("k")), (bulk("v"), bulk("v")));
     let ro = error("READONLY You can't write against a read only replica.");
     assert_eq!(both(true, Cmd::set("x", "1")), (ro.clone(), ro));

@@ -55,8 +55,8 @@ impl RedisServer {
     }
 
     /// Start a replica of the server on `master` (no persistence) and wait (at most 10 s
-    /// each) until its `INFO replication` shows `master_link_status:up` and the master's
-    /// shows it `state=online`.
+    /// each) until its `INFO replication` shows `master_link_status:up`, the master's
+    /// shows it `state=online`, and a probe write (`INCR lp:replica-ready`) has reached it.
     pub fn start_replica_of(master: u16) -> RedisServer {
         let m = master.to_string();
         let s = RedisServer::start_with(&[
@@ -92,6 +92,25 @@ impl RedisServer {
         assert!(
             online,
             "master on port {master} did not list its replica online within 10 s"
+        );
+        // Even `state=online` is not enough: right after it the master's stream could still
+        // be held back (seen here: the replica's `slave_read_repl_offset` stayed 0 and a
+        // `WAIT 1 500` timed out, ~1 run in 5). Synced means a write has reached the
+        // replica: a probe key, polled on the replica.
+        let n: i64 = redis::cmd("INCR")
+            .arg("lp:replica-ready")
+            .query(&mut m)
+            .expect("INCR on the master");
+        let mut r = s.connect();
+        let streamed = poll(Duration::from_secs(10), || {
+            redis::cmd("GET")
+                .arg("lp:replica-ready")
+                .query::<Option<i64>>(&mut r)
+                .is_ok_and(|v| v == Some(n))
+        });
+        assert!(
+            streamed,
+            "a write on port {master} did not reach its replica within 10 s"
         );
         s
     }
