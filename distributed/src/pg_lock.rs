@@ -8,7 +8,7 @@
 //!   is judged by the server's `now()`, never by the client's clock.
 
 use crate::{owner_id, LockError};
-use postgres::{Client, NoTls};
+use postgres::{Client, NoTls, Statement};
 use std::time::Duration;
 
 fn err(e: &postgres::Error) -> LockError {
@@ -43,10 +43,38 @@ fn next_token(client: &mut Client, seq: &str) -> Result<i64, LockError> {
 }
 
 /// A session advisory lock on key `key`, on its own connection (the session is the holder).
+///
+/// # Examples
+///
+/// Against the PostgreSQL that runs on 127.0.0.1:5432 on this project's machines and in CI:
+///
+/// ```
+/// use lockproof_distributed::pg_lock::AdvisoryLock;
+/// use lockproof_distributed::LockError;
+///
+/// let pg = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=5";
+/// let key = 910_000 + i64::from(std::process::id());
+/// let seq = format!("lp_doc_tokens_{}", std::process::id());
+/// let mut a = AdvisoryLock::connect(pg, key, &seq)?;
+/// let mut b = AdvisoryLock::connect(pg, key, &seq)?;
+/// let ta = a.try_acquire()?.expect("free");
+/// assert_eq!(b.try_acquire()?, None);
+/// assert_eq!(b.release(), Err(LockError::NotOwner));
+/// a.release()?;
+/// let tb = b.try_acquire()?.expect("free again");
+/// assert!(tb > ta);
+/// b.release()?;
+/// # let mut admin = postgres::Client::connect(pg, postgres::NoTls).unwrap();
+/// # admin.batch_execute(&format!("DROP SEQUENCE {seq}")).unwrap();
+/// # Ok::<(), LockError>(())
+/// ```
 pub struct AdvisoryLock {
     client: Client,
     key: i64,
     seq: String,
+    /// The try and its token in one statement, prepared once: one round trip per attempt.
+    try_stmt: Statement,
+    unlock_stmt: Statement,
 }
 
 impl std::fmt::Debug for AdvisoryLock {
@@ -63,24 +91,30 @@ impl AdvisoryLock {
     pub fn connect(params: &str, key: i64, seq: &str) -> Result<AdvisoryLock, LockError> {
         let mut client = connect(params)?;
         ensure_sequence(&mut client, seq)?;
+        // CASE evaluates `nextval` only when the lock was granted.
+        let try_stmt = client
+            .prepare(&format!(
+                "SELECT CASE WHEN pg_try_advisory_lock($1::bigint) THEN nextval('{seq}') END"
+            ))
+            .map_err(|e| err(&e))?;
+        let unlock_stmt = client
+            .prepare("SELECT pg_advisory_unlock($1::bigint)")
+            .map_err(|e| err(&e))?;
         Ok(AdvisoryLock {
             client,
             key,
             seq: seq.to_string(),
+            try_stmt,
+            unlock_stmt,
         })
     }
 
     /// One attempt: the fencing token, or `Ok(None)` when another session holds the key.
     pub fn try_acquire(&mut self) -> Result<Option<i64>, LockError> {
-        let got: bool = self
-            .client
-            .query_one("SELECT pg_try_advisory_lock($1)", &[&self.key])
-            .map_err(|e| err(&e))?
-            .get(0);
-        if !got {
-            return Ok(None);
-        }
-        next_token(&mut self.client, &self.seq).map(Some)
+        self.client
+            .query_one(&self.try_stmt, &[&self.key])
+            .map(|row| row.get::<_, Option<i64>>(0))
+            .map_err(|e| err(&e))
     }
 
     /// Waits at most `timeout` (the server's `lock_timeout`): the token, or `Ok(None)`.
@@ -108,7 +142,7 @@ impl AdvisoryLock {
     pub fn release(&mut self) -> Result<(), LockError> {
         let released: bool = self
             .client
-            .query_one("SELECT pg_advisory_unlock($1)", &[&self.key])
+            .query_one(&self.unlock_stmt, &[&self.key])
             .map_err(|e| err(&e))?
             .get(0);
         if released {

@@ -17,6 +17,32 @@ const EXTEND: &str = "local v = redis.call('get', KEYS[1]) if v == ARGV[1] then 
      return redis.call('pexpire', KEYS[1], ARGV[2]) elseif v then return 0 else return -1 end";
 
 /// A client of one named lock on one Redis server (one connection).
+///
+/// # Examples
+///
+/// Against the Redis that runs on 127.0.0.1:6379 on this project's machines and in CI:
+///
+/// ```
+/// use lockproof_distributed::redis_lock::{RedisGuard, RedisLock};
+/// use lockproof_distributed::LockError;
+/// use std::time::Duration;
+///
+/// let key = format!("ref:doc:redis-lock:{}", std::process::id());
+/// let url = "redis://127.0.0.1:6379/15";
+/// let mut a = RedisLock::connect(url, &key, Duration::from_secs(10))?;
+/// let mut b = RedisLock::connect(url, &key, Duration::from_secs(10))?;
+/// let g = a.try_acquire()?.expect("free");
+/// assert_eq!(b.try_acquire()?, None);
+/// let forged = RedisGuard { owner: "someone else".into(), token: g.token };
+/// assert_eq!(b.release(&forged), Err(LockError::NotOwner));
+/// a.extend(&g)?;
+/// a.release(&g)?;
+/// let g2 = b.try_acquire()?.expect("free again");
+/// assert!(g2.token > g.token);
+/// b.release(&g2)?;
+/// # redis::cmd("DEL").arg(format!("{key}:token")).exec(&mut redis::Client::open(url).unwrap().get_connection().unwrap()).unwrap();
+/// # Ok::<(), LockError>(())
+/// ```
 pub struct RedisLock {
     url: String,
     con: Connection,
@@ -69,12 +95,26 @@ impl RedisLock {
         })
     }
 
+    /// Reconnects when the last request found the connection broken (the server restarted,
+    /// or the network dropped it): the request that met the broken connection reported
+    /// [`LockError::Unreachable`]; the next one runs on a new connection. A request is never
+    /// retried here, since whether it reached the server is unknown.
+    fn ensure_open(&mut self) -> Result<(), LockError> {
+        if redis::ConnectionLike::is_open(&self.con) {
+            return Ok(());
+        }
+        let fresh = RedisLock::connect(&self.url, &self.key, self.ttl)?;
+        self.con = fresh.con;
+        Ok(())
+    }
+
     fn ttl_ms(&self) -> u64 {
         self.ttl.as_millis().max(1) as u64
     }
 
     /// One attempt: the guard, or `Ok(None)` when another owner holds the lock.
     pub fn try_acquire(&mut self) -> Result<Option<RedisGuard>, LockError> {
+        self.ensure_open()?;
         let owner = owner_id();
         let token: u64 = Script::new(ACQUIRE)
             .key(&self.key)
@@ -105,6 +145,7 @@ impl RedisLock {
     }
 
     fn owner_script(&mut self, text: &str, g: &RedisGuard) -> Result<(), LockError> {
+        self.ensure_open()?;
         let r: i64 = Script::new(text)
             .key(&self.key)
             .arg(&g.owner)

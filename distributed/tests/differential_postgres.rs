@@ -8,18 +8,21 @@
 //! `CREATE TABLE`, whose twin form has no column types. The twin's clock is this machine's
 //! wall clock when the statement is sent.
 //!
-//! Run here: 33, 34, 35, 36, 37, 38, 41 (the statements that do not wait), 45, 47, 48, 52.
-//! Not run here: the checks whose statements block or time out on the real server (39, 40,
-//! 42–44, 46, 49–51) need a second thread per session and a resume protocol for the twin.
+//! Run here: all PostgreSQL checks, 33–52. A statement that blocks on the real server runs on
+//! its own thread (the session's client is shared behind a mutex); the test waits for the
+//! backend to block by polling `pg_stat_activity` (`wait_event_type = 'Lock'`, bounded), and
+//! the twin's `Exec::Blocked` statement is retried with `Db::resume` at the instant the real
+//! reply arrived. Where a check prescribes time passing (timeouts, `pg_sleep`), that real wait
+//! is the check. 39 kills a real client process (`psql`) with SIGKILL.
 
 use lockproof_services::sql::{
-    col, excluded, now, secs, Db, Delete, Exec, Func, Insert, Isolation, Select, SessionId, Stmt,
-    TableDef, Update,
+    col, excluded, now, secs, Db, Delete, Exec, Func, Insert, Isolation, Select, SessionId,
+    Setting, Stmt, TableDef, Update,
 };
 use lockproof_services::time::ServerClock;
 use postgres::{Client, Config, NoTls, SimpleQueryMessage};
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// A reply as compared: `Ok` with (count, rows of (column, text), warnings) or `Err`.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,12 +95,73 @@ fn now_clock() -> ServerClock {
     ServerClock::at(ns)
 }
 
+/// One statement on a real session: rows, count, notices, or the error.
+fn run_real(real: &Mutex<Client>, notices: &Mutex<Vec<(String, String)>>, sql: &str) -> P {
+    let r = real.lock().expect("session").simple_query(sql);
+    let notices = std::mem::take(&mut *notices.lock().expect("notices"));
+    match r {
+        Ok(msgs) => {
+            let mut rows = Vec::new();
+            let mut count = 0;
+            for m in msgs {
+                match m {
+                    SimpleQueryMessage::Row(row) => rows.push(
+                        (0..row.len())
+                            .map(|i| {
+                                (
+                                    row.columns()[i].name().to_string(),
+                                    row.get(i).unwrap_or("").to_string(),
+                                )
+                            })
+                            .collect(),
+                    ),
+                    SimpleQueryMessage::CommandComplete(n) => count = n,
+                    _ => {}
+                }
+            }
+            P::Ok {
+                count,
+                rows,
+                notices,
+            }
+        }
+        Err(e) => match e.as_db_error() {
+            Some(db) => P::Err {
+                code: db.code().code().to_string(),
+                message: db.message().to_string(),
+            },
+            None if e.is_closed() => P::Err {
+                code: "08006".into(),
+                message: "connection closed".into(),
+            },
+            None => panic!("PostgreSQL at 127.0.0.1:5432 unreachable: {e}"),
+        },
+    }
+}
+
+/// Polls `cond` every 10 ms until it holds or `limit` passes; whether it held.
+fn poll(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + limit;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= end {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 const ADMIN: &str = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=5";
 
 struct Session {
-    real: Client,
+    /// Shared with a thread while one of its statements blocks on the real server.
+    real: Arc<Mutex<Client>>,
     notices: Arc<Mutex<Vec<(String, String)>>>,
     twin: SessionId,
+    /// The real backend's pid, to watch it in `pg_stat_activity`.
+    pid: i32,
 }
 
 /// A scratch database on the real server and a twin, with sessions on both.
@@ -140,56 +204,70 @@ impl Pair {
                 .expect("notices")
                 .push((n.code().code().to_string(), n.message().to_string()))
         });
-        let real = config
+        let mut real = config
             .connect(NoTls)
             .unwrap_or_else(|e| panic!("PostgreSQL at 127.0.0.1:5432 unreachable: {e}"));
+        let pid: i32 = real
+            .query_one("SELECT pg_backend_pid()", &[])
+            .expect("pg_backend_pid")
+            .get(0);
+        real.batch_execute("SET TimeZone = 'UTC'")
+            .expect("UTC session");
         let twin = self.twin.connect();
         self.sessions.push(Session {
-            real,
+            real: Arc::new(Mutex::new(real)),
             notices,
             twin,
+            pid,
         });
         self.sessions.len() - 1
     }
 
     fn real(&mut self, s: usize, sql: &str) -> P {
-        let sess = &mut self.sessions[s];
-        let r = sess.real.simple_query(sql);
-        let notices = std::mem::take(&mut *sess.notices.lock().expect("notices"));
-        match r {
-            Ok(msgs) => {
-                let mut rows = Vec::new();
-                let mut count = 0;
-                for m in msgs {
-                    match m {
-                        SimpleQueryMessage::Row(row) => rows.push(
-                            (0..row.len())
-                                .map(|i| {
-                                    (
-                                        row.columns()[i].name().to_string(),
-                                        row.get(i).unwrap_or("").to_string(),
-                                    )
-                                })
-                                .collect(),
-                        ),
-                        SimpleQueryMessage::CommandComplete(n) => count = n,
-                        _ => {}
-                    }
-                }
-                P::Ok {
-                    count,
-                    rows,
-                    notices,
-                }
-            }
-            Err(e) => match e.as_db_error() {
-                Some(db) => P::Err {
-                    code: db.code().code().to_string(),
-                    message: db.message().to_string(),
-                },
-                None => panic!("PostgreSQL at 127.0.0.1:5432 unreachable: {e}"),
-            },
-        }
+        let sess = &self.sessions[s];
+        run_real(&sess.real, &sess.notices, sql)
+    }
+
+    /// Sends `sql` on session `s` from a new thread (the statement blocks on the real
+    /// server); the thread returns the reply and when it arrived.
+    fn spawn_real(&self, s: usize, sql: String) -> std::thread::JoinHandle<(P, Instant)> {
+        let (real, notices) = (
+            self.sessions[s].real.clone(),
+            self.sessions[s].notices.clone(),
+        );
+        std::thread::spawn(move || {
+            let r = run_real(&real, &notices, &sql);
+            (r, Instant::now())
+        })
+    }
+
+    /// Waits (at most 5 s) until session `s`'s backend waits for a lock
+    /// (`pg_stat_activity.wait_event_type = 'Lock'`).
+    fn wait_blocked(&self, s: usize) {
+        let pid = self.sessions[s].pid;
+        let mut mon = Client::connect(ADMIN, NoTls)
+            .unwrap_or_else(|e| panic!("PostgreSQL at 127.0.0.1:5432 unreachable: {e}"));
+        let blocked = poll(Duration::from_secs(5), || {
+            mon.query_opt(
+                "SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'",
+                &[&pid],
+            )
+            .expect("pg_stat_activity")
+            .is_some()
+        });
+        assert!(blocked, "backend {pid} did not block on a lock within 5 s");
+    }
+
+    /// The twin's raw outcome of `stmt` on session `s` at `clock`.
+    fn twin(&mut self, s: usize, stmt: impl Into<Stmt>, clock: ServerClock) -> Exec {
+        let sid = self.sessions[s].twin;
+        self.twin.execute(sid, stmt, clock)
+    }
+
+    /// The twin's waiting statement of session `s` retried at `clock`.
+    fn twin_resume(&mut self, s: usize, clock: ServerClock) -> Exec {
+        let sid = self.sessions[s].twin;
+        self.twin.resume(sid, clock)
     }
 
     /// Both replies of session `s`: (real, twin).
@@ -540,4 +618,355 @@ fn check_52_error_aborts_the_transaction_block() {
     p.same(b, Stmt::Rollback);
     // The session lock taken before the error survives the rollback; the xact one does not.
     p.advisory_same(a, &["3|ExclusiveLock|t"]);
+}
+
+/// A `timestamptz` in the UTC text form both sides print (`2026-12-06 04:05:01.5+00`) as ns
+/// since the epoch.
+fn ts_ns(s: &str) -> i64 {
+    let (date, rest) = s.split_once(' ').unwrap_or_else(|| panic!("timestamp {s}"));
+    let time = rest.trim_end_matches("+00");
+    let d: Vec<i64> = date.split('-').map(|x| x.parse().expect("date")).collect();
+    let (y, m, day) = (d[0] - i64::from(d[1] <= 2), d[1], d[2]);
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
+    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+    let mut t = time.split(':');
+    let h: i64 = t.next().expect("h").parse().expect("h");
+    let mi: i64 = t.next().expect("m").parse().expect("m");
+    let sec: f64 = t.next().expect("s").parse().expect("s");
+    (days * 86_400 + h * 3600 + mi * 60) * 1_000_000_000 + (sec * 1e9).round() as i64
+}
+
+fn scalar(r: &P) -> String {
+    match r {
+        P::Ok { rows, .. } => rows[0][0].1.clone(),
+        P::Err { .. } => panic!("{r:?}"),
+    }
+}
+
+/// A table `t (id, v)` with rows 1..=n, v = 0, on both.
+fn rows_table(p: &mut Pair, s: usize, n: i64) {
+    let r = p.real(s, "CREATE TABLE t (id bigint PRIMARY KEY, v bigint)");
+    assert!(r.count().is_some(), "{r:?}");
+    let t = from_twin(p.twin(
+        s,
+        TableDef::new("t", &["id", "v"]).primary_key(&["id"]),
+        now_clock(),
+    ));
+    assert!(t.count().is_some(), "{t:?}");
+    for i in 1..=n {
+        p.same(s, Insert::into("t").value("id", i).value("v", 0));
+    }
+}
+
+fn set_v(id: i64, v: i64) -> Update {
+    Update::table("t").set("v", v).filter(col("id").eq(id))
+}
+
+/// Runs `stmt` on session `s`: on the real server it returns by itself after a wait (a
+/// timeout, `pg_sleep`); the twin blocks and is resumed when the real reply arrived. Both
+/// replies and the real elapsed time.
+fn timed(p: &mut Pair, s: usize, stmt: impl Into<Stmt>) -> (P, P, Duration) {
+    let stmt = stmt.into();
+    let sent = now_clock();
+    let t0 = Instant::now();
+    let real = p.real(s, &stmt.to_string());
+    let took = t0.elapsed();
+    let first = p.twin(s, stmt, sent);
+    let twin = if first.is_blocked() {
+        from_twin(p.twin_resume(s, now_clock()))
+    } else {
+        from_twin(first)
+    };
+    (real, twin, took)
+}
+
+#[test]
+fn check_39_sigkill_of_the_client_process_frees_its_advisory_lock() {
+    let mut p = Pair::new("c39");
+    let b = p.connect();
+    let a_twin = p.twin.connect();
+    // A is a real client process: psql holding 4242 and then idle, reading its stdin.
+    let mut psql = std::process::Command::new("psql")
+        .args(["-X", "-q", "-h", "127.0.0.1", "-U", "postgres", "-d", &p.db])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("psql could not be started: {e}"));
+    {
+        use std::io::Write as _;
+        let stdin = psql.stdin.as_mut().expect("psql stdin");
+        writeln!(stdin, "SELECT pg_advisory_lock(4242);").expect("write to psql");
+        stdin.flush().expect("flush psql");
+    }
+    assert_eq!(
+        p.twin
+            .execute(a_twin, Stmt::try_advisory_lock(4242), now_clock())
+            .bool(),
+        Some(true)
+    );
+    let held = poll(Duration::from_secs(10), || {
+        p.real(
+            b,
+            "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242 AND granted",
+        )
+        .count()
+            == Some(1)
+    });
+    assert!(held, "psql did not take advisory lock 4242 within 10 s");
+    assert_eq!(p.same(b, Stmt::try_advisory_lock(4242)).bool(), Some(false));
+    psql.kill().expect("SIGKILL psql");
+    psql.wait().expect("reap psql");
+    let killed = Instant::now();
+    p.twin.close(a_twin, now_clock());
+    // Within 0.2 s, polled: the backend sees EOF on its socket and releases the lock.
+    let mut real = false;
+    let freed = poll(Duration::from_millis(200), || {
+        real = p.real(b, "SELECT pg_try_advisory_lock(4242)").bool() == Some(true);
+        real
+    });
+    assert!(freed, "4242 still held 0.2 s after SIGKILL of its client");
+    let twin = from_twin(p.twin(b, Stmt::try_advisory_lock(4242), now_clock()));
+    assert_eq!(
+        twin.bool(),
+        Some(true),
+        "twin: free once the connection closed"
+    );
+    assert!(killed.elapsed() < Duration::from_secs(1));
+}
+
+#[test]
+fn check_40_idle_in_transaction_timeout_ends_the_session_and_frees_its_locks() {
+    let mut p = Pair::new("c40");
+    let (a, b) = (p.connect(), p.connect());
+    p.same(a, Stmt::set(Setting::IdleInTransactionSessionTimeout, 300));
+    p.same(a, Stmt::Begin(Isolation::ReadCommitted));
+    p.same(a, Stmt::advisory_xact_lock(77));
+    // The check's idle time: 0.8 s of real time.
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(p.same(b, Stmt::try_advisory_lock(77)).bool(), Some(true));
+    let (real, twin) = p.both(a, Select::from("pg_class").columns(&["relname"]).limit(1));
+    // The server sent FATAL 25P03 when it ended the session; the client reads it with
+    // its next statement's reply.
+    assert_eq!(
+        real, twin,
+        "A's next statement: real (left) vs twin (right)"
+    );
+    assert_eq!(real.code(), Some("25P03"), "{real:?}");
+}
+
+#[test]
+fn check_42_lock_timeout_cancels_a_row_lock_wait() {
+    let mut p = Pair::new("c42");
+    let (a, b) = (p.connect(), p.connect());
+    rows_table(&mut p, a, 1);
+    p.same(a, Stmt::Begin(Isolation::ReadCommitted));
+    p.same(a, Select::from("t").filter(col("id").eq(1)).for_update());
+    p.same(b, Stmt::Begin(Isolation::ReadCommitted));
+    p.same(b, Stmt::set_local(Setting::LockTimeout, 200));
+    let (real, twin, took) = timed(&mut p, b, set_v(1, 1));
+    assert_eq!(real, twin, "real (left) vs twin (right)");
+    assert_eq!(real.code(), Some("55P03"));
+    assert!(
+        matches!(&real, P::Err { message, .. } if message == "canceling statement due to lock timeout")
+    );
+    assert!(
+        took >= Duration::from_millis(190) && took < Duration::from_millis(700),
+        "{took:?}"
+    );
+    p.same(b, Stmt::Rollback);
+    p.same(a, Stmt::Rollback);
+}
+
+#[test]
+fn check_43_statement_timeout_cancels_pg_sleep() {
+    let mut p = Pair::new("c43");
+    let a = p.connect();
+    p.same(a, Stmt::set(Setting::StatementTimeout, 100));
+    let (real, twin, took) = timed(&mut p, a, Stmt::sleep_ms(1000));
+    assert_eq!(real, twin, "real (left) vs twin (right)");
+    assert_eq!(real.code(), Some("57014"));
+    assert!(
+        took >= Duration::from_millis(95) && took < Duration::from_millis(600),
+        "{took:?}"
+    );
+}
+
+#[test]
+fn check_44_deadlock_the_first_waiter_is_the_victim() {
+    let mut p = Pair::new("c44");
+    let (a, b) = (p.connect(), p.connect());
+    rows_table(&mut p, a, 2);
+    p.same(a, Stmt::Begin(Isolation::ReadCommitted));
+    p.same(a, set_v(1, 1));
+    p.same(b, Stmt::Begin(Isolation::ReadCommitted));
+    p.same(b, set_v(2, 2));
+    // A updates row 2 and waits for B.
+    let a_sent = now_clock();
+    let a_thread = p.spawn_real(a, set_v(2, 1).to_string());
+    p.wait_blocked(a);
+    assert!(p.twin(a, set_v(2, 1), a_sent).is_blocked());
+    // B updates row 1: a cycle. A's deadlock check runs first (1 s after A began to wait).
+    let b_sent = now_clock();
+    let b_thread = p.spawn_real(b, set_v(1, 2).to_string());
+    assert!(p.twin(b, set_v(1, 2), b_sent).is_blocked());
+    let (a_real, a_at) = a_thread.join().expect("A's thread");
+    let (b_real, _) = b_thread.join().expect("B's thread");
+    let _ = a_at;
+    assert_eq!(a_real.code(), Some("40P01"), "A: {a_real:?}");
+    assert_eq!(b_real.count(), Some(1), "B: {b_real:?}");
+    let at = ServerClock::at(a_sent.wall as u64 + 1_050_000_000);
+    let a_twin = from_twin(p.twin_resume(a, at));
+    assert_eq!(a_twin.code(), Some("40P01"), "twin A: {a_twin:?}");
+    assert_eq!(p.twin.take_woken(), vec![p.sessions[b].twin]);
+    let b_twin = from_twin(p.twin_resume(b, at));
+    assert_eq!(b_twin.count(), Some(1), "twin B: {b_twin:?}");
+    // The messages carry backend pids and transaction ids, which differ: compare codes.
+    p.same(a, Stmt::Rollback);
+    p.same(b, Stmt::Commit);
+}
+
+/// 46: an insert waits for an uncommitted insert of the same key.
+fn insert_waits(variant: &str, commit: bool, do_nothing: bool) {
+    let mut p = Pair::new(variant);
+    let (a, b) = (p.connect(), p.connect());
+    p.lock_table(a);
+    p.same(a, Stmt::Begin(Isolation::ReadCommitted));
+    p.same(a, ins("A", now().plus(secs(30))));
+    let mut bi = ins("B", now().plus(secs(30)));
+    if do_nothing {
+        bi = bi.on_conflict_do_nothing(&[]).returning(&["lock_name"]);
+    }
+    let b_sent = now_clock();
+    let b_thread = p.spawn_real(b, bi.to_string());
+    p.wait_blocked(b);
+    assert!(p.twin(b, bi, b_sent).is_blocked());
+    // Still blocked after 0.5 s of real time (the check's wait).
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        !b_thread.is_finished(),
+        "B's insert returned while A's was open"
+    );
+    p.same(a, if commit { Stmt::Commit } else { Stmt::Rollback });
+    let (real, _) = b_thread.join().expect("B's thread");
+    assert_eq!(p.twin.take_woken(), vec![p.sessions[b].twin]);
+    let twin = from_twin(p.twin_resume(b, now_clock()));
+    assert_eq!(real, twin, "real (left) vs twin (right)");
+    match (commit, do_nothing) {
+        (false, _) => assert_eq!(real.count(), Some(1)),
+        (true, false) => assert_eq!(real.code(), Some("23505")),
+        (true, true) => assert_eq!(real.count(), Some(0)),
+    }
+}
+
+#[test]
+fn check_46_insert_waits_for_an_uncommitted_insert_then_rollback() {
+    insert_waits("c46r", false, false);
+}
+
+#[test]
+fn check_46_insert_waits_then_commit_gives_23505() {
+    insert_waits("c46c", true, false);
+}
+
+#[test]
+fn check_46_insert_on_conflict_do_nothing_waits_then_returns_nothing() {
+    insert_waits("c46n", true, true);
+}
+
+#[test]
+fn check_49_now_is_the_transaction_start_clock_timestamp_moves() {
+    let mut p = Pair::new("c49");
+    let a = p.connect();
+    p.same(a, Stmt::Begin(Isolation::ReadCommitted));
+    let (r1, t1) = p.both(a, Func::Now);
+    let (rs, ts, took) = timed(&mut p, a, Stmt::sleep_ms(300));
+    assert_eq!(rs, ts, "pg_sleep: real (left) vs twin (right)");
+    assert!(took >= Duration::from_millis(300), "{took:?}");
+    let (r2, t2) = p.both(a, Func::Now);
+    let (rc, tc) = p.both(a, Func::ClockTimestamp);
+    let (rst, tst) = p.both(a, Func::StatementTimestamp);
+    for (side, n1, n2, c, st) in [("real", &r1, &r2, &rc, &rst), ("twin", &t1, &t2, &tc, &tst)] {
+        let n1 = ts_ns(&scalar(n1));
+        assert_eq!(
+            n1,
+            ts_ns(&scalar(n2)),
+            "{side}: now() moved inside a transaction"
+        );
+        for (what, t) in [("clock_timestamp", c), ("statement_timestamp", st)] {
+            let d = ts_ns(&scalar(t)) - n1;
+            assert!(
+                (300_000_000..800_000_000).contains(&d),
+                "{side}: {what} - now() = {d} ns, expected ≈0.3 s"
+            );
+        }
+    }
+    p.same(a, Stmt::Commit);
+}
+
+fn lost_update(iso: Isolation, check: &str) -> (P, P) {
+    let mut p = Pair::new(check);
+    let (a, b) = (p.connect(), p.connect());
+    rows_table(&mut p, a, 1);
+    p.same(a, Stmt::Begin(iso));
+    p.same(b, Stmt::Begin(iso));
+    let read = || Select::from("t").columns(&["v"]).filter(col("id").eq(1));
+    assert_eq!(scalar(&p.same(a, read())), "0");
+    assert_eq!(scalar(&p.same(b, read())), "0");
+    p.same(a, set_v(1, 1));
+    p.same(a, Stmt::Commit);
+    let (real, twin) = p.both(b, set_v(1, 1));
+    let end = p.same(b, Stmt::Commit);
+    let v = p.same(a, read());
+    assert_eq!(scalar(&v), "1");
+    assert!(end.count().is_some() || end.code().is_some());
+    (real, twin)
+}
+
+#[test]
+fn check_50_lost_update_in_read_committed_40001_in_repeatable_read() {
+    let (real, twin) = lost_update(Isolation::ReadCommitted, "c50rc");
+    assert_eq!(real, twin);
+    assert_eq!(real.count(), Some(1), "READ COMMITTED: B's update applies");
+    let (real, twin) = lost_update(Isolation::RepeatableRead, "c50rr");
+    assert_eq!(real, twin);
+    assert_eq!(real.code(), Some("40001"));
+    assert!(matches!(&real, P::Err { message, .. }
+        if message == "could not serialize access due to concurrent update"));
+}
+
+fn write_skew(iso: Isolation, check: &str) -> (P, P, usize) {
+    let mut p = Pair::new(check);
+    let (a, b) = (p.connect(), p.connect());
+    let r = p.real(a, "CREATE TABLE j (name text, who text)");
+    assert!(r.count().is_some(), "{r:?}");
+    let t = from_twin(p.twin(a, TableDef::new("j", &["name", "who"]), now_clock()));
+    assert!(t.count().is_some(), "{t:?}");
+    p.same(a, Stmt::Begin(iso));
+    p.same(b, Stmt::Begin(iso));
+    let count = || Select::count("j").filter(col("name").eq("job"));
+    assert_eq!(scalar(&p.same(a, count())), "0");
+    assert_eq!(scalar(&p.same(b, count())), "0");
+    p.same(a, Insert::into("j").value("name", "job").value("who", "A"));
+    p.same(b, Insert::into("j").value("name", "job").value("who", "B"));
+    let ca = p.same(a, Stmt::Commit);
+    let (real, twin) = p.both(b, Stmt::Commit);
+    let n = scalar(&p.same(a, count())).parse().expect("count");
+    assert!(ca.code().is_none(), "A's commit: {ca:?}");
+    (real, twin, n)
+}
+
+#[test]
+fn check_51_write_skew_two_rows_in_read_committed_40001_in_serializable() {
+    let (real, twin, n) = write_skew(Isolation::ReadCommitted, "c51rc");
+    assert_eq!(real, twin);
+    assert!(real.code().is_none(), "{real:?}");
+    assert_eq!(n, 2);
+    let (real, twin, n) = write_skew(Isolation::Serializable, "c51s");
+    assert_eq!(real, twin);
+    assert_eq!(real.code(), Some("40001"));
+    assert!(matches!(&real, P::Err { message, .. }
+        if message == "could not serialize access due to read/write dependencies among transactions"));
+    assert_eq!(n, 1);
 }

@@ -320,3 +320,107 @@ fn client_pause_delays_but_does_not_break_the_lock() {
     let gb = b.try_acquire().unwrap().expect("free after A's release");
     assert!(gb.token > g.token);
 }
+
+/// A's extend right after the restart met the connection the restart broke
+/// (`Unreachable`); the lock reconnects on the next call, which is the answer that counts.
+fn extend_after_restart(
+    a: &mut RedisLock,
+    g: &lockproof_distributed::redis_lock::RedisGuard,
+) -> Result<(), LockError> {
+    match a.extend(g) {
+        Err(LockError::Unreachable(_)) => a.extend(g),
+        other => other,
+    }
+}
+
+/// A Redis without persistence restarted while A holds the lock: the key is gone, B acquires
+/// at once and A's owner-comparing extend reports `NotOwner`. But the token counter is gone
+/// too: `INCR` starts again at 1, so B's token is SMALLER than A's. The fence then does the
+/// opposite of its job: it rejects the new holder B and accepts the stale holder A. Fencing
+/// tokens issued by a non-persistent Redis are only as durable as that Redis: keep the
+/// counter where the restart cannot lose it (AOF always, or the fenced store itself).
+#[test]
+fn restart_without_persistence_loses_the_lock_and_the_token_counter() {
+    let mut server = RedisServer::start();
+    let url = server.url();
+    let mut fence = Fence::new("restart");
+    let k = "lock:restart";
+    let ttl = Duration::from_secs(30);
+    let mut a = RedisLock::connect(&url, k, ttl).unwrap();
+    // Earlier holders: A's token is 5.
+    for _ in 0..4 {
+        let g = a.try_acquire().unwrap().expect("free");
+        a.release(&g).unwrap();
+    }
+    let ga = a.try_acquire().unwrap().expect("free");
+    assert_eq!(ga.token, 5);
+    assert_eq!(
+        fence.0.write("cell", ga.token as i64, "A").unwrap(),
+        Write::Accepted
+    );
+    server.shutdown_nosave();
+    server.start_again();
+    let mut b = RedisLock::connect(&url, k, ttl).unwrap();
+    let gb = b
+        .try_acquire()
+        .unwrap()
+        .expect("the restart freed the lock");
+    assert_eq!(gb.token, 1, "the token counter restarted with the server");
+    assert_eq!(extend_after_restart(&mut a, &ga), Err(LockError::NotOwner));
+    // The finding: the NEW holder is fenced off, the stale holder is let through.
+    assert_eq!(
+        fence.0.write("cell", gb.token as i64, "B").unwrap(),
+        Write::Rejected { stored: 5 }
+    );
+    assert_eq!(
+        fence.0.write("cell", ga.token as i64, "A-stale").unwrap(),
+        Write::Accepted
+    );
+    assert_eq!(
+        fence.0.read("cell").unwrap(),
+        Some((5, "A-stale".to_string()))
+    );
+    // After B's release (or its expiry) nobody holds it: A's release finds it absent.
+    b.release(&gb).unwrap();
+    assert_eq!(a.release(&ga), Err(LockError::Lost));
+}
+
+/// The same restart, of a Redis with `appendonly yes` and `appendfsync always`, killed with
+/// SIGKILL: the lock and the token counter survive. B cannot acquire, A's extend succeeds,
+/// and after A's release B's token is larger than A's, so the fence orders them right.
+#[test]
+fn restart_with_aof_always_keeps_the_lock_and_the_tokens() {
+    let mut server = RedisServer::start_aof_always();
+    let url = server.url();
+    let mut fence = Fence::new("restart_aof");
+    let k = "lock:restart-aof";
+    let ttl = Duration::from_secs(30);
+    let mut a = RedisLock::connect(&url, k, ttl).unwrap();
+    let ga = a.try_acquire().unwrap().expect("free");
+    assert_eq!(
+        fence.0.write("cell", ga.token as i64, "A").unwrap(),
+        Write::Accepted
+    );
+    server.kill9();
+    server.start_again();
+    let mut b = RedisLock::connect(&url, k, ttl).unwrap();
+    assert_eq!(
+        b.try_acquire().unwrap(),
+        None,
+        "the lock survived the restart"
+    );
+    assert_eq!(extend_after_restart(&mut a, &ga), Ok(()));
+    a.release(&ga).unwrap();
+    let gb = b.try_acquire().unwrap().expect("free after A's release");
+    assert!(gb.token > ga.token, "B {} after A {}", gb.token, ga.token);
+    assert_eq!(
+        fence.0.write("cell", gb.token as i64, "B").unwrap(),
+        Write::Accepted
+    );
+    assert_eq!(
+        fence.0.write("cell", ga.token as i64, "A-stale").unwrap(),
+        Write::Rejected {
+            stored: gb.token as i64
+        }
+    );
+}
