@@ -251,9 +251,9 @@ pub fn add_chapter(
                     "{name}: liveness scenario {} is not registered",
                     shown(sid)
                 )),
-                Some(s) if s.liveness == 0 => cov
-                    .problems
-                    .push(format!("{name}: liveness scenario {sid} checks no liveness")),
+                Some(s) if s.liveness == 0 => cov.problems.push(format!(
+                    "{name}: liveness scenario {sid} checks no liveness"
+                )),
                 Some(s) => {
                     let expected = match s.expect {
                         Expect::Holds => "holds".to_owned(),
