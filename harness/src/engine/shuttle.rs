@@ -271,7 +271,7 @@ pub fn decode(encoded: &str) -> Result<Schedule, String> {
 fn check_encoding(hex: &str) -> Result<(), String> {
     const MAGIC: u8 = 0x91;
     let corrupt = || "the shuttle schedule is truncated or corrupt".to_owned();
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return Err(corrupt());
     }
     let bytes: Vec<u8> = hex
