@@ -386,3 +386,90 @@ fn lock_table_clock_skew_takes_over_a_live_lock() {
     assert_eq!(t.holder().as_deref(), Some("B"));
     assert_eq!(t.extend(&mut x, "X", ttl), 0, "X's renewal finds B's row");
 }
+
+/// ex-9.1-04 (no-double-execution): `schedule_task("cleanup_task", interval, max_executions=2)`
+/// on two nodes, each looping `with lock:` → read `task_count` → run the task → `INCR` →
+/// release → sleep the interval. The lock (`SET NX EX` with the node's identifier, a polling
+/// `__enter__`, a compare-and-delete release) serialises the two nodes but does not
+/// deduplicate: the second node, waiting in `__enter__` while the first runs, gets the lock as
+/// soon as it is released, reads a count below the maximum and runs the task again, well
+/// inside the interval. Scaled: task 100 ms, interval 1 s. One try: the second node starts
+/// waiting once the first holds the lock, so the interleaving is forced (the test would miss
+/// the double run only if the machine stalled the second node for a whole interval).
+#[test]
+fn a_lock_serialises_a_scheduled_task_but_does_not_deduplicate_it() {
+    const TASK: Duration = Duration::from_millis(100);
+    const INTERVAL: Duration = Duration::from_secs(1);
+    let (lock, count) = (key("task", "lock"), key("task", "count"));
+    del(&mut redis_con(), &[&lock, &count]);
+    let runs = Arc::new(std::sync::Mutex::new(Vec::<(u32, Instant)>::new()));
+    let first_holds = Arc::new(std::sync::Barrier::new(2));
+    let node = |id: u32| {
+        let (lock, count, runs, first_holds) = (
+            lock.clone(),
+            count.clone(),
+            runs.clone(),
+            first_holds.clone(),
+        );
+        std::thread::spawn(move || {
+            let mut con = redis_con();
+            let me = format!("node-{id}");
+            let mut first_round = true;
+            loop {
+                if id == 2 && first_round {
+                    first_holds.wait(); // node 1 holds the lock: now wait in __enter__.
+                }
+                // __enter__: acquire(blocking) polls SET NX until granted (bounded here).
+                let end = Instant::now() + Duration::from_secs(5);
+                while !set_nx_px(&mut con, &lock, &me, 5_000) {
+                    assert!(Instant::now() < end, "{me} waited 5 s for the lock");
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                if id == 1 && first_round {
+                    first_holds.wait();
+                }
+                first_round = false;
+                let n: Option<u32> = redis::cmd("GET").arg(&count).query(&mut con).expect("GET");
+                if n.unwrap_or(0) >= 2 {
+                    release(&mut con, &lock, &me);
+                    return;
+                }
+                runs.lock().unwrap().push((id, Instant::now()));
+                std::thread::sleep(TASK); // task_func runs
+                let _: i64 = redis::cmd("INCR")
+                    .arg(&count)
+                    .query(&mut con)
+                    .expect("INCR");
+                release(&mut con, &lock, &me);
+                std::thread::sleep(INTERVAL);
+            }
+        })
+    };
+    let (n1, n2) = (node(1), node(2));
+    n1.join().expect("node 1");
+    n2.join().expect("node 2");
+    del(&mut redis_con(), &[&lock, &count]);
+    let runs = runs.lock().unwrap().clone();
+    assert_eq!(
+        runs.iter().map(|r| r.0).collect::<Vec<_>>(),
+        [1, 2],
+        "each node ran the task once"
+    );
+    let gap = runs[1].1 - runs[0].1;
+    assert!(
+        gap < INTERVAL,
+        "the second run came {gap:?} after the first, inside the {INTERVAL:?} interval: the \
+         task ran twice in one interval"
+    );
+}
+
+/// The tutorial's release: delete the key only if it still holds our identifier.
+fn release(con: &mut redis::Connection, lock: &str, me: &str) {
+    let _: i64 = redis::Script::new(
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end",
+    )
+    .key(lock)
+    .arg(me)
+    .invoke(con)
+    .expect("release script");
+}
