@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 mod support;
 
-use support::poll;
+use support::{poll, Cleanup};
 
 const PG: &str = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=5";
 
@@ -26,23 +26,13 @@ fn adv_key(n: i64) -> i64 {
     0x4c50_0000_0000 + i64::from(pid()) * 16 + n
 }
 
-/// Drops the named objects at the end of a test.
-struct Cleanup(Vec<String>);
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        if let Ok(mut c) = Client::connect(PG, NoTls) {
-            for sql in &self.0 {
-                let _ = c.batch_execute(sql);
-            }
-        }
-    }
-}
-
 #[test]
 fn advisory_lock_excludes_times_out_and_is_owner_only() {
     let seq = format!("lp_adv_seq_{}", pid());
-    let _c = Cleanup(vec![format!("DROP SEQUENCE IF EXISTS {seq}")]);
+    let _c = Cleanup {
+        pg: PG,
+        sql: vec![format!("DROP SEQUENCE IF EXISTS {seq}")],
+    };
     let key = adv_key(1);
     let mut a = AdvisoryLock::connect(PG, key, &seq).unwrap();
     let mut b = AdvisoryLock::connect(PG, key, &seq).unwrap();
@@ -78,7 +68,10 @@ impl Drop for Psql {
 #[test]
 fn sigkill_of_an_advisory_holder_frees_the_lock_when_the_server_sees_the_session_end() {
     let seq = format!("lp_adv_kill_seq_{}", pid());
-    let _c = Cleanup(vec![format!("DROP SEQUENCE IF EXISTS {seq}")]);
+    let _c = Cleanup {
+        pg: PG,
+        sql: vec![format!("DROP SEQUENCE IF EXISTS {seq}")],
+    };
     let key = adv_key(2);
     // psql takes the lock, then sits idle reading its stdin (kept open): the session is idle
     // on the server, as a client between statements is (a backend inside pg_sleep would not
@@ -141,10 +134,13 @@ fn sigkill_of_an_advisory_holder_frees_the_lock_when_the_server_sees_the_session
 #[test]
 fn table_lock_expires_by_server_time_and_is_owner_only() {
     let table = format!("lp_locks_{}", pid());
-    let _c = Cleanup(vec![
-        format!("DROP TABLE IF EXISTS {table}"),
-        format!("DROP SEQUENCE IF EXISTS {table}_token"),
-    ]);
+    let _c = Cleanup {
+        pg: PG,
+        sql: vec![
+            format!("DROP TABLE IF EXISTS {table}"),
+            format!("DROP SEQUENCE IF EXISTS {table}_token"),
+        ],
+    };
     let mut a = TableLock::connect(PG, &table, "job", Duration::from_millis(300)).unwrap();
     let mut b = TableLock::connect(PG, &table, "job", Duration::from_secs(10)).unwrap();
     let ga = a.try_acquire().unwrap().expect("free");
@@ -170,11 +166,14 @@ fn table_lock_expires_by_server_time_and_is_owner_only() {
 fn table_lock_mutual_exclusion_with_threads_at_a_fenced_storage() {
     let table = format!("lp_locks_mx_{}", pid());
     let fence = format!("lp_fence_pgmx_{}", pid());
-    let _c = Cleanup(vec![
-        format!("DROP TABLE IF EXISTS {table}"),
-        format!("DROP SEQUENCE IF EXISTS {table}_token"),
-        format!("DROP TABLE IF EXISTS {fence}"),
-    ]);
+    let _c = Cleanup {
+        pg: PG,
+        sql: vec![
+            format!("DROP TABLE IF EXISTS {table}"),
+            format!("DROP SEQUENCE IF EXISTS {table}_token"),
+            format!("DROP TABLE IF EXISTS {fence}"),
+        ],
+    };
     let inside = Arc::new(AtomicBool::new(false));
     let entries = Arc::new(AtomicU64::new(0));
     let until = Instant::now() + Duration::from_millis(1000);

@@ -7,7 +7,6 @@
 use lockproof_distributed::fence::{FencedStore, Write};
 use lockproof_distributed::pg_lock::{AdvisoryLock, TableLock};
 use lockproof_distributed::LockError;
-use postgres::{Client, NoTls};
 use std::time::Duration;
 
 #[path = "support/child.rs"]
@@ -15,23 +14,10 @@ mod child;
 mod support;
 
 use child::ChildGuard;
-use support::poll;
+use support::{poll, Cleanup};
 
 const PG: &str = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=5";
 const CHILD: &str = env!("CARGO_BIN_EXE_pg-lock-child");
-
-/// Drops the named objects at the end of a test.
-struct Cleanup(Vec<String>);
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        if let Ok(mut c) = Client::connect(PG, NoTls) {
-            for sql in &self.0 {
-                let _ = c.batch_execute(sql);
-            }
-        }
-    }
-}
 
 #[test]
 fn table_lock_holder_stopped_past_its_ttl_is_overtaken_and_its_stale_write_fenced_off() {
@@ -40,11 +26,14 @@ fn table_lock_holder_stopped_past_its_ttl_is_overtaken_and_its_stale_write_fence
         format!("lp_locks_stop_{pid}"),
         format!("lp_fence_stop_{pid}"),
     );
-    let _c = Cleanup(vec![
-        format!("DROP TABLE IF EXISTS {table}"),
-        format!("DROP SEQUENCE IF EXISTS {table}_token"),
-        format!("DROP TABLE IF EXISTS {fence}"),
-    ]);
+    let _c = Cleanup {
+        pg: PG,
+        sql: vec![
+            format!("DROP TABLE IF EXISTS {table}"),
+            format!("DROP SEQUENCE IF EXISTS {table}_token"),
+            format!("DROP TABLE IF EXISTS {fence}"),
+        ],
+    };
     let mut child = ChildGuard::spawn(CHILD, &["table", PG, &table, "job", "400", &fence]);
     let t1: i64 = child.expect("token").parse().unwrap();
     child.signal(libc::SIGSTOP);
@@ -91,10 +80,13 @@ fn advisory_lock_holder_stopped_is_never_overtaken() {
         format!("lp_adv_stop_seq_{pid}"),
         format!("lp_fence_advstop_{pid}"),
     );
-    let _c = Cleanup(vec![
-        format!("DROP SEQUENCE IF EXISTS {seq}"),
-        format!("DROP TABLE IF EXISTS {fence}"),
-    ]);
+    let _c = Cleanup {
+        pg: PG,
+        sql: vec![
+            format!("DROP SEQUENCE IF EXISTS {seq}"),
+            format!("DROP TABLE IF EXISTS {fence}"),
+        ],
+    };
     let key = (0x4c51_0000_0000 + i64::from(pid)).to_string();
     let mut child = ChildGuard::spawn(CHILD, &["advisory", PG, &key, &seq, &fence]);
     let t1: i64 = child.expect("token").parse().unwrap();

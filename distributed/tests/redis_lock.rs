@@ -8,14 +8,15 @@
 use lockproof_distributed::fence::{FencedStore, Write};
 use lockproof_distributed::redis_lock::RedisLock;
 use lockproof_distributed::LockError;
-use std::io::{BufRead, BufReader, Write as _};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[path = "support/child.rs"]
+mod child;
 mod support;
 
+use child::ChildGuard;
 use support::{poll, RedisServer};
 
 const REDIS: &str = "redis://127.0.0.1:6379/15";
@@ -151,61 +152,13 @@ fn unreachable_is_a_one_line_error() {
     }
 }
 
-/// A child process running [`child_entry`], killed on drop.
-struct ChildGuard {
-    child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
-}
-
-impl ChildGuard {
-    fn spawn(key: &str, ttl_ms: u64, table: &str) -> ChildGuard {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_lock-child"))
-            .args([REDIS, PG, key, &ttl_ms.to_string(), table])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("spawn child");
-        let stdin = child.stdin.take().unwrap();
-        let stdout = BufReader::new(child.stdout.take().unwrap());
-        ChildGuard {
-            child,
-            stdin,
-            stdout,
-        }
-    }
-
-    /// The child's next line starting with `tag `. The
-    /// read is bounded by the parent test's own deadline: the child answers at once or dies.
-    fn expect(&mut self, tag: &str) -> String {
-        let mut line = String::new();
-        loop {
-            line.clear();
-            let n = self.stdout.read_line(&mut line).expect("child stdout");
-            assert!(n > 0, "the child ended before saying {tag}");
-            if let Some(rest) = line.trim_end().strip_prefix(&format!("{tag} ")) {
-                return rest.to_string();
-            }
-        }
-    }
-
-    fn say(&mut self, line: &str) {
-        writeln!(self.stdin, "{line}").expect("child stdin");
-    }
-
-    fn signal(&self, sig: i32) {
-        // SAFETY: kill(2) on the pid of a child we spawned and have not reaped yet.
-        let r = unsafe { libc::kill(self.child.id() as libc::pid_t, sig) };
-        assert_eq!(r, 0, "kill({sig})");
-    }
-}
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        self.signal(libc::SIGCONT);
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `lock-child` holding the Redis lock `key` with `ttl_ms`, writing to fence table `table`.
+fn lock_child(key: &str, ttl_ms: u64, table: &str) -> ChildGuard {
+    let ttl = ttl_ms.to_string();
+    ChildGuard::spawn(
+        env!("CARGO_BIN_EXE_lock-child"),
+        &[REDIS, PG, key, &ttl, table],
+    )
 }
 
 fn key_exists(key: &str) -> bool {
@@ -224,7 +177,7 @@ fn sigstop_past_the_ttl_then_sigcont_the_stale_write_is_fenced_off() {
     clean(&k);
     let _fence = Fence::new("sigstop");
     let table = format!("lp_fence_sigstop_{}", std::process::id());
-    let mut child = ChildGuard::spawn(&k, 400, &table);
+    let mut child = lock_child(&k, 400, &table);
     let t1: u64 = child.expect("token").parse().unwrap();
     child.signal(libc::SIGSTOP);
     // The child is stopped; its lease runs out on the server.
@@ -270,7 +223,7 @@ fn sigkill_of_the_holder_frees_the_lock_after_its_ttl() {
     clean(&k);
     let _fence = Fence::new("sigkill");
     let table = format!("lp_fence_sigkill_{}", std::process::id());
-    let mut child = ChildGuard::spawn(&k, 500, &table);
+    let mut child = lock_child(&k, 500, &table);
     let t1: u64 = child.expect("token").parse().unwrap();
     let killed = Instant::now();
     child.signal(libc::SIGKILL);

@@ -1,4 +1,5 @@
-//! What the real-server tests share: a bounded poll and a private `redis-server`.
+//! What the real-server tests share: a bounded poll, a private `redis-server`, and the
+//! clean-up of PostgreSQL objects a test made.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -221,5 +222,26 @@ impl Drop for RedisServer {
             let _ = child.wait();
         }
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// SQL statements run (errors ignored) when a test ends, to drop what it made on the shared
+/// PostgreSQL server (`pg` connection parameters).
+#[allow(
+    dead_code,
+    reason = "every test file compiles this module; only the PostgreSQL tests use it"
+)]
+pub struct Cleanup {
+    pub pg: &'static str,
+    pub sql: Vec<String>,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if let Ok(mut c) = postgres::Client::connect(self.pg, postgres::NoTls) {
+            for sql in &self.sql {
+                let _ = c.batch_execute(sql);
+            }
+        }
     }
 }
