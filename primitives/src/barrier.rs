@@ -511,7 +511,14 @@ impl<B: Backend> Barrier<B> {
         // Under the lock, and every change is made under it: this load sees the latest.
         let seen = self.notified.load(SeqCst);
         self.leave();
-        if wait != Wait::Poll {
+        // A party waiting for the draining parties to leave waits for threads that are
+        // already running: spin briefly before parking (never under a checker).
+        let mut spins = 0;
+        let mut notified = false;
+        while wait != Wait::Poll && !notified && B::spin(&mut spins) {
+            notified = self.notified.load(SeqCst) != seen;
+        }
+        if wait != Wait::Poll && !notified {
             let req = ParkRequest {
                 key: self.key(),
                 tag: &self.tag,

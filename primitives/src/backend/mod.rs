@@ -698,4 +698,37 @@ pub unsafe trait RawBackend: Sized + Send + Sync + 'static {
 
     /// Record a traced operation on `tag`. Under [`Std`] `event` is never called.
     fn record(tag: &Self::Tag, event: impl FnOnce() -> Record);
+
+    /// Whether a thread about to park may spin once more first; `spins` counts the spins
+    /// so far and is advanced here.
+    ///
+    /// Under [`Std`]: a short back-off (a few spin-loop hints, then a few yields, as
+    /// parking_lot's `SpinWait`), because a word that another thread is about to change is
+    /// usually changed sooner than a sleep and a wake take. Under a checker: never, the
+    /// default — a spin is a step that changes nothing, and would only multiply schedules.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockproof::backend::{RawAtomic, RawBackend, Std};
+    /// use std::sync::atomic::Ordering::SeqCst;
+    ///
+    /// // Wait briefly for a flag before giving up (a real caller would park next).
+    /// fn spin_for<B: RawBackend>(flag: &B::Atomic) -> bool {
+    ///     let mut spins = 0;
+    ///     while B::spin(&mut spins) {
+    ///         if flag.load(SeqCst) == 1 {
+    ///             return true;
+    ///         }
+    ///     }
+    ///     false
+    /// }
+    /// let flag = <Std as RawBackend>::Atomic::new(1);
+    /// assert!(spin_for::<Std>(&flag));
+    /// ```
+    #[inline]
+    fn spin(spins: &mut u32) -> bool {
+        let _ = spins;
+        false
+    }
 }

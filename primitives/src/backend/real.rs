@@ -122,6 +122,23 @@ unsafe impl RawBackend for Std {
 
     #[inline(always)]
     fn record(_tag: &NoTag, _event: impl FnOnce() -> Record) {}
+
+    #[inline]
+    fn spin(spins: &mut u32) -> bool {
+        // parking_lot's SpinWait: 2, 4, 8 spin-loop hints, then up to 7 yields.
+        if *spins >= 10 {
+            return false;
+        }
+        *spins += 1;
+        if *spins <= 3 {
+            for _ in 0..(1u32 << *spins) {
+                std::hint::spin_loop();
+            }
+        } else {
+            std::thread::yield_now();
+        }
+        true
+    }
 }
 
 impl Backend for Std {
