@@ -32,6 +32,99 @@ def pingpong(rounds, ping, pong):
     return elapsed / rounds * 1e9
 
 
+def crowd(threads, iters, work):
+    """Nanoseconds per call of `work` when `threads` threads (this one included) each call
+    it `iters` times, lined up on a start barrier so thread creation is not timed."""
+    start = threading.Barrier(threads)
+
+    def run():
+        start.wait()
+        for _ in range(iters):
+            work()
+    others = [threading.Thread(target=run) for _ in range(threads - 1)]
+    for t in others:
+        t.start()
+    start.wait()
+    t0 = timeit.default_timer()
+    for _ in range(iters):
+        work()
+    for t in others:
+        t.join()
+    return (timeit.default_timer() - t0) / (threads * iters) * 1e9
+
+
+def counter_under(lock, threads, iters):
+    """ns per critical section: `threads` threads increment one counter under `lock`."""
+    counter = [0]
+
+    def inc():
+        with lock:
+            counter[0] += 1
+    t = crowd(threads, iters, inc)
+    assert counter[0] == threads * iters, "lost updates"
+    return t
+
+
+def notify_all_generations(waiters, generations):
+    """ns per generation: the notifier publishes it and calls notify_all; each of
+    `waiters` threads wakes, sees it and acknowledges; the notifier waits for all acks.
+    Two Conditions over one RLock, as in the Rust bench."""
+    lock = threading.RLock()
+    new_gen = threading.Condition(lock)
+    all_acked = threading.Condition(lock)
+    state = {"gen": 0, "acked": 0}
+    start = threading.Barrier(waiters + 1)
+
+    def waiter():
+        start.wait()
+        for i in range(1, generations + 1):
+            with new_gen:
+                new_gen.wait_for(lambda: state["gen"] >= i)
+                assert state["gen"] == i
+                state["acked"] += 1
+                if state["acked"] == waiters:
+                    all_acked.notify()
+    ts = [threading.Thread(target=waiter) for _ in range(waiters)]
+    for t in ts:
+        t.start()
+    start.wait()
+    t0 = timeit.default_timer()
+    for i in range(1, generations + 1):
+        with new_gen:
+            state["gen"] = i
+            state["acked"] = 0
+            new_gen.notify_all()
+            all_acked.wait_for(lambda: state["acked"] == waiters)
+    elapsed = timeit.default_timer() - t0
+    for t in ts:
+        t.join()
+    return elapsed / generations * 1e9
+
+
+def semaphore_crowd(permits, threads, iters):
+    """ns per acquire + release of Semaphore(permits) by `threads` threads."""
+    s = threading.Semaphore(permits)
+    holders = [0]
+    count = threading.Lock()  # CPython's += is not atomic across threads: count under a lock
+
+    def use():
+        with s:
+            with count:
+                holders[0] += 1
+                assert holders[0] <= permits
+                holders[0] -= 1
+    return crowd(threads, iters, use)
+
+
+def contended(out):
+    """The contended groups of primitives/benches/support/crowd.rs (keys = its groups)."""
+    for threads in (4, 8):
+        out[f"contended/lock-{threads}t"] = counter_under(threading.Lock(), threads, 50_000)
+        out[f"contended/rlock-{threads}t"] = counter_under(threading.RLock(), threads, 50_000)
+    out["contended/condition-notify-all-8"] = notify_all_generations(8, 2_000)
+    out["contended/semaphore-4t"] = semaphore_crowd(2, 4, 20_000)
+
+
 def main():
     out = {}
     lock = threading.Lock()
@@ -75,7 +168,7 @@ def main():
 
     out["handoff/event"] = pingpong(rounds, eping, epong)
 
-    for parties in (2, 4):
+    for parties in (2, 4, 8):
         b = threading.Barrier(parties)
         def waiter():
             for _ in range(rounds):
@@ -105,6 +198,8 @@ def main():
     inc()
     t.join()
     out["contended/counter"] = (timeit.default_timer() - start) / iters * 1e9
+
+    contended(out)
 
     out["_python"] = sys.version.split()[0]
     json.dump(out, sys.stdout, indent=1)

@@ -6,8 +6,11 @@
 //! - `uncontended/semaphore`: Semaphore acquire+release (peer: Lock, the cheapest lock here)
 //! - `handoff/condition`: Condition notify/wait ping-pong vs `std::sync::Condvar`
 //! - `handoff/event`: Event set/wait ping-pong vs a Mutex+Condvar flag
-//! - `handoff/barrier2`, `handoff/barrier4`: Barrier rounds vs `std::sync::Barrier`
+//! - `handoff/barrier2`, `-4`, `-8`: Barrier rounds vs `std::sync::Barrier`
 //! - `contended/counter`: 2 threads incrementing a counter under Lock vs std and parking_lot
+//! - `contended/lock-4t`, `-8t`, `contended/rlock-4t`, `-8t`,
+//!   `contended/condition-notify-all-8`, `contended/semaphore-4t`: more threads than cores
+//!   (see `support/crowd.rs`)
 //! - `process_lock`: multiprocessing's Lock (`lockproof::process`, a futex in shared
 //!   memory) acquire+release uncontended vs this crate's threading Lock and
 //!   `parking_lot::Mutex`; and a handoff between two real processes (two process
@@ -24,6 +27,11 @@ use lockproof::threading::{Barrier, Condition, Event, Lock, RLock, Semaphore};
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// The contended groups with more threads than cores (a module of their own: this file is
+/// long enough).
+#[path = "support/crowd.rs"]
+mod crowd;
 
 fn uncontended(c: &mut Criterion) {
     let mut g = c.benchmark_group("uncontended/lock");
@@ -231,7 +239,7 @@ fn handoff(c: &mut Criterion) {
     });
     g.finish();
 
-    for parties in [2usize, 4] {
+    for parties in [2usize, 4, 8] {
         let mut g = c.benchmark_group(format!("handoff/barrier{parties}"));
         g.bench_function("lockproof::Barrier", |b| {
             b.iter_custom(|iters| {
@@ -404,7 +412,7 @@ criterion_group! {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
         .sample_size(30);
-    targets = uncontended, handoff, contended, process_lock, file_lock
+    targets = uncontended, handoff, contended, crowd::groups, process_lock, file_lock
 }
 
 fn file_lock(c: &mut Criterion) {
