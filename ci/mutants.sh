@@ -88,7 +88,7 @@ case "$cmd" in
     rc=0
     # shellcheck disable=SC2046 # scope's words are separate arguments
     run_mutants "$out" $(scope "$pkg") --shard "$k/$n" --sharding round-robin \
-      --minimum-test-timeout 120 || rc=$?
+      --minimum-test-timeout 120 --timeout-multiplier 2 || rc=$?
     case "$rc" in 0 | 2 | 3) ;; *) echo "cargo mutants failed ($rc): $out/mutants.out" >&2; exit "$rc" ;; esac
     keep "$out" "$dest"
     {
