@@ -46,6 +46,11 @@ cargo test --workspace
 step "fuzz: each target of fuzz/ for 10 s (ci/fuzz.sh)"
 bash ci/fuzz.sh
 
+step "mutants: up to 5 mutants of the change's primitives, monitor and engine code (ci/mutants.sh diff)"
+# MUTANTS.md: the full run is sharded across sessions; here only what the last change touched,
+# capped at a few minutes.
+bash ci/mutants.sh diff
+
 step "artifacts: the browser test's pages and screenshots"
 ls "${CARGO_TARGET_DIR:-target}/lockproof/artifacts" || true
 

@@ -463,6 +463,34 @@ fn semantics_10_9_barrier_trips_and_accepts_zero_parties() {
     assert_eq!(z.wait_timeout(Some(0.01)), Err(Error::BrokenBarrier));
 }
 
+/// `reset()` with parties waiting (threading's check 111, on the process barrier): they get
+/// `BrokenBarrierError` at once, the barrier is not left broken, and a full set passes again.
+/// Their 10 s timeout is the failure's shape, not a wait: a `reset` that left the state
+/// filling would let them time out, which breaks the barrier (cargo-mutants found that no
+/// test told the two apart: MUTANTS.md).
+#[test]
+fn semantics_10_9_barrier_reset_with_waiters_breaks_them_once() {
+    let b = Arc::new(Barrier::new(3, None, None));
+    let arrive = |b: &Arc<Barrier>| {
+        let b = b.clone();
+        thread::spawn(move || b.wait_timeout(Some(10.0)))
+    };
+    let hs = [arrive(&b), arrive(&b)];
+    spin_until("two parties waiting", || b.n_waiting() == 2);
+    b.reset();
+    for h in hs {
+        assert_eq!(h.join().unwrap(), Err(Error::BrokenBarrier));
+    }
+    assert!(!b.broken());
+    assert_eq!(b.n_waiting(), 0);
+    let hs = [arrive(&b), arrive(&b)];
+    spin_until("two parties waiting again", || b.n_waiting() == 2);
+    assert_eq!(b.wait(), Ok(2));
+    let mut idx: Vec<usize> = hs.into_iter().map(|h| h.join().unwrap().unwrap()).collect();
+    idx.sort();
+    assert_eq!(idx, vec![0, 1]);
+}
+
 #[test]
 fn semantics_value_and_array_take_their_lock() {
     let v = Value::<i32>::new(5);
