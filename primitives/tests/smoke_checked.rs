@@ -96,3 +96,30 @@ fn timeouts_fire_in_virtual_time() {
     assert_eq!(run_shuttle(timed::<Shuttle>), None);
     let _ = <ShuttleEngine as Engine>::NAME;
 }
+
+/// A model's own panic fails its execution with `Failure::Panic`, naming the thread and its
+/// message (not as an engine error without a report).
+#[test]
+fn a_panicking_thread_fails_the_execution_with_its_message() {
+    use lockproof::backend::checked::{execute, take_last_report, Failure};
+    let run = std::panic::catch_unwind(|| {
+        shuttle::check_random(
+            || {
+                execute::<ShuttleEngine>(WorldConfig::default(), None, || {
+                    let t = Shuttle::spawn("worker", || panic!("the worker gave up"));
+                    t.join();
+                })
+            },
+            1,
+        )
+    });
+    assert!(run.is_err(), "the execution failed");
+    let report = take_last_report().expect("a report");
+    match report.failure {
+        Some(Failure::Panic { thread, message }) => {
+            assert_eq!(report.threads[thread.index()], "worker");
+            assert!(message.contains("the worker gave up"), "{message}");
+        }
+        other => panic!("expected a panic failure, found {other:?}"),
+    }
+}

@@ -171,3 +171,21 @@ fn hold_code(hold: Hold) -> u64 {
         Hold::Restored(n) => 4 + n,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_args_tells_changed_arguments_from_a_shifted_deadline() {
+        let a = Args::new().int("n", 1).until(5);
+        // The same call one cycle later: its deadline moved with the clock.
+        assert!(same_args(&a, &Args::new().int("n", 1).until(8), 3));
+        // A deadline that did not move by the cycle's shift is progress, not repetition.
+        assert!(!same_args(&a, &Args::new().int("n", 1).until(9), 3));
+        // Different values or a different number of arguments are progress too.
+        assert!(!same_args(&a, &Args::new().int("n", 2).until(8), 3));
+        assert!(!same_args(&a, &Args::new().int("n", 1), 3));
+        assert!(same_args(&Args::new(), &Args::new(), 0));
+    }
+}
