@@ -1,6 +1,7 @@
 //! `Shared`: a plain Python variable that several threads read and write.
 
 use crate::backend::{Args, Backend, ObjectTag, Outcome, RawAtomic, Record, Std};
+use std::any::Any;
 use std::fmt;
 use std::sync::atomic::Ordering::SeqCst;
 use std::sync::Mutex;
@@ -30,7 +31,7 @@ pub struct Shared<T, B: Backend = Std> {
     tag: B::Tag,
 }
 
-impl<T: Clone + fmt::Debug + Send, B: Backend> Shared<T, B> {
+impl<T: Clone + fmt::Debug + Send + 'static, B: Backend> Shared<T, B> {
     /// A variable holding `value`.
     ///
     /// # Examples
@@ -98,11 +99,7 @@ impl<T: Clone + fmt::Debug + Send, B: Backend> Shared<T, B> {
     pub fn set(&self, value: T) {
         self.touch.fetch_add(1, SeqCst);
         B::record(&self.tag, || {
-            Record::with_args(
-                "set",
-                Args::new().value(format!("{value:?}")),
-                Outcome::Done,
-            )
+            Record::with_args("set", typed(&value), Outcome::Done)
         });
         *self.value.lock().unwrap_or_else(|e| e.into_inner()) = value;
     }
@@ -129,13 +126,39 @@ impl<T: Clone + fmt::Debug + Send, B: Backend> Shared<T, B> {
         let v = g.clone();
         drop(g);
         B::record(&self.tag, || {
-            Record::with_args("update", Args::new().value(format!("{v:?}")), Outcome::Done)
+            Record::with_args("update", typed(&v), Outcome::Done)
         });
         r
     }
 }
 
-fn show<T: fmt::Debug>(v: &T) -> Outcome {
+/// A written value as a trace argument: an integer typed (no text made), anything else as
+/// its `Debug` text. Both render the same (`5`).
+fn typed<T: fmt::Debug + 'static>(v: &T) -> Args {
+    match as_int(v) {
+        Some(i) => Args::new().int("", i),
+        None => Args::new().value(format!("{v:?}")),
+    }
+}
+
+/// The value of an integer of a primitive type (whose `Debug` is its decimal text).
+fn as_int<T: 'static>(v: &T) -> Option<i64> {
+    let v = v as &dyn Any;
+    macro_rules! try_int {
+        ($($t:ty),*) => {
+            $(if let Some(x) = v.downcast_ref::<$t>() {
+                return i64::try_from(*x).ok();
+            })*
+        };
+    }
+    try_int!(i64, i32, usize, u64, u32, isize, i16, u16, i8, u8);
+    None
+}
+
+fn show<T: fmt::Debug + 'static>(v: &T) -> Outcome {
+    if let Some(i) = as_int(v) {
+        return Outcome::Int(i);
+    }
     // Most values read are integers, whose text fits a small buffer on the stack: written
     // there first, an integer needs no allocation; anything longer is formatted again into
     // a `String`. The same text either way, so the same outcome.

@@ -53,12 +53,15 @@ pub(crate) use lockproof_scenario::python::{all_exited, join_all, now, py, sleep
 pub(crate) type Proxy<T, B> = Arc<Shared<T, B>>;
 
 /// A new Manager object, named in traces.
-pub(crate) fn manager<T: Clone + fmt::Debug + Send, B: Backend>(name: &str, v: T) -> Proxy<T, B> {
+pub(crate) fn manager<T: Clone + fmt::Debug + Send + 'static, B: Backend>(
+    name: &str,
+    v: T,
+) -> Proxy<T, B> {
     Arc::new(Shared::<T, B>::new(v).with_name(name))
 }
 
 /// A probe the example does not have (a checker's bookkeeping), named in traces.
-pub(crate) fn probe<T: Clone + fmt::Debug + Send, B: Backend>(
+pub(crate) fn probe<T: Clone + fmt::Debug + Send + 'static, B: Backend>(
     name: &str,
     v: T,
 ) -> Arc<Shared<T, B>> {

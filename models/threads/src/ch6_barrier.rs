@@ -115,7 +115,10 @@ fn barrier<B: Backend>(
 }
 
 /// A shared value, named.
-fn shared<T: Clone + fmt::Debug + Send, B: Backend>(name: &str, v: T) -> Arc<Shared<T, B>> {
+fn shared<T: Clone + fmt::Debug + Send + 'static, B: Backend>(
+    name: &str,
+    v: T,
+) -> Arc<Shared<T, B>> {
     Arc::new(Shared::<T, B>::new(v).with_name(name))
 }
 

@@ -53,7 +53,8 @@ impl fmt::Display for Secs {
 pub enum Arg {
     /// `name=True` / `name=False`.
     Bool(&'static str, bool),
-    /// `name=7` (`n`, `capacity`, `parties`, `round`; `action` is 0 or 1).
+    /// `name=7` (`n`, `capacity`, `parties`, `round`; `action` is 0 or 1); with an empty
+    /// name, the bare value (an integer a `Shared` write stored).
     Int(&'static str, i64),
     /// `name=0.5`; with an empty name, the bare value (`Event.wait(0.5)`).
     Secs(&'static str, Secs),
@@ -74,6 +75,7 @@ impl fmt::Display for Arg {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Arg::Bool(k, b) => write!(f, "{k}={}", if *b { "True" } else { "False" }),
+            Arg::Int("", v) => write!(f, "{v}"),
             Arg::Int(k, v) => write!(f, "{k}={v}"),
             Arg::Secs("", s) => write!(f, "{s}"),
             Arg::Secs(k, s) => write!(f, "{k}={s}"),
