@@ -11,15 +11,18 @@ use shuttle::scheduler::{
     PctScheduler, RandomScheduler, ReplayScheduler, Schedule, Scheduler, Task, TaskId,
 };
 use shuttle::{Config, FailurePersistence, MaxSteps, Runner};
+use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Wraps a scheduler and records every decision of the current execution.
 struct Recorder<S> {
     inner: S,
-    current: Arc<Mutex<Schedule>>,
+    // The runner and this function share one OS thread: no lock on the per-step path.
+    current: Rc<RefCell<Schedule>>,
 }
 
 impl<S: Scheduler> Scheduler for Recorder<S> {
@@ -27,7 +30,7 @@ impl<S: Scheduler> Scheduler for Recorder<S> {
         let s = self.inner.new_execution()?;
         // Empty, with the seed, as `Schedule::new(seed)`, but keeping the buffer's capacity:
         // the steps of the next execution are pushed without regrowing it each time.
-        let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
+        let mut current = self.current.borrow_mut();
         current.seed = s.seed;
         current.steps.clear();
         drop(current);
@@ -41,18 +44,12 @@ impl<S: Scheduler> Scheduler for Recorder<S> {
         is_yielding: bool,
     ) -> Option<TaskId> {
         let t = self.inner.next_task(runnable, current, is_yielding)?;
-        self.current
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push_task(t);
+        self.current.borrow_mut().push_task(t);
         Some(t)
     }
 
     fn next_u64(&mut self) -> u64 {
-        self.current
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push_random();
+        self.current.borrow_mut().push_random();
         self.inner.next_u64()
     }
 }
@@ -72,7 +69,7 @@ pub fn run(body: &Body, settings: &RunSettings) -> RunOutcome {
     let _quiet = crate::panics::quiet();
     let start = Instant::now();
     let count = Arc::new(AtomicUsize::new(0));
-    let current = Arc::new(Mutex::new(Schedule::new(0)));
+    let current = Rc::new(RefCell::new(Schedule::new(0)));
     let n = settings.executions;
     let f = execution::<ShuttleEngine>(body, world_config(settings), count.clone());
     let cfg = config(settings);
@@ -135,7 +132,7 @@ pub fn run(body: &Body, settings: &RunSettings) -> RunOutcome {
         found.schedule = Some(match &dfs_state {
             Some((_, _, steps, _)) => EngineSchedule::Steps(steps.clone()),
             None => {
-                let schedule = current.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                let schedule = current.borrow().clone();
                 EngineSchedule::Shuttle(encode(&schedule))
             }
         });

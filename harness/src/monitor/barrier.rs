@@ -68,6 +68,9 @@ impl Observer for BarrierGeneration {
             return Ok(());
         };
         let info = &cx.objects[obj.index()];
+        if !matches!(info.kind, "Rounds" | "Barrier") {
+            return Ok(());
+        }
         match (info.kind, e.op, &e.kind) {
             ("Rounds", "arrive", _) => {
                 let round = arg(&e.args, "round").unwrap_or(0);

@@ -49,7 +49,10 @@ fn violation(message: String) -> Violation {
 
 impl Observer for MutualExclusion {
     fn on_event(&mut self, e: &TraceEvent, cx: StepContext<'_>) -> Result<(), Violation> {
-        let (Some(obj), StepKind::Returned(_)) = (e.object, &e.kind) else {
+        let (Some(obj), StepKind::Returned(_), Hold::Acquired | Hold::Restored(_)) =
+            (e.object, &e.kind, e.hold)
+        else {
+            // Only a step that takes an object can break its exclusion.
             return Ok(());
         };
         let info = &cx.objects[obj.index()];
