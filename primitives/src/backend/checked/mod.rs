@@ -651,23 +651,32 @@ unsafe impl<E: Engine> RawBackend for Checked<E> {
         // (see `Backend::unpark_one`).
         world::completing_wake(|| {
             word.fetch_add(0, Ordering::SeqCst);
-            world::current().unpark(QueueKey::Address(word as *const Self::Atomic as usize), 1)
+            world::with_current(|w| {
+                w.unpark(QueueKey::Address(word as *const Self::Atomic as usize), 1)
+            })
         }) == 1
     }
 
     fn unpark_all(word: &Self::Atomic) -> usize {
         world::completing_wake(|| {
             word.fetch_add(0, Ordering::SeqCst);
-            world::current().unpark(
-                QueueKey::Address(word as *const Self::Atomic as usize),
-                usize::MAX,
-            )
+            world::with_current(|w| {
+                w.unpark(
+                    QueueKey::Address(word as *const Self::Atomic as usize),
+                    usize::MAX,
+                )
+            })
         })
     }
 
     fn record(tag: &CheckedTag, event: impl FnOnce() -> Record) {
         if let (true, Some(id)) = (tag.visible, tag.id) {
-            world::current().record(id, event());
+            // Traced without cloning the world; what may block after it, on a clone.
+            match world::with_current(|w| w.trace_step(id, event())) {
+                Ok(None) => {}
+                Ok(Some(after)) => world::current().after_step(after),
+                Err(failure) => world::current().fail_now(failure),
+            }
         }
     }
 }
@@ -678,11 +687,11 @@ impl<E: Engine> Backend for Checked<E> {
     const NAME: &'static str = E::NAME;
 
     fn current_thread() -> u64 {
-        world::current().current_thread().index() as u64 + 1
+        world::with_current(|w| w.current_thread().index() as u64 + 1)
     }
 
     fn now() -> Moment {
-        Moment(world::current().now())
+        Moment(world::with_current(|w| w.now()))
     }
 
     fn sleep(duration: Duration) {

@@ -82,6 +82,16 @@ impl Holders {
     }
 
     /// `thread`'s process crashed.
+    /// Empty, keeping the allocations, for the next execution on this OS thread: an
+    /// object's list stays in the table, emptied (nobody holds it), since the next
+    /// execution numbers its objects from 0 again.
+    pub(super) fn reset(&mut self) {
+        for holders in self.held.values_mut() {
+            holders.clear();
+        }
+        self.dead.clear();
+    }
+
     pub(super) fn mark_dead(&mut self, thread: ThreadId) {
         if !self.dead.contains(&thread) {
             self.dead.push(thread);

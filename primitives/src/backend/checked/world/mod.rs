@@ -102,6 +102,70 @@ struct State {
     pending_unparks: Vec<ThreadId>,
 }
 
+/// The parts of a [`State`] that allocate as an execution grows, kept emptied between
+/// executions: a checker runs thousands of executions of one scenario, each building the
+/// same registries again.
+#[derive(Default)]
+struct Spare {
+    threads: Threads,
+    objects: Objects,
+    queues: Queues,
+    holders: Holders,
+    pending_unparks: Vec<ThreadId>,
+}
+
+impl Spare {
+    /// The emptied parts of a passing execution's state, kept for the next one.
+    fn keep(st: &mut State) {
+        let mut spare = Spare {
+            threads: std::mem::take(&mut st.threads),
+            objects: std::mem::take(&mut st.objects),
+            queues: std::mem::take(&mut st.queues),
+            holders: std::mem::take(&mut st.holders),
+            pending_unparks: std::mem::take(&mut st.pending_unparks),
+        };
+        spare.threads.reset();
+        spare.objects.reset();
+        spare.queues.reset();
+        spare.holders.reset();
+        spare.pending_unparks.clear();
+        SPARE_PARTS.with(|s| *s.borrow_mut() = Some(spare));
+    }
+
+    fn take() -> Spare {
+        SPARE_PARTS
+            .with(|s| s.borrow_mut().take())
+            .unwrap_or_default()
+    }
+}
+
+/// Keep `strings` in `pool` as buffers, up to a bound (a scenario with many objects must
+/// not make every later one carry them).
+fn recycle(pool: &mut Vec<String>, strings: impl IntoIterator<Item = String>) {
+    const MAX: usize = 64;
+    pool.extend(strings.into_iter().take(MAX.saturating_sub(pool.len())));
+}
+
+/// What must follow a traced step ([`World::trace_step`]).
+pub(crate) struct AfterStep {
+    /// Its process may crash: the step reads the crash witness.
+    crashable: bool,
+    /// Its process has crashed: nothing more happens in this thread.
+    dead: bool,
+    /// Deferred wakes may be waiting (this step's or an injection's).
+    wakes: bool,
+}
+
+impl State {
+    /// The engine unparkers of the threads whose wakes were deferred; the list is emptied
+    /// but keeps its allocation for the next ones.
+    fn take_unparkers(&mut self) -> threads::Unparkers {
+        let unparkers = self.threads.unparkers(&self.pending_unparks);
+        self.pending_unparks.clear();
+        unparkers
+    }
+}
+
 /// An engine atomic the crash writes and every operation of a crashable process reads (see
 /// `checked::execute`): `true` writes.
 pub(crate) type Witness = Box<dyn Fn(bool) + Send + Sync>;
@@ -132,6 +196,9 @@ thread_local! {
     /// next execution's trace reuses its allocation instead of allocating (and the
     /// allocator consolidating) a new one each execution.
     static SPARE_EVENTS: RefCell<Vec<TraceEvent>> = const { RefCell::new(Vec::new()) };
+    /// The containers of the last passing execution's state, emptied: the next execution
+    /// on this OS thread reuses their allocations (see [`Spare`]).
+    static SPARE_PARTS: RefCell<Option<Spare>> = const { RefCell::new(None) };
     static ENGINE_OPS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
     static IN_WAKE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
@@ -220,6 +287,19 @@ pub(crate) fn current() -> Arc<World> {
     })
 }
 
+/// Run `f` on the current world without cloning its `Arc` (the hot path of every traced
+/// operation). Never for a call that may block: a parked thread would keep the world
+/// borrowed while its execution ends.
+pub(crate) fn with_current<R>(f: impl FnOnce(&World) -> R) -> R {
+    CURRENT.with(|c| match c.borrow().as_ref() {
+        Some(w) => f(w),
+        None => {
+            drop(current());
+            unreachable!("current() panics outside an execution")
+        }
+    })
+}
+
 pub(crate) fn try_current() -> Option<Arc<World>> {
     CURRENT.with(|c| c.borrow().clone())
 }
@@ -259,10 +339,9 @@ pub(crate) fn before_visible_op() -> bool {
                 .paused_until
                 .is_some_and(|until| until > st.clock.now);
         if st.pending_unparks.is_empty() {
-            return Some(Ok((Vec::new(), crashable, paused)));
+            return Some(Ok((threads::Unparkers::new(), crashable, paused)));
         }
-        let pending = std::mem::take(&mut st.pending_unparks);
-        Some(Ok((st.threads.unparkers(&pending), crashable, paused)))
+        Some(Ok((st.take_unparkers(), crashable, paused)))
     });
     match unparkers {
         None => false,
@@ -332,13 +411,14 @@ impl World {
         ops: EngineOps,
         witness: Option<Witness>,
     ) -> Self {
+        let spare = Spare::take();
         World {
             state: Mutex::new(State {
-                threads: Threads::default(),
+                threads: spare.threads,
                 processes: Processes::default(),
-                queues: Queues::default(),
-                objects: Objects::default(),
-                holders: Holders::default(),
+                queues: spare.queues,
+                objects: spare.objects,
+                holders: spare.holders,
                 clock: Clock::default(),
                 injection: Injection::default(),
                 env: Environment::default(),
@@ -348,7 +428,7 @@ impl World {
                 trace: Trace::new(observer),
                 failure: None,
                 limitations: Vec::new(),
-                pending_unparks: Vec::new(),
+                pending_unparks: spare.pending_unparks,
             }),
             config,
             ops,
@@ -517,14 +597,32 @@ impl World {
     /// Record a traced operation of the current thread, then (in adversarial time or with
     /// injection on) give the engine a chance to fire a pending event. The step is pushed
     /// first: the injection may switch threads, and the operation has already happened.
+    ///
+    /// In two halves: [`trace_step`](Self::trace_step) never reaches a scheduling point
+    /// (the caller may hold the world borrowed), [`after_step`](Self::after_step) may block
+    /// or switch threads and is needed only when the first half says so.
     pub(crate) fn record(&self, object: ObjectId, record: Record) {
+        match self.trace_step(object, record) {
+            Ok(None) => {}
+            Ok(Some(after)) => self.after_step(after),
+            Err(failure) => self.fail_now(failure),
+        }
+    }
+
+    /// Trace the step; what must follow it, if anything, or the failure it found (which
+    /// [`fail_now`](Self::fail_now) records: failing wakes threads, an engine operation).
+    pub(crate) fn trace_step(
+        &self,
+        object: ObjectId,
+        record: Record,
+    ) -> Result<Option<AfterStep>, Failure> {
         let mut st = self.lock();
         if st.failure.is_some() {
             drop(st);
             if !std::thread::panicking() {
                 abort_thread();
             }
-            return;
+            return Ok(None);
         }
         let me = self.me(&st);
         // The operation is complete: a crash now takes the thread at its next one.
@@ -532,7 +630,7 @@ impl World {
         let dead = st.threads[me].dead;
         if dead && std::thread::panicking() {
             // A crashed process's thread, unwinding: its steps no longer happen.
-            return;
+            return Ok(None);
         }
         // (A thread whose process crashed after this operation's atomic step did the
         // operation: it is traced, and the thread dies at its next one.)
@@ -546,22 +644,44 @@ impl World {
             record.hold,
         );
         if let Some(f) = failure {
-            self.fail(st, f);
+            return Err(f);
         }
         let crashable = self.witness.is_some() && st.threads[me].process != ProcessId::MAIN;
-        drop(st);
-        if crashable {
+        // Deferred wakes to perform now: this operation's, or the injection's below.
+        let wakes = crashable
+            || !st.pending_unparks.is_empty()
+            || self.config.spurious
+            || self.config.time == TimeMode::Adversarial;
+        let faults = self.config.crashes > 0 || self.config.pauses > 0;
+        Ok((crashable || wakes || faults).then_some(AfterStep {
+            crashable,
+            dead,
+            wakes,
+        }))
+    }
+
+    /// Fail the execution with `failure` found by the current thread's step.
+    pub(crate) fn fail_now(&self, failure: Failure) -> ! {
+        self.fail(self.lock(), failure)
+    }
+
+    /// What follows a traced step: the crash witness, injections, the deferred wakes, a
+    /// fault. May switch threads or block.
+    pub(crate) fn after_step(&self, after: AfterStep) {
+        if after.crashable {
             // Every operation of a crashable process reads the crash witness once it is
             // traced (a crash splits no operation, so the boundaries between them are the
             // crash points that differ), so that the engine orders the crash against each.
             self.witness(false);
         }
-        if dead {
+        if after.dead {
             // It dies at its next operation (this one may still wake a waiter).
             return;
         }
         self.inject();
-        self.flush();
+        if after.wakes {
+            self.flush();
+        }
         self.maybe_crash(false);
     }
 
@@ -706,16 +826,16 @@ impl World {
         if st.failure.is_some() || (self.my_process_crashed(&st) && std::thread::panicking()) {
             return 0;
         }
-        let mut woken = Vec::new();
-        while woken.len() < max {
+        let mut n = 0;
+        while n < max {
             let Some(t) = st.queues.pop(key) else {
                 break;
             };
             st.threads[t].resume(Wake::Unparked);
-            woken.push(t);
+            // Unparked in the engine at this thread's next visible step (`wake_later`).
+            st.pending_unparks.push(t);
+            n += 1;
         }
-        let n = woken.len();
-        self.wake_later(st, woken);
         n
     }
 
@@ -735,8 +855,7 @@ impl World {
             if st.pending_unparks.is_empty() {
                 return;
             }
-            let pending = std::mem::take(&mut st.pending_unparks);
-            st.threads.unparkers(&pending)
+            st.take_unparkers()
         };
         // Waking a thread changes who may run next: an operation for the schedulers.
         count_engine_op();
@@ -804,12 +923,22 @@ impl World {
                 }
             }
         }
+        if report.failure.is_none() {
+            // Every thread has finished: nothing reads the state again.
+            Spare::keep(&mut st);
+        }
         report
     }
 
     pub(crate) fn store_report(report: ExecutionReport) {
         let old = LAST_REPORT.with(|r| r.borrow_mut().replace(report));
         if let Some(old) = old {
+            SPARE_PARTS.with(|s| {
+                if let Some(spare) = s.borrow_mut().as_mut() {
+                    spare.threads.recycle(old.threads);
+                    spare.objects.recycle(old.objects);
+                }
+            });
             let mut events = old.trace;
             events.clear();
             SPARE_EVENTS.with(|s| {

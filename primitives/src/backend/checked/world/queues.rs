@@ -16,6 +16,12 @@ impl Queues {
     }
 
     /// The longest waiter on `key`, dequeued.
+    /// Empty, keeping the table's allocation, for the next execution on this OS thread
+    /// (the keys are addresses, which change: the entries go).
+    pub fn reset(&mut self) {
+        self.0.clear();
+    }
+
     pub fn pop(&mut self, key: QueueKey) -> Option<ThreadId> {
         self.0.get_mut(&key).and_then(VecDeque::pop_front)
     }

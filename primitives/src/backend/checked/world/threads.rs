@@ -8,6 +8,10 @@ use std::sync::Arc;
 /// How to wake a thread that sleeps in the engine.
 pub(crate) type Unparker = Arc<dyn Fn() + Send + Sync>;
 
+/// Engine unparkers to call once the state lock is released: most steps wake one thread,
+/// so a couple fit without allocating.
+pub(crate) type Unparkers = smallvec::SmallVec<[Unparker; 2]>;
+
 /// Why a blocked thread resumes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Wake {
@@ -74,6 +78,8 @@ pub(super) struct Threads {
     names: Vec<String>,
     /// Engine thread key → thread (a handful of threads: a scan beats hashing).
     keys: Vec<(u64, ThreadId)>,
+    /// Name buffers of earlier executions' reports, reused by [`add`](Self::add).
+    recycled: Vec<String>,
 }
 
 impl std::ops::Index<ThreadId> for Threads {
@@ -101,7 +107,10 @@ impl Threads {
 
     pub fn add(&mut self, name: &str, process: ProcessId) -> ThreadId {
         let id = ThreadId::from_index(self.slots.len());
-        self.names.push(name.to_owned());
+        let mut buf = self.recycled.pop().unwrap_or_default();
+        buf.clear();
+        buf.push_str(name);
+        self.names.push(buf);
         self.slots.push(ThreadSlot {
             status: Status::Running,
             wake: None,
@@ -148,6 +157,18 @@ impl Threads {
         self.names.clone()
     }
 
+    /// Keep `names` (a finished report's) as buffers for the next names.
+    pub fn recycle(&mut self, names: impl IntoIterator<Item = String>) {
+        super::recycle(&mut self.recycled, names);
+    }
+
+    /// Empty, keeping the allocations, for the next execution on this OS thread.
+    pub fn reset(&mut self) {
+        self.slots.clear();
+        self.names.clear();
+        self.keys.clear();
+    }
+
     /// The names, moved out (the execution is over: nothing looks them up again).
     pub fn take_names(&mut self) -> Vec<String> {
         std::mem::take(&mut self.names)
@@ -173,7 +194,7 @@ impl Threads {
     }
 
     /// The engine unparkers of `threads`.
-    pub fn unparkers(&self, threads: &[ThreadId]) -> Vec<Unparker> {
+    pub fn unparkers(&self, threads: &[ThreadId]) -> Unparkers {
         threads
             .iter()
             .filter_map(|&t| self[t].unpark.clone())
