@@ -96,49 +96,46 @@ CAUSES = {
         "noise if below 1. Code read.",
     "handoff/barrier2":
         "CPython's barrier algorithm (`barrier.rs`): a woken party re-takes the inner lock "
-        "to leave, the next round waits while this one drains, and all parties wake at once "
-        "(`unpark_all`) to queue on that lock; std's waiters only wait for the generation to "
-        "change. Code read; quick loaded runs: barrier8 0.42–0.76 every time, barrier2 "
-        "0.07–1.06 (one round at 85 µs in the worst); strace over equal 2 s windows counted "
-        "168,625 futex calls for Barrier(8) against std's 30,608, in fewer rounds.",
+        "to leave, and the next round waits while this one drains; since 2026-12-06 a "
+        "party waiting for the drain spins briefly before it parks (`RawBackend::spin`), "
+        "which took Barrier(2) from 0.56 to above 1. Before that change strace over equal "
+        "2 s windows counted 168,625 futex calls for Barrier(8) against std's 30,608.",
     "handoff/barrier4": "As barrier2.",
     "handoff/barrier8": "As barrier2.",
     "contended/counter":
-        "Lock parks as soon as its compare-exchange fails (`lock.rs` `acquire_slow`, no "
-        "spinning) and, once contended, every release unparks through parking_lot_core's "
-        "hashed queue; parking_lot::Mutex spins a few rounds and std's mutex 100 loads "
-        "first, so they mostly get a few-ns critical section without sleeping. Code read; "
-        "strace over equal 2 s windows: Lock 4,652 futex calls, parking_lot 48 (and 2,511 "
-        "sched_yield), std 2,955.",
-    "contended/lock-4t":
-        "As contended/counter (no spinning before parking). Quick loaded runs (load 6–7): "
-        "0.70–2.49 against either peer, both ways from run to run. strace over equal 2 s "
-        "windows, 8 threads: Lock 6,766 futex calls, parking_lot 1,276 (and 9,572 "
-        "sched_yield), std 8,806.",
+        "Lock spins briefly (2, 4, 8 spin-loop hints, then up to 7 yields: parking_lot's "
+        "SpinWait, `Std::spin`) while the holder has no waiters, then parks; parking_lot "
+        "does the same with its own queue, so the two are within run-to-run noise. Before "
+        "2026-12-06 Lock parked at its first failed compare-exchange (0.34 against "
+        "parking_lot).",
+    "contended/lock-4t": "As contended/counter.",
     "contended/lock-8t": "As contended/lock-4t.",
     "contended/rlock-4t":
-        "RLock is Lock plus owner and count (`rlock.rs`): Lock's park-at-once slow path "
-        "(see contended/counter) against ReentrantMutex's spinning. Quick loaded runs: "
-        "0.63–1.85, both ways.",
+        "RLock is Lock plus an owner and a count (`rlock.rs`): a thread-id lookup and two "
+        "more words on every acquire and release, against ReentrantMutex's the same; "
+        "within ±5% run to run (rlock-8t, same run, the other way).",
     "contended/rlock-8t": "As contended/rlock-4t.",
     "contended/condition-notify-all-8":
-        "Not settled. Quick loaded runs gave 0.50–1.67, both ways. lockproof's notify_all "
-        "releases 8 waiter locks one by one under the guard lock (`condition.rs` `wake`) and "
-        "each wait allocates its waiter lock, where std wakes all with one futex call; but "
-        "strace over equal 2 s windows counted fewer futex calls for lockproof (34,907) than "
-        "for std (112,090), so the count of sleeps is not the cause.",
+        "lockproof's notify_all releases the 8 waiter locks one by one under the guard lock "
+        "(`condition.rs` `wake`) and each wait allocates its waiter lock, where std wakes "
+        "all with one futex call; since the spin change the waiters mostly catch the "
+        "release spinning. Code read.",
     ("contended/condition-notify-all-8", "CPython"):
         "The GIL lets one woken waiter run at a time, so CPython's waiters do not fight "
         "over the RLock. Belief, not profiled.",
     "contended/semaphore-4t":
         "Semaphore parks at once when no permit is free (`semaphore.rs` `acquire_slow`) "
-        "and a release unparks through parking_lot_core; code read. Quick loaded runs were "
-        "3.2–5.4 in lockproof's favour.",
+        "and a release unparks through parking_lot_core; code read.",
     ("process_lock", "lockproof::Lock"):
         "CPython's SemLock bookkeeping on every call (`process/semlock.rs`): a fork check, "
         "the shared word's read and compare-exchange, then count and last owner, all "
         "SeqCst; the threading Lock is one compare-exchange and one swap. Code read.",
     ("process_lock", "parking_lot::Mutex"): "As against lockproof::Lock.",
+    ("process_lock", "CPython lock"):
+        "The same SemLock bookkeeping as CPython's, each step an SeqCst atomic on the "
+        "shared page (`process/semlock.rs`: fork check, word, count, owner), against "
+        "CPython's `sem_trywait` plus its count in private memory; within 15% of an "
+        "interpreted call. Code read, not profiled.",
     ("process_lock", "handoff-2thread"):
         "Each wakeup switches address spaces, and the futex is a shared one (keyed by the "
         "memfd page, not the private per-process key). Code read.",
