@@ -61,22 +61,38 @@ fn counted(
     t
 }
 
+/// lockproof's side of a counter group: `lock` shared by `threads` threads, each calling
+/// `enter` (take the lock, bump the counter, release) `iters` times; no update may be lost.
+fn ours<L: Send + Sync + 'static>(
+    iters: u64,
+    threads: usize,
+    lock: L,
+    enter: fn(&L, &AtomicU64),
+) -> Duration {
+    let s = Arc::new((lock, AtomicU64::new(0)));
+    let s2 = s.clone();
+    counted(
+        iters,
+        threads,
+        move || s2.1.load(SeqCst),
+        move || enter(&s.0, &s.1),
+    )
+}
+
+/// The critical section's work: a read and a write the lock must keep together.
+fn bump(n: &AtomicU64) {
+    n.store(n.load(Relaxed) + 1, Relaxed);
+}
+
 fn locks(c: &mut Criterion) {
     for threads in [4usize, 8] {
         let mut g = c.benchmark_group(format!("contended/lock-{threads}t"));
         g.bench_function("lockproof::Lock", |b| {
             b.iter_custom(|iters| {
-                let s = Arc::new((Lock::new(), AtomicU64::new(0)));
-                let s2 = s.clone();
-                counted(
-                    iters,
-                    threads,
-                    move || s2.1.load(SeqCst),
-                    move || {
-                        let _g = s.0.lock();
-                        s.1.store(s.1.load(Relaxed) + 1, Relaxed);
-                    },
-                )
+                ours(iters, threads, Lock::new(), |l, n| {
+                    let _g = l.lock();
+                    bump(n);
+                })
             })
         });
         g.bench_function("parking_lot::Mutex", |b| {
@@ -107,17 +123,10 @@ fn rlocks(c: &mut Criterion) {
         let mut g = c.benchmark_group(format!("contended/rlock-{threads}t"));
         g.bench_function("lockproof::RLock", |b| {
             b.iter_custom(|iters| {
-                let s = Arc::new((RLock::new(), AtomicU64::new(0)));
-                let s2 = s.clone();
-                counted(
-                    iters,
-                    threads,
-                    move || s2.1.load(SeqCst),
-                    move || {
-                        let _g = s.0.lock();
-                        s.1.store(s.1.load(Relaxed) + 1, Relaxed);
-                    },
-                )
+                ours(iters, threads, RLock::new(), |l, n| {
+                    let _g = l.lock();
+                    bump(n);
+                })
             })
         });
         g.bench_function("parking_lot::ReentrantMutex", |b| {
