@@ -279,12 +279,14 @@ pub fn take_last_report() -> Option<ExecutionReport> {
 }
 
 pub(crate) fn current() -> Arc<World> {
-    try_current().unwrap_or_else(|| {
-        panic!(
-            "lockproof: a checked primitive was used outside a checked execution; \
-             run the model through lockproof::backend::checked::execute (the harness does)"
-        )
-    })
+    try_current().unwrap_or_else(|| outside_execution())
+}
+
+fn outside_execution() -> ! {
+    panic!(
+        "lockproof: a checked primitive was used outside a checked execution; \
+         run the model through lockproof::backend::checked::execute (the harness does)"
+    )
 }
 
 /// Run `f` on the current world without cloning its `Arc` (the hot path of every traced
@@ -293,10 +295,7 @@ pub(crate) fn current() -> Arc<World> {
 pub(crate) fn with_current<R>(f: impl FnOnce(&World) -> R) -> R {
     CURRENT.with(|c| match c.borrow().as_ref() {
         Some(w) => f(w),
-        None => {
-            drop(current());
-            unreachable!("current() panics outside an execution")
-        }
+        None => outside_execution(),
     })
 }
 
